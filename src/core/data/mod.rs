@@ -1,0 +1,10 @@
+//! Gait data model: skeletons, sequences, datasets and preprocessing.
+
+pub mod dataset;
+pub mod preprocess;
+pub mod sequence;
+pub mod skeleton;
+
+pub use dataset::{Dataset, DuplicateGroup, Fold};
+pub use sequence::{GaitSequence, Provenance, Side};
+pub use skeleton::{Axis, CommonJoint, Skeleton, Units};
