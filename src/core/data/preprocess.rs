@@ -289,8 +289,8 @@ pub struct FrameReport {
 }
 
 /// Converts a (clean) sequence to the canonical frame: Z up, walking along +X, left at +Y,
-/// ground at z = 0 and the pelvis starting above the origin. Idempotent.
-#[must_use]
+/// ground at z = 0 and the pelvis starting above the origin. Idempotent. The report is
+/// informational; importers turn it into warnings.
 pub fn normalize_frame(seq: &mut GaitSequence) -> FrameReport {
     let mut report = FrameReport::default();
     if seq.canonical {

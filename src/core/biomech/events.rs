@@ -1,0 +1,159 @@
+//! Gait events from kinematics (Zeni et al. 2008, Gait & Posture 27:710-714).
+//!
+//! Heel strike = local maximum of the foot's forward position relative to the pelvis; toe off =
+//! local minimum of the toe's forward position relative to the pelvis. "Forward" follows the
+//! pelvis' smoothed walking direction per frame, so curved paths work too. The ankle stands in
+//! for the heel marker, which skeleton rigs do not have.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::data::preprocess::{along, heading_track};
+use crate::core::data::{CommonJoint, GaitSequence, Side};
+use crate::core::math::{median, quantile};
+
+/// Heel strikes and toe offs of one side, as frame indices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideEvents {
+    /// Heel-strike frames, ascending.
+    pub heel_strikes: Vec<usize>,
+    /// Toe-off frames, ascending.
+    pub toe_offs: Vec<usize>,
+}
+
+/// One gait cycle of one side: heel strike to the next heel strike of the same foot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cycle {
+    /// First frame (heel strike).
+    pub start: usize,
+    /// Toe off within the cycle.
+    pub toe_off: usize,
+    /// Next heel strike (inclusive end).
+    pub end: usize,
+}
+
+/// Events for both sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GaitEvents {
+    /// Left foot.
+    pub left: SideEvents,
+    /// Right foot.
+    pub right: SideEvents,
+}
+
+impl GaitEvents {
+    /// Events of one side.
+    #[must_use]
+    pub fn side(&self, side: Side) -> &SideEvents {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// Complete cycles of one side: consecutive heel strikes with one toe off between them,
+    /// and a duration within 0.6-1.6x the side's median stride (a missed or spurious event
+    /// would otherwise produce a half or double stride).
+    #[must_use]
+    pub fn cycles(&self, side: Side) -> Vec<Cycle> {
+        let ev = self.side(side);
+        let raw: Vec<Cycle> = ev
+            .heel_strikes
+            .windows(2)
+            .filter_map(|w| {
+                let to: Vec<usize> = ev.toe_offs.iter().copied().filter(|&t| t > w[0] && t < w[1]).collect();
+                (to.len() == 1).then(|| Cycle { start: w[0], toe_off: to[0], end: w[1] })
+            })
+            .collect();
+        let lens: Vec<f64> = raw.iter().map(|c| (c.end - c.start) as f64).collect();
+        let Some(m) = median(&lens) else { return raw };
+        raw.into_iter()
+            .filter(|c| {
+                let l = (c.end - c.start) as f64;
+                l >= 0.6 * m && l <= 1.6 * m
+            })
+            .collect()
+    }
+}
+
+/// Detects heel strikes and toe offs on a canonical (and preferably smoothed) sequence.
+/// Returns empty event lists for rigs without the required joints.
+#[must_use]
+pub fn detect(seq: &GaitSequence) -> GaitEvents {
+    let Some(pelvis) = seq.common_track(CommonJoint::Pelvis) else { return GaitEvents::default() };
+    if pelvis.len() < 3 {
+        return GaitEvents::default();
+    }
+    let heading = heading_track(&pelvis, seq.fps);
+    let min_gap = ((0.45 * seq.fps) as usize).max(2);
+    let side_events = |ankle: CommonJoint, toe: CommonJoint| -> SideEvents {
+        let (Some(a), Some(t)) = (seq.common_track(ankle), seq.common_track(toe)) else {
+            return SideEvents::default();
+        };
+        let heel: Vec<f64> = (0..a.len()).map(|f| f64::from(along(a[f], pelvis[f], heading[f]))).collect();
+        let toe_neg: Vec<f64> = (0..t.len()).map(|f| -f64::from(along(t[f], pelvis[f], heading[f]))).collect();
+        SideEvents { heel_strikes: find_peaks(&heel, min_gap), toe_offs: find_peaks(&toe_neg, min_gap) }
+    };
+    GaitEvents {
+        left: side_events(CommonJoint::AnkleL, CommonJoint::ToeL),
+        right: side_events(CommonJoint::AnkleR, CommonJoint::ToeR),
+    }
+}
+
+/// Local maxima that dominate a window of `min_gap` frames each side and rise above the
+/// signal's middle by a fifth of its 5-95% range. End frames are excluded: a maximum there is
+/// usually the signal leaving the recording, not an event.
+#[must_use]
+pub fn find_peaks(x: &[f64], min_gap: usize) -> Vec<usize> {
+    let n = x.len();
+    let (Some(lo), Some(hi), Some(mid)) = (quantile(x, 0.05), quantile(x, 0.95), median(x)) else {
+        return Vec::new();
+    };
+    let threshold = mid + 0.2 * (hi - lo);
+    let half = (min_gap / 2).max(1);
+    let mut peaks: Vec<usize> = Vec::new();
+    for i in 2..n.saturating_sub(2) {
+        if !(x[i] > threshold) {
+            continue;
+        }
+        let a = i.saturating_sub(half);
+        let b = (i + half + 1).min(n);
+        let is_max = (a..b).all(|k| k == i || x[k] < x[i] || (x[k] == x[i] && k > i));
+        if !is_max {
+            continue;
+        }
+        match peaks.last() {
+            Some(&p) if i - p < min_gap => {
+                if x[i] > x[p] {
+                    peaks.pop();
+                    peaks.push(i);
+                }
+            }
+            _ => peaks.push(i),
+        }
+    }
+    peaks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peaks_of_a_sine_are_found_once_each() {
+        let fps = 60.0;
+        let x: Vec<f64> = (0..300).map(|f| (2.0 * std::f64::consts::PI * f64::from(f) / fps).sin()).collect();
+        let p = find_peaks(&x, 27);
+        assert_eq!(p, vec![15, 75, 135, 195, 255]);
+    }
+
+    #[test]
+    fn noise_ripples_do_not_make_extra_peaks() {
+        let x: Vec<f64> = (0..240)
+            .map(|f| {
+                let t = f64::from(f) / 60.0;
+                (2.0 * std::f64::consts::PI * t).sin() + 0.05 * (2.0 * std::f64::consts::PI * 13.0 * t).sin()
+            })
+            .collect();
+        assert_eq!(find_peaks(&x, 27).len(), 4);
+    }
+}
