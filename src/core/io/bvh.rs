@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::{ImportError, read_text};
-use crate::core::data::skeleton::{Axis, JointDef, Skeleton, Units};
+use crate::core::data::skeleton::{Axis, CommonJoint, JointDef, Skeleton, Units};
 use crate::core::math::Vec3;
 
 /// One channel of a BVH joint.
@@ -164,13 +164,14 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
     let units = units.unwrap_or_else(|| detect_units(&joints));
     let scale = f64::from(units.to_metres());
     let positions = forward_kinematics(&joints, &values, frames, n_channels, scale);
-    let up = rest_up_axis(&joints);
     let defs = joints
         .iter()
         .map(|j| JointDef { name: j.name.clone(), parent: j.parent })
         .collect();
     let name = format!("bvh:{}", joints.first().map_or("", |j| j.name.as_str()));
-    Ok(BvhMotion { skeleton: Skeleton::new(name, defs, up, units), fps: (1.0 / frame_time) as f32, positions })
+    let mut skeleton = Skeleton::new(name, defs, Axis::PosY, units);
+    skeleton.up = rest_up_axis(&joints, &skeleton);
+    Ok(BvhMotion { skeleton, fps: (1.0 / frame_time) as f32, positions })
 }
 
 fn parse_joint(tk: &mut Tokens<'_>, joints: &mut Vec<BvhJoint>, parent: Option<usize>) -> Result<(), ImportError> {
@@ -226,8 +227,8 @@ fn parse_joint(tk: &mut Tokens<'_>, joints: &mut Vec<BvhJoint>, parent: Option<u
 fn detect_units(joints: &[BvhJoint]) -> Units {
     let mut depth = vec![0.0f64; joints.len()];
     for (i, j) in joints.iter().enumerate() {
-        let len = j.offset.iter().map(|v| v * v).sum::<f64>().sqrt();
-        depth[i] = j.parent.map_or(0.0, |p| depth[p]) + len;
+        // The root's offset is its placement in the world, not a bone.
+        depth[i] = j.parent.map_or(0.0, |p| depth[p] + j.offset.iter().map(|v| v * v).sum::<f64>().sqrt());
     }
     let longest = depth.iter().copied().fold(0.0, f64::max);
     if longest > 300.0 {
@@ -239,23 +240,30 @@ fn detect_units(joints: &[BvhJoint]) -> Units {
     }
 }
 
-/// The axis along which the rest pose's highest point sits above its lowest: BVH rigs are
-/// built standing, so this is "up" whatever the exporter's convention.
-fn rest_up_axis(joints: &[BvhJoint]) -> Axis {
+/// Up axis from the rest pose: the dominant axis of head minus ankles when the rig has them
+/// (a T-pose is wider than tall, so extents alone mislead), else the axis of largest extent.
+fn rest_up_axis(joints: &[BvhJoint], skeleton: &Skeleton) -> Axis {
     let mut pos = vec![[0.0f64; 3]; joints.len()];
     for (i, j) in joints.iter().enumerate() {
-        let base = j.parent.map_or([0.0; 3], |p| pos[p]);
-        pos[i] = [base[0] + j.offset[0], base[1] + j.offset[1], base[2] + j.offset[2]];
+        pos[i] = match j.parent {
+            Some(p) => [pos[p][0] + j.offset[0], pos[p][1] + j.offset[1], pos[p][2] + j.offset[2]],
+            None => [0.0; 3],
+        };
     }
-    let extent = |k: usize| {
-        let lo = pos.iter().map(|p| p[k]).fold(f64::INFINITY, f64::min);
-        let hi = pos.iter().map(|p| p[k]).fold(f64::NEG_INFINITY, f64::max);
-        hi - lo
+    let first = |c: CommonJoint| skeleton.common_sources(c).and_then(|v| v.first().copied());
+    let top = first(CommonJoint::Head).or_else(|| first(CommonJoint::Neck));
+    let v = match (top, first(CommonJoint::AnkleL), first(CommonJoint::AnkleR)) {
+        (Some(h), Some(l), Some(r)) => [0, 1, 2].map(|k| pos[h][k] - 0.5 * (pos[l][k] + pos[r][k])),
+        _ => [0, 1, 2].map(|k| {
+            let lo = pos.iter().map(|p| p[k]).fold(f64::INFINITY, f64::min);
+            let hi = pos.iter().map(|p| p[k]).fold(f64::NEG_INFINITY, f64::max);
+            hi - lo
+        }),
     };
-    let e = [extent(0), extent(1), extent(2)];
-    if e[2] > e[1] && e[2] > e[0] {
+    let a = v.map(f64::abs);
+    if a[2] > a[1] && a[2] > a[0] {
         Axis::PosZ
-    } else if e[0] > e[1] {
+    } else if a[0] > a[1] {
         Axis::PosX
     } else {
         Axis::PosY
