@@ -108,9 +108,11 @@ impl SideCurves {
     #[must_use]
     pub fn normal() -> Self {
         Self {
+            // Thigh inclination from vertical: the clinical hip flexion curve minus ~10 deg
+            // of anterior pelvic tilt, as skeleton hip angles are measured (see angles.rs).
             hip_flexion: Curve::new(&[
-                (0.0, 30.0), (10.0, 27.0), (20.0, 19.0), (30.0, 9.0), (40.0, 0.0), (50.0, -8.0),
-                (56.0, -10.0), (62.0, -4.0), (70.0, 10.0), (80.0, 25.0), (88.0, 32.0), (95.0, 30.5),
+                (0.0, 20.0), (10.0, 17.0), (20.0, 9.0), (30.0, -1.0), (40.0, -11.0), (50.0, -19.0),
+                (60.0, -8.0), (70.0, 5.0), (80.0, 16.0), (88.0, 22.0), (95.0, 20.5),
             ]),
             knee_flexion: Curve::new(&[
                 (0.0, 4.0), (6.0, 11.0), (15.0, 18.0), (25.0, 12.0), (35.0, 6.0), (42.0, 5.0),

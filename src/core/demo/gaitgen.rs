@@ -137,7 +137,7 @@ impl GaitParams {
                 self.stride_length_m *= 1.0 - 0.18 * s;
                 let c = &mut self.curves[a];
                 c.knee_flexion.add(5.0, 40.0, -8.0 * s);
-                c.hip_flexion.scale_about(10.0, 1.0 - 0.25 * s);
+                c.hip_flexion.scale_about(0.0, 1.0 - 0.25 * s);
                 c.ankle_dorsiflexion.scale_about(0.0, 1.0 - 0.35 * s);
                 c.trunk_lateral.add(10.0, 35.0, 5.0 * s);
             }
@@ -200,11 +200,19 @@ impl GaitParams {
     }
 }
 
-/// Maps a side's own phase to the canonical curve phase, where stance spans 0-60 %.
+/// Where the canonical curves' toe leaves its most posterior point relative to the pelvis
+/// (Zeni's toe-off definition), as a fraction of their cycle. The textbook curves put toe off
+/// at 60 %, but on this rigid-foot model the toe keeps moving back while the ankle
+/// plantarflexes, so event detection sees it here; mapping stance onto this point makes
+/// `stance_pct` the stance that analysis measures (checked by the demo metric tests).
+const CURVE_TOE_OFF: f32 = 0.655;
+
+/// Maps a side's own phase to the canonical curve phase, where stance spans 0-`CURVE_TOE_OFF`.
 fn canonical_phase(phase: f32, stance_pct: f32) -> f32 {
     let p = phase.rem_euclid(1.0);
     let st = (stance_pct / 100.0).clamp(0.3, 0.85);
-    if p < st { 0.6 * p / st } else { 0.6 + 0.4 * (p - st) / (1.0 - st) }
+    let c = CURVE_TOE_OFF;
+    if p < st { c * p / st } else { c + (1.0 - c) * (p - st) / (1.0 - st) }
 }
 
 /// Generates the walk in the canonical frame on the Kinect v2 rig, labelled synthetic.

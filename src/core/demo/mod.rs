@@ -71,7 +71,7 @@ pub fn demo_params(cfg: &DemoConfig, subject: usize, pathology: Pathology, trial
     let hip_scale: f32 = srng.random_range(0.92..1.08);
     for c in &mut p.curves {
         c.knee_flexion.scale_about(4.0, knee_scale);
-        c.hip_flexion.scale_about(10.0, hip_scale);
+        c.hip_flexion.scale_about(0.0, hip_scale);
     }
     (p.with_pathology(pathology, severity, side), seed)
 }
