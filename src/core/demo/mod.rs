@@ -120,15 +120,18 @@ pub fn write_kinect_layout(dir: &Path, seqs: &[GaitSequence], artifacts: bool) -
         let mut pos: Vec<Vec3> = s.positions.iter().map(|p| [-(p[1] - mid[1]), p[0] - mid[0], p[2]]).collect();
         if artifacts {
             let mut rng = ChaCha8Rng::seed_from_u64(s.content_hash().bytes().fold(0u64, |a, b| a.wrapping_mul(31) ^ u64::from(b)));
-            for _ in 0..3 {
-                let f = rng.random_range(5..n.saturating_sub(5).max(6));
-                for p in &mut pos[f * 25..(f + 1) * 25] {
-                    *p = [f32::NAN; 3];
+            // Three separate NaN frames and one glitch, each in its own quarter of the walk.
+            let quarter = (n / 4).max(3);
+            for q in 0..4 {
+                let f = (q * quarter + rng.random_range(1..quarter - 1)).min(n - 1);
+                if q < 3 {
+                    for p in &mut pos[f * 25..(f + 1) * 25] {
+                        *p = [f32::NAN; 3];
+                    }
+                } else {
+                    pos[f * 25 + rng.random_range(0..25)] = [9.5, -7.25, 4.6];
                 }
             }
-            let f = rng.random_range(5..n.saturating_sub(5).max(6));
-            let j = rng.random_range(0..25);
-            pos[f * 25 + j] = [9.5, -7.25, 4.6];
         }
         let sub = dir.join(&s.id);
         std::fs::create_dir_all(&sub).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sub.display())))?;

@@ -32,8 +32,12 @@ pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
     if let Err(e) = std::fs::metadata(path) {
         return Err(ImportError::io(path, e));
     }
-    let c3d = C3d::load_path(path.to_path_buf())
-        .map_err(|e| ImportError::invalid(path, format!("not a readable C3D file: {e:?}")))?;
+    // c3dio indexes and unwraps internally on some malformed files: contain a panic there so
+    // a corrupt file is an error naming it, never a crash.
+    let owned = path.to_path_buf();
+    let loaded = std::panic::catch_unwind(move || C3d::load_path(owned))
+        .map_err(|_| ImportError::invalid(path, "not a readable C3D file (malformed structure)"))?;
+    let c3d = loaded.map_err(|e| ImportError::invalid(path, format!("not a readable C3D file: {e:?}")))?;
     let pts = &c3d.points;
     let frames = pts.rows();
     let n = pts.cols();
@@ -78,6 +82,10 @@ pub fn write(path: &Path, names: &[String], positions: &[Vec3], fps: f32) -> Res
     let n = names.len().max(1);
     let frames = positions.len() / n;
     let mut c3d = C3d::new();
+    // c3dio's writer looks these groups up by name and expects them to exist.
+    for g in ["POINT", "ANALOG", "FORCE_PLATFORM", "EVENT", "EVENT_CONTEXT", "TRIAL", "MANUFACTURER", "SEG"] {
+        c3d.parameters.insert_group(g, String::new());
+    }
     let mut g: grid::Grid<c3dio::MarkerPoint> = grid::Grid::new(frames, names.len());
     for f in 0..frames {
         for m in 0..names.len() {
@@ -96,9 +104,10 @@ pub fn write(path: &Path, names: &[String], positions: &[Vec3], fps: f32) -> Res
     c3d.points.descriptions = names.to_vec();
     c3d.points.units = ['m', 'm', ' ', ' '];
     c3d.points.frame_rate = fps;
-    c3d.points.scale_factor = -1.0;
+    c3d.points.scale_factor = 1.0; // c3dio writes it negated for float data, per the C3D spec
     c3d.points.format = c3dio::DataFormat::Float;
-    c3d.write_path(path.to_path_buf())
-        .map(|_| ())
-        .map_err(|e| ImportError::invalid(path, format!("cannot write C3D: {e:?}")))
+    let owned = path.to_path_buf();
+    let written = std::panic::catch_unwind(move || c3d.write_path(owned).map(|_| ()).map_err(|e| format!("{e:?}")))
+        .map_err(|_| ImportError::invalid(path, "cannot write C3D (c3dio failed internally)"))?;
+    written.map_err(|e| ImportError::invalid(path, format!("cannot write C3D: {e}")))
 }

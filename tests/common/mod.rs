@@ -1,0 +1,18 @@
+//! Shared helpers for integration tests.
+
+use std::path::PathBuf;
+
+/// `../shared/data` next to the checkout (or `$PATHOGAIT_SHARED_DATA`), if present. CI has it;
+/// a user's clone does not, and tests that need it print why they skip.
+#[allow(dead_code)] // Not every test binary that includes this module needs it.
+pub fn shared_data() -> Option<PathBuf> {
+    let p = std::env::var_os("PATHOGAIT_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    if p.join("msk-neuro-bvh/index.csv").is_file() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: shared data not found at {} (set PATHOGAIT_SHARED_DATA)", p.display());
+        None
+    }
+}
