@@ -1,4 +1,4 @@
-//! `pathogait`: the PathoGait Studio binary. Subcommands run the core headless; see `--help`.
+//! `pathogait`: the `PathoGait` Studio binary. Subcommands run the core headless; see `--help`.
 
 mod cli;
 

@@ -1,26 +1,58 @@
 //! End-to-end: the `pathogait` binary as users run it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
+
 mod common;
 
 use std::process::Command;
 
 fn pathogait(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pathogait")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_pathogait"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn demo_data_then_priors_on_the_kinect_layout() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let (ok, out, err) = pathogait(&["demo-data", "--out", d, "--subjects", "2", "--trials", "1", "--artifacts"]);
+    let (ok, out, err) = pathogait(&[
+        "demo-data",
+        "--out",
+        d,
+        "--subjects",
+        "2",
+        "--trials",
+        "1",
+        "--artifacts",
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("Wrote 12 synthetic walks"), "{out}");
-    assert!(std::fs::read_to_string(dir.path().join("README.txt")).unwrap().contains("SYNTHETIC"));
+    assert!(
+        std::fs::read_to_string(dir.path().join("README.txt"))
+            .unwrap()
+            .contains("SYNTHETIC")
+    );
     let (ok, out, err) = pathogait(&["priors", d]);
     assert!(ok, "{err}");
-    for class in ["normal", "antalgic", "lurch", "steppage", "stiff_legged", "trendelenburg"] {
-        assert!(out.lines().any(|l| l.starts_with(class)), "{class} row missing:\n{out}");
+    for class in [
+        "normal",
+        "antalgic",
+        "lurch",
+        "steppage",
+        "stiff_legged",
+        "trendelenburg",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(class)),
+            "{class} row missing:\n{out}"
+        );
     }
     assert!(out.contains("severity: RMS z-score"), "{out}");
     let (ok, out, _) = pathogait(&["import", d]);
@@ -37,7 +69,11 @@ fn embedded_demo_is_the_default_and_says_synthetic() {
     assert!(ok, "{err}");
     assert!(out.contains("SYNTHETIC"), "{out}");
     let text = std::fs::read_to_string(&ron).unwrap();
-    assert!(text.contains("normal_class: Some(\"normal\")"), "{}", &text[..200.min(text.len())]);
+    assert!(
+        text.contains("normal_class: Some(\"normal\")"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
     let csv = dir.path().join("stats.csv");
     let (ok, out, err) = pathogait(&["stats", "--csv", csv.to_str().unwrap()]);
     assert!(ok, "{err}");
@@ -52,7 +88,10 @@ fn bad_input_fails_with_a_message_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = pathogait(&["import", dir.path().join("absent").to_str().unwrap()]);
     assert!(!ok);
-    assert!(err.starts_with("error: ") && err.contains("absent"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("absent"),
+        "{err}"
+    );
     let bad = dir.path().join("x.bvh");
     std::fs::write(&bad, "HIERARCHY\nROOT\n").unwrap();
     let (ok, _, err) = pathogait(&["import", bad.to_str().unwrap()]);
@@ -68,13 +107,27 @@ fn bad_input_fails_with_a_message_naming_it() {
 
 #[test]
 fn priors_on_the_shared_bvh_set() {
-    let Some(data) = common::shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let set = data.join("msk-neuro-bvh");
     let bands = data.join("normative-bands/Schwartz2008.json");
-    let (ok, out, err) = pathogait(&["priors", set.to_str().unwrap(), "--normative", bands.to_str().unwrap(), "--speed", "Free"]);
+    let (ok, out, err) = pathogait(&[
+        "priors",
+        set.to_str().unwrap(),
+        "--normative",
+        bands.to_str().unwrap(),
+        "--speed",
+        "Free",
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("80 walks, 45 subjects"), "{out}");
-    for c in ["Healthy", "Joint Problem", "Muscle Weakness", "Neurological Defect"] {
+    for c in [
+        "Healthy",
+        "Joint Problem",
+        "Muscle Weakness",
+        "Neurological Defect",
+    ] {
         assert!(out.lines().any(|l| l.starts_with(c)), "{c}:\n{out}");
     }
 }

@@ -1,5 +1,7 @@
 //! Metric checks on the demo generator, where the true values are known.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
+
 use pathogait::core::biomech::priors::compute_priors;
 use pathogait::core::biomech::{AngleVar, analyse};
 use pathogait::core::data::Side;
@@ -19,19 +21,37 @@ fn cadence_and_rom_given_to_the_generator_are_recovered() {
         let p = GaitParams::normal(height, cadence);
         let a = walk(&p);
         let st = &a.spatiotemporal;
-        assert!((st.cadence_steps_min - f64::from(cadence)).abs() < 0.03 * f64::from(cadence), "cadence {} vs {cadence}", st.cadence_steps_min);
+        assert!(
+            (st.cadence_steps_min - f64::from(cadence)).abs() < 0.03 * f64::from(cadence),
+            "cadence {} vs {cadence}",
+            st.cadence_steps_min
+        );
         let stride = f64::from(p.stride_length_m);
-        assert!((st.both(|s| s.stride_length_m) - stride).abs() < 0.05 * stride, "stride {} vs {stride}", st.both(|s| s.stride_length_m));
+        assert!(
+            (st.both(|s| s.stride_length_m) - stride).abs() < 0.05 * stride,
+            "stride {} vs {stride}",
+            st.both(|s| s.stride_length_m)
+        );
         let speed = stride / f64::from(p.stride_time_s());
-        assert!((st.speed_m_s - speed).abs() < 0.05 * speed, "speed {} vs {speed}", st.speed_m_s);
+        assert!(
+            (st.speed_m_s - speed).abs() < 0.05 * speed,
+            "speed {} vs {speed}",
+            st.speed_m_s
+        );
         for side in Side::BOTH {
             let k = usize::from(side == Side::Right);
             let knee_true = f64::from(p.curves[k].knee_flexion.range());
             let hip_true = f64::from(p.curves[k].hip_flexion.range());
             let knee = a.rom_deg(AngleVar::KneeFlexion, side);
             let hip = a.rom_deg(AngleVar::HipFlexion, side);
-            assert!((knee - knee_true).abs() < 3.0, "{side:?} knee ROM {knee} vs {knee_true}");
-            assert!((hip - hip_true).abs() < 3.0, "{side:?} hip ROM {hip} vs {hip_true}");
+            assert!(
+                (knee - knee_true).abs() < 3.0,
+                "{side:?} knee ROM {knee} vs {knee_true}"
+            );
+            assert!(
+                (hip - hip_true).abs() < 3.0,
+                "{side:?} hip ROM {hip} vs {hip_true}"
+            );
             let stance = st.side(side).stance_pct;
             assert!((stance - 60.0).abs() < 2.0, "{side:?} stance {stance}");
         }
@@ -44,52 +64,131 @@ fn pathologies_show_on_the_affected_side() {
     let normal = walk(&base);
     for side in Side::BOTH {
         let other = side.other();
-        let stiff = walk(&base.clone().with_pathology(Pathology::StiffLegged, 0.9, side));
-        let (ka, ko) = (stiff.rom_deg(AngleVar::KneeFlexion, side), stiff.rom_deg(AngleVar::KneeFlexion, other));
-        assert!(ka + 25.0 < ko, "stiff {side:?}: affected knee ROM {ka} vs other {ko}");
+        let stiff = walk(
+            &base
+                .clone()
+                .with_pathology(Pathology::StiffLegged, 0.9, side),
+        );
+        let (ka, ko) = (
+            stiff.rom_deg(AngleVar::KneeFlexion, side),
+            stiff.rom_deg(AngleVar::KneeFlexion, other),
+        );
+        assert!(
+            ka + 25.0 < ko,
+            "stiff {side:?}: affected knee ROM {ka} vs other {ko}"
+        );
 
         let antalgic = walk(&base.clone().with_pathology(Pathology::Antalgic, 0.9, side));
         let st = &antalgic.spatiotemporal;
-        assert!(st.side(side).stance_pct + 5.0 < st.side(other).stance_pct, "antalgic {side:?}: stance {:?}", (st.left.stance_pct, st.right.stance_pct));
+        assert!(
+            st.side(side).stance_pct + 5.0 < st.side(other).stance_pct,
+            "antalgic {side:?}: stance {:?}",
+            (st.left.stance_pct, st.right.stance_pct)
+        );
 
         let steppage = walk(&base.clone().with_pathology(Pathology::Steppage, 0.9, side));
-        let min_ankle = |s| steppage.curve(AngleVar::AnkleDorsiflexion, s).map(|c| c.mean[60..].iter().copied().fold(f64::INFINITY, f64::min)).unwrap();
-        assert!(min_ankle(side) < min_ankle(other) - 8.0, "steppage {side:?}: swing ankle {} vs {}", min_ankle(side), min_ankle(other));
+        let min_ankle = |s| {
+            steppage
+                .curve(AngleVar::AnkleDorsiflexion, s)
+                .map(|c| c.mean[60..].iter().copied().fold(f64::INFINITY, f64::min))
+                .unwrap()
+        };
+        assert!(
+            min_ankle(side) < min_ankle(other) - 8.0,
+            "steppage {side:?}: swing ankle {} vs {}",
+            min_ankle(side),
+            min_ankle(other)
+        );
 
-        let trend = walk(&base.clone().with_pathology(Pathology::Trendelenburg, 0.9, side));
+        let trend = walk(
+            &base
+                .clone()
+                .with_pathology(Pathology::Trendelenburg, 0.9, side),
+        );
         let obl = trend.rom_deg(AngleVar::PelvicObliquity, side);
         let obl_normal = normal.rom_deg(AngleVar::PelvicObliquity, side);
-        assert!(obl > obl_normal + 3.0, "trendelenburg {side:?}: obliquity ROM {obl} vs normal {obl_normal}");
-        let lean = trend.curve(AngleVar::TrunkLeanLateral, side).map(|c| c.mean[10..40].iter().sum::<f64>() / 30.0).unwrap();
-        assert!(lean > 2.0, "trendelenburg {side:?}: trunk lean toward stance side {lean}");
+        assert!(
+            obl > obl_normal + 3.0,
+            "trendelenburg {side:?}: obliquity ROM {obl} vs normal {obl_normal}"
+        );
+        let lean = trend
+            .curve(AngleVar::TrunkLeanLateral, side)
+            .map(|c| c.mean[10..40].iter().sum::<f64>() / 30.0)
+            .unwrap();
+        assert!(
+            lean > 2.0,
+            "trendelenburg {side:?}: trunk lean toward stance side {lean}"
+        );
     }
 }
 
 #[test]
 fn demo_dataset_is_deterministic_labelled_and_synthetic() {
-    let cfg = DemoConfig { subjects: 2, trials: 1, ..DemoConfig::default() };
+    let cfg = DemoConfig {
+        subjects: 2,
+        trials: 1,
+        ..DemoConfig::default()
+    };
     let a = demo_dataset(&cfg, &NoProgress, &CancelToken::new()).unwrap();
     let b = demo_dataset(&cfg, &NoProgress, &CancelToken::new()).unwrap();
     assert_eq!(a.sequences.len(), 12);
     assert!(is_demo(&a));
-    let ha: Vec<String> = a.sequences.iter().map(|s| s.content_hash()).collect();
-    let hb: Vec<String> = b.sequences.iter().map(|s| s.content_hash()).collect();
+    let ha: Vec<String> = a
+        .sequences
+        .iter()
+        .map(pathogait::core::data::GaitSequence::content_hash)
+        .collect();
+    let hb: Vec<String> = b
+        .sequences
+        .iter()
+        .map(pathogait::core::data::GaitSequence::content_hash)
+        .collect();
     assert_eq!(ha, hb);
-    let other = demo_dataset(&DemoConfig { seed: 99, ..cfg }, &NoProgress, &CancelToken::new()).unwrap();
+    let other = demo_dataset(
+        &DemoConfig { seed: 99, ..cfg },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_ne!(other.sequences[0].content_hash(), ha[0]);
     assert_eq!(a.labels().len(), 6);
-    assert!(a.sequences.iter().filter(|s| s.label.as_deref() != Some("normal")).all(|s| s.severity.is_some() && s.side.is_some()));
+    assert!(
+        a.sequences
+            .iter()
+            .filter(|s| s.label.as_deref() != Some("normal"))
+            .all(|s| s.severity.is_some() && s.side.is_some())
+    );
 }
 
 #[test]
 fn priors_rank_pathologies_away_from_normal() {
-    let ds = demo_dataset(&DemoConfig { subjects: 4, trials: 1, ..DemoConfig::default() }, &NoProgress, &CancelToken::new()).unwrap();
+    let ds = demo_dataset(
+        &DemoConfig {
+            subjects: 4,
+            trials: 1,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     let set = compute_priors(&ds, None, None, &NoProgress, &CancelToken::new()).unwrap();
     assert!(set.failed.is_empty(), "{:?}", set.failed);
     assert_eq!(set.normal_class.as_deref(), Some("normal"));
     let sev = |c: &str| set.class(c).unwrap().severity.mean;
-    for c in ["antalgic", "lurch", "steppage", "stiff_legged", "trendelenburg"] {
-        assert!(sev(c) > 2.0 * sev("normal"), "{c}: severity {} vs normal {}", sev(c), sev("normal"));
+    for c in [
+        "antalgic",
+        "lurch",
+        "steppage",
+        "stiff_legged",
+        "trendelenburg",
+    ] {
+        assert!(
+            sev(c) > 2.0 * sev("normal"),
+            "{c}: severity {} vs normal {}",
+            sev(c),
+            sev("normal")
+        );
     }
     let knee = |c: &str| set.class(c).unwrap().features["knee_rom_deg"].mean;
     assert!(knee("stiff_legged") < knee("normal") - 8.0);
@@ -106,7 +205,15 @@ fn stance_given_per_side_is_recovered() {
     p.stance_pct = [56.0, 65.0];
     let a = walk(&p);
     let st = &a.spatiotemporal;
-    assert!((st.left.stance_pct - 56.0).abs() < 2.5, "left {}", st.left.stance_pct);
-    assert!((st.right.stance_pct - 65.0).abs() < 2.5, "right {}", st.right.stance_pct);
+    assert!(
+        (st.left.stance_pct - 56.0).abs() < 2.5,
+        "left {}",
+        st.left.stance_pct
+    );
+    assert!(
+        (st.right.stance_pct - 65.0).abs() < 2.5,
+        "right {}",
+        st.right.stance_pct
+    );
     assert!((st.left.swing_pct + st.left.stance_pct - 100.0).abs() < 1e-9);
 }

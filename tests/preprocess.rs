@@ -1,6 +1,10 @@
 //! Preprocessing and dataset splits.
 
-use pathogait::core::data::preprocess::{CleanConfig, clean, filtfilt_butter2, normalize_frame, resample_frames, root_centred};
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
+
+use pathogait::core::data::preprocess::{
+    CleanConfig, clean, filtfilt_butter2, normalize_frame, resample_frames, root_centred,
+};
 use pathogait::core::data::{Axis, CommonJoint, Dataset, GaitSequence};
 use pathogait::core::demo::{GaitParams, generate};
 
@@ -61,14 +65,22 @@ fn y_up_data_walking_backwards_in_x_is_normalised() {
     s.skeleton.up = Axis::PosY;
     s.canonical = false;
     let r = normalize_frame(&mut s);
-    assert!(!r.mirrored, "a proper rotation must not be flagged as mirrored");
-    let (p0, p1) = (s.common(0, CommonJoint::Pelvis).unwrap(), s.common(s.frames() - 1, CommonJoint::Pelvis).unwrap());
+    assert!(
+        !r.mirrored,
+        "a proper rotation must not be flagged as mirrored"
+    );
+    let (p0, p1) = (
+        s.common(0, CommonJoint::Pelvis).unwrap(),
+        s.common(s.frames() - 1, CommonJoint::Pelvis).unwrap(),
+    );
     assert!(p1[0] - p0[0] > 2.0, "walks along +X");
     assert!(p0[0].abs() < 1e-4 && p0[1].abs() < 1e-4);
     let hl = s.common(5, CommonJoint::HipL).unwrap();
     let hr = s.common(5, CommonJoint::HipR).unwrap();
     assert!(hl[1] > hr[1], "left at +Y");
-    let ground = (0..s.frames()).map(|f| s.common(f, CommonJoint::AnkleL).unwrap()[2]).fold(f32::INFINITY, f32::min);
+    let ground = (0..s.frames())
+        .map(|f| s.common(f, CommonJoint::AnkleL).unwrap()[2])
+        .fold(f32::INFINITY, f32::min);
     assert!(ground.abs() < 0.1, "ground near z = 0: {ground}");
 }
 
@@ -86,8 +98,12 @@ fn mirrored_data_is_flipped_and_flagged() {
 #[test]
 fn butterworth_passes_slow_and_removes_fast_motion() {
     let fs = 60.0;
-    let slow: Vec<f64> = (0..600).map(|i| (2.0 * std::f64::consts::PI * 1.0 * f64::from(i) / fs).sin()).collect();
-    let fast: Vec<f64> = (0..600).map(|i| (2.0 * std::f64::consts::PI * 20.0 * f64::from(i) / fs).sin()).collect();
+    let slow: Vec<f64> = (0..600)
+        .map(|i| (2.0 * std::f64::consts::PI * 1.0 * f64::from(i) / fs).sin())
+        .collect();
+    let fast: Vec<f64> = (0..600)
+        .map(|i| (2.0 * std::f64::consts::PI * 20.0 * f64::from(i) / fs).sin())
+        .collect();
     let ys = filtfilt_butter2(&slow, 6.0, fs);
     let yf = filtfilt_butter2(&fast, 6.0, fs);
     let rms = |v: &[f64]| (v[100..500].iter().map(|x| x * x).sum::<f64>() / 400.0).sqrt();
@@ -123,7 +139,11 @@ fn loso_and_kfold_never_split_a_subject() {
             assert!(f.test_subjects.contains(&ds.sequences[i].subject));
         }
         for &i in &f.train {
-            assert!(!f.test_subjects.contains(&ds.sequences[i].subject), "leak in fold {:?}", f.test_subjects);
+            assert!(
+                !f.test_subjects.contains(&ds.sequences[i].subject),
+                "leak in fold {:?}",
+                f.test_subjects
+            );
         }
         assert_eq!(f.train.len() + f.test.len(), 15);
     }

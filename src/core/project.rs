@@ -84,7 +84,7 @@ pub enum ProjectError {
         /// Parser message with position.
         message: String,
     },
-    /// Written by a newer PathoGait.
+    /// Written by a newer `PathoGait`.
     #[error("{}: project format version {found} is newer than this build supports ({PROJECT_VERSION})", path.display())]
     TooNew {
         /// File.
@@ -106,12 +106,22 @@ pub enum ProjectError {
 /// # Errors
 /// I/O failures, with the path in the message.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let ctx = |e: std::io::Error, p: &Path| std::io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+    let ctx = |e: std::io::Error, p: &Path| {
+        std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+    };
     let mut f = std::fs::File::create(&tmp).map_err(|e| ctx(e, &tmp))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| ctx(e, &tmp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| ctx(e, &tmp))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -133,11 +143,20 @@ impl Project {
     /// # Errors
     /// Syntax/schema errors with line and column, or a version newer than this build.
     pub fn from_ron(text: &str, path: &Path) -> Result<Self, ProjectError> {
-        let p: Self = ron::from_str(text).map_err(|e| ProjectError::Format { path: path.to_path_buf(), message: e.to_string() })?;
+        let p: Self = ron::from_str(text).map_err(|e| ProjectError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         if p.version > PROJECT_VERSION {
-            return Err(ProjectError::TooNew { path: path.to_path_buf(), found: p.version });
+            return Err(ProjectError::TooNew {
+                path: path.to_path_buf(),
+                found: p.version,
+            });
         }
-        Ok(Self { version: PROJECT_VERSION, ..p })
+        Ok(Self {
+            version: PROJECT_VERSION,
+            ..p
+        })
     }
 
     /// Loads a project file.
@@ -145,7 +164,10 @@ impl Project {
     /// # Errors
     /// See [`Project::from_ron`]; I/O errors name the file.
     pub fn load(path: &Path) -> Result<Self, ProjectError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ProjectError::Io { path: path.to_path_buf(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ProjectError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         Self::from_ron(&text, path)
     }
 
@@ -154,28 +176,59 @@ impl Project {
     /// # Errors
     /// Serialisation or I/O failures, naming the file.
     pub fn save(&self, path: &Path) -> Result<(), ProjectError> {
-        let text = self.to_ron().map_err(|e| ProjectError::Format { path: path.to_path_buf(), message: e.to_string() })?;
+        let text = self.to_ron().map_err(|e| ProjectError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         if path.exists() {
             let bak = path.with_extension("ron.bak");
-            std::fs::copy(path, &bak).map_err(|e| ProjectError::Io { path: bak.clone(), source: e })?;
+            std::fs::copy(path, &bak).map_err(|e| ProjectError::Io {
+                path: bak.clone(),
+                source: e,
+            })?;
         }
-        write_atomic(path, text.as_bytes()).map_err(|e| ProjectError::Io { path: path.to_path_buf(), source: e })
+        write_atomic(path, text.as_bytes()).map_err(|e| ProjectError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
     }
 
     /// Loads every data source, resolving relative paths against `base` (the project's folder).
     ///
     /// # Errors
     /// The first source that fails to import, or cancellation.
-    pub fn load_data(&self, base: &Path, progress: &dyn Progress, cancel: &CancelToken) -> Result<Vec<(Dataset, Option<ImportReport>)>, ProjectError> {
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    pub fn load_data(
+        &self,
+        base: &Path,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<Vec<(Dataset, Option<ImportReport>)>, ProjectError> {
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         let mut out = Vec::new();
         for s in &self.sources {
             match s {
                 DataSource::Demo(cfg) => {
-                    out.push((demo_dataset(cfg, progress, cancel).map_err(|_| ProjectError::Cancelled)?, None));
+                    out.push((
+                        demo_dataset(cfg, progress, cancel).map_err(|_| ProjectError::Cancelled)?,
+                        None,
+                    ));
                 }
-                DataSource::Files { path, labels, format } => {
-                    let opts = ImportOptions { format: *format, labels: labels.as_deref().map(resolve), ..ImportOptions::default() };
+                DataSource::Files {
+                    path,
+                    labels,
+                    format,
+                } => {
+                    let opts = ImportOptions {
+                        format: *format,
+                        labels: labels.as_deref().map(resolve),
+                        ..ImportOptions::default()
+                    };
                     let (ds, rep) = import_path(&resolve(path), &opts, progress, cancel)?;
                     out.push((ds, Some(rep)));
                 }

@@ -6,13 +6,17 @@ use std::path::PathBuf;
 /// a user's clone does not, and tests that need it print why they skip.
 #[allow(dead_code)] // Not every test binary that includes this module needs it.
 pub fn shared_data() -> Option<PathBuf> {
-    let p = std::env::var_os("PATHOGAIT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let p = std::env::var_os("PATHOGAIT_SHARED_DATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+        PathBuf::from,
+    );
     if p.join("msk-neuro-bvh/index.csv").is_file() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: shared data not found at {} (set PATHOGAIT_SHARED_DATA)", p.display());
+        eprintln!(
+            "SKIPPED: shared data not found at {} (set PATHOGAIT_SHARED_DATA)",
+            p.display()
+        );
         None
     }
 }

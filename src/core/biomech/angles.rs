@@ -74,7 +74,7 @@ impl AngleVar {
         }
     }
 
-    /// Short snake_case key used in feature tables and files.
+    /// Short `snake_case` key used in feature tables and files.
     #[must_use]
     pub fn key(self) -> &'static str {
         match self {
@@ -125,11 +125,15 @@ impl CycleCurve {
 }
 
 fn incline(v: Vec3, axis: Vec3, up: Vec3) -> f64 {
-    f64::from(dot(v, axis)).atan2(-f64::from(dot(v, up))).to_degrees()
+    f64::from(dot(v, axis))
+        .atan2(-f64::from(dot(v, up)))
+        .to_degrees()
 }
 
 fn elevation(v: Vec3, axis: Vec3, up: Vec3) -> f64 {
-    f64::from(dot(v, up)).atan2(f64::from(dot(v, axis))).to_degrees()
+    f64::from(dot(v, up))
+        .atan2(f64::from(dot(v, axis)))
+        .to_degrees()
 }
 
 /// Computes per-frame angle tracks for both sides of a canonical sequence; `None` when the rig
@@ -138,18 +142,38 @@ fn elevation(v: Vec3, axis: Vec3, up: Vec3) -> f64 {
 pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
     let t = |j| seq.common_track(j);
     let pelvis = t(CommonJoint::Pelvis)?;
-    let (hl, kl, al, tl) = (t(CommonJoint::HipL)?, t(CommonJoint::KneeL)?, t(CommonJoint::AnkleL)?, t(CommonJoint::ToeL)?);
-    let (hr, kr, ar, tr) = (t(CommonJoint::HipR)?, t(CommonJoint::KneeR)?, t(CommonJoint::AnkleR)?, t(CommonJoint::ToeR)?);
+    let (hl, kl, al, tl) = (
+        t(CommonJoint::HipL)?,
+        t(CommonJoint::KneeL)?,
+        t(CommonJoint::AnkleL)?,
+        t(CommonJoint::ToeL)?,
+    );
+    let (hr, kr, ar, tr) = (
+        t(CommonJoint::HipR)?,
+        t(CommonJoint::KneeR)?,
+        t(CommonJoint::AnkleR)?,
+        t(CommonJoint::ToeR)?,
+    );
     let spine = t(CommonJoint::SpineMid);
     let neck = t(CommonJoint::Neck);
     let heading = heading_track(&pelvis, seq.fps);
     let up: Vec3 = [0.0, 0.0, 1.0];
     let n = pelvis.len();
-    let mut out = Side::BOTH.map(|side| AngleTracks { side, tracks: Vec::new() });
+    let mut out = Side::BOTH.map(|side| AngleTracks {
+        side,
+        tracks: Vec::new(),
+    });
     for (si, side) in Side::BOTH.into_iter().enumerate() {
         let s = if side == Side::Left { 1.0f32 } else { -1.0 };
-        let (hip, knee, ankle, toe) = if side == Side::Left { (&hl, &kl, &al, &tl) } else { (&hr, &kr, &ar, &tr) };
-        let mut cols: Vec<(AngleVar, Vec<f64>)> = AngleVar::ALL.iter().map(|v| (*v, Vec::with_capacity(n))).collect();
+        let (hip, knee, ankle, toe) = if side == Side::Left {
+            (&hl, &kl, &al, &tl)
+        } else {
+            (&hr, &kr, &ar, &tr)
+        };
+        let mut cols: Vec<(AngleVar, Vec<f64>)> = AngleVar::ALL
+            .iter()
+            .map(|v| (*v, Vec::with_capacity(n)))
+            .collect();
         for f in 0..n {
             let fwd = heading[f];
             let lat: Vec3 = [-fwd[1], fwd[0], 0.0];
@@ -157,19 +181,28 @@ pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
             let shank = sub(ankle[f], knee[f]);
             let foot = sub(toe[f], ankle[f]);
             let hip_line = sub(hl[f], hr[f]);
-            let obliq = s as f64 * f64::from(dot(hip_line, up)).atan2(f64::from(dot(hip_line, lat))).to_degrees();
+            let obliq = s as f64
+                * f64::from(dot(hip_line, up))
+                    .atan2(f64::from(dot(hip_line, lat)))
+                    .to_degrees();
             let thigh_sag = incline(thigh, fwd, up);
             let shank_sag = incline(shank, fwd, up);
             let medial = incline(thigh, scale_axis(lat, -s), up);
             let vals = [
-                spine.as_ref().map_or(f64::NAN, |sp| incline(sub(sp[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])),
+                spine.as_ref().map_or(f64::NAN, |sp| {
+                    incline(sub(sp[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])
+                }),
                 obliq,
                 thigh_sag,
                 medial + obliq,
                 thigh_sag - shank_sag,
                 elevation(foot, fwd, up) - shank_sag,
-                neck.as_ref().map_or(f64::NAN, |nk| incline(sub(nk[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])),
-                neck.as_ref().map_or(f64::NAN, |nk| incline(sub(nk[f], pelvis[f]), scale_axis(lat, s), [0.0, 0.0, -1.0])),
+                neck.as_ref().map_or(f64::NAN, |nk| {
+                    incline(sub(nk[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])
+                }),
+                neck.as_ref().map_or(f64::NAN, |nk| {
+                    incline(sub(nk[f], pelvis[f]), scale_axis(lat, s), [0.0, 0.0, -1.0])
+                }),
             ];
             for (c, v) in cols.iter_mut().zip(vals) {
                 c.1.push(v);
@@ -202,7 +235,10 @@ pub fn cycle_curves(tracks: &AngleTracks, cycles: &[Cycle]) -> Vec<CycleCurve> {
             continue;
         }
         if *var == AngleVar::AnkleDorsiflexion {
-            let flat: Vec<f64> = per_cycle.iter().flat_map(|c| c[15..=35].iter().copied()).collect();
+            let flat: Vec<f64> = per_cycle
+                .iter()
+                .flat_map(|c| c[15..=35].iter().copied())
+                .collect();
             let neutral = median(&flat).unwrap_or(0.0);
             for c in &mut per_cycle {
                 for v in c.iter_mut() {
@@ -216,7 +252,13 @@ pub fn cycle_curves(tracks: &AngleTracks, cycles: &[Cycle]) -> Vec<CycleCurve> {
         let sd: Vec<f64> = (0..CYCLE_POINTS)
             .map(|i| std_dev(&per_cycle.iter().map(|c| c[i]).collect::<Vec<_>>()).unwrap_or(0.0))
             .collect();
-        out.push(CycleCurve { var: *var, side: tracks.side, mean, sd, cycles: per_cycle.len() });
+        out.push(CycleCurve {
+            var: *var,
+            side: tracks.side,
+            mean,
+            sd,
+            cycles: per_cycle.len(),
+        });
     }
     out
 }

@@ -60,8 +60,17 @@ impl GaitEvents {
             .heel_strikes
             .windows(2)
             .filter_map(|w| {
-                let to: Vec<usize> = ev.toe_offs.iter().copied().filter(|&t| t > w[0] && t < w[1]).collect();
-                (to.len() == 1).then(|| Cycle { start: w[0], toe_off: to[0], end: w[1] })
+                let to: Vec<usize> = ev
+                    .toe_offs
+                    .iter()
+                    .copied()
+                    .filter(|&t| t > w[0] && t < w[1])
+                    .collect();
+                (to.len() == 1).then(|| Cycle {
+                    start: w[0],
+                    toe_off: to[0],
+                    end: w[1],
+                })
             })
             .collect();
         let lens: Vec<f64> = raw.iter().map(|c| (c.end - c.start) as f64).collect();
@@ -79,7 +88,9 @@ impl GaitEvents {
 /// Returns empty event lists for rigs without the required joints.
 #[must_use]
 pub fn detect(seq: &GaitSequence) -> GaitEvents {
-    let Some(pelvis) = seq.common_track(CommonJoint::Pelvis) else { return GaitEvents::default() };
+    let Some(pelvis) = seq.common_track(CommonJoint::Pelvis) else {
+        return GaitEvents::default();
+    };
     if pelvis.len() < 3 {
         return GaitEvents::default();
     }
@@ -89,9 +100,16 @@ pub fn detect(seq: &GaitSequence) -> GaitEvents {
         let (Some(a), Some(t)) = (seq.common_track(ankle), seq.common_track(toe)) else {
             return SideEvents::default();
         };
-        let heel: Vec<f64> = (0..a.len()).map(|f| f64::from(along(a[f], pelvis[f], heading[f]))).collect();
-        let toe_neg: Vec<f64> = (0..t.len()).map(|f| -f64::from(along(t[f], pelvis[f], heading[f]))).collect();
-        SideEvents { heel_strikes: find_peaks(&heel, min_gap), toe_offs: find_peaks(&toe_neg, min_gap) }
+        let heel: Vec<f64> = (0..a.len())
+            .map(|f| f64::from(along(a[f], pelvis[f], heading[f])))
+            .collect();
+        let toe_neg: Vec<f64> = (0..t.len())
+            .map(|f| -f64::from(along(t[f], pelvis[f], heading[f])))
+            .collect();
+        SideEvents {
+            heel_strikes: find_peaks(&heel, min_gap),
+            toe_offs: find_peaks(&toe_neg, min_gap),
+        }
     };
     GaitEvents {
         left: side_events(CommonJoint::AnkleL, CommonJoint::ToeL),
@@ -112,11 +130,13 @@ pub fn find_peaks(x: &[f64], min_gap: usize) -> Vec<usize> {
     let half = (min_gap / 2).max(1);
     let mut peaks: Vec<usize> = Vec::new();
     for i in 2..n.saturating_sub(2) {
-        if !(x[i] > threshold) {
+        if x[i].partial_cmp(&threshold) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let a = i.saturating_sub(half);
         let b = (i + half + 1).min(n);
+        // Exact ties on a plateau go to the first sample, so equality is intended here.
+        #[allow(clippy::float_cmp)]
         let is_max = (a..b).all(|k| k == i || x[k] < x[i] || (x[k] == x[i] && k > i));
         if !is_max {
             continue;
@@ -141,7 +161,9 @@ mod tests {
     #[test]
     fn peaks_of_a_sine_are_found_once_each() {
         let fps = 60.0;
-        let x: Vec<f64> = (0..300).map(|f| (2.0 * std::f64::consts::PI * f64::from(f) / fps).sin()).collect();
+        let x: Vec<f64> = (0..300)
+            .map(|f| (2.0 * std::f64::consts::PI * f64::from(f) / fps).sin())
+            .collect();
         let p = find_peaks(&x, 27);
         assert_eq!(p, vec![15, 75, 135, 195, 255]);
     }
@@ -151,7 +173,8 @@ mod tests {
         let x: Vec<f64> = (0..240)
             .map(|f| {
                 let t = f64::from(f) / 60.0;
-                (2.0 * std::f64::consts::PI * t).sin() + 0.05 * (2.0 * std::f64::consts::PI * 13.0 * t).sin()
+                (2.0 * std::f64::consts::PI * t).sin()
+                    + 0.05 * (2.0 * std::f64::consts::PI * 13.0 * t).sin()
             })
             .collect();
         assert_eq!(find_peaks(&x, 27).len(), 4);

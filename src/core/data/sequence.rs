@@ -1,5 +1,6 @@
 //! One recorded (or generated) walk: frames x joints x 3 positions in metres.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -55,7 +56,7 @@ impl Side {
 pub enum Provenance {
     /// Read from a file.
     Imported {
-        /// Format name ("bvh", "kinect_csv", "c3d", "trc").
+        /// Format name ("bvh", "`kinect_csv`", "c3d", "trc").
         format: String,
         /// Source file.
         path: PathBuf,
@@ -170,7 +171,12 @@ impl GaitSequence {
                 h.update(v.to_bits().to_le_bytes());
             }
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        h.finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 
     /// Keeps frames `range` only (for trimming and cycle segmentation).

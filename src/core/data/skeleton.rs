@@ -121,16 +121,78 @@ impl CommonJoint {
         match self {
             Self::Pelvis => &["pelvis", "spinebase", "hips", "hip", "root", "sacr"],
             Self::SpineMid => &["spinemid", "spine", "spine1", "chest", "t10", "strn"],
-            Self::Neck => &["neck", "spineshoulder", "neck1", "spine2", "spine1", "c7", "clav"],
+            Self::Neck => &[
+                "neck",
+                "spineshoulder",
+                "neck1",
+                "spine2",
+                "spine1",
+                "c7",
+                "clav",
+            ],
             Self::Head => &["head", "headend", "headtop", "neckend", "lfhd"],
-            Self::HipL => &["hipleft", "leftupleg", "lefthip", "lhip", "lhjc", "lthigh", "lfemur"],
-            Self::KneeL => &["kneeleft", "leftleg", "leftknee", "lknee", "lkne", "lkjc", "ltibia"],
-            Self::AnkleL => &["ankleleft", "leftfoot", "leftankle", "lankle", "lank", "lajc"],
-            Self::ToeL => &["footleft", "lefttoes", "lefttoebase", "lefttoe", "ltoe", "ltoes"],
-            Self::HipR => &["hipright", "rightupleg", "righthip", "rhip", "rhjc", "rthigh", "rfemur"],
-            Self::KneeR => &["kneeright", "rightleg", "rightknee", "rknee", "rkne", "rkjc", "rtibia"],
-            Self::AnkleR => &["ankleright", "rightfoot", "rightankle", "rankle", "rank", "rajc"],
-            Self::ToeR => &["footright", "righttoes", "righttoebase", "righttoe", "rtoe", "rtoes"],
+            Self::HipL => &[
+                "hipleft",
+                "leftupleg",
+                "lefthip",
+                "lhip",
+                "lhjc",
+                "lthigh",
+                "lfemur",
+            ],
+            Self::KneeL => &[
+                "kneeleft", "leftleg", "leftknee", "lknee", "lkne", "lkjc", "ltibia",
+            ],
+            Self::AnkleL => &[
+                "ankleleft",
+                "leftfoot",
+                "leftankle",
+                "lankle",
+                "lank",
+                "lajc",
+            ],
+            Self::ToeL => &[
+                "footleft",
+                "lefttoes",
+                "lefttoebase",
+                "lefttoe",
+                "ltoe",
+                "ltoes",
+            ],
+            Self::HipR => &[
+                "hipright",
+                "rightupleg",
+                "righthip",
+                "rhip",
+                "rhjc",
+                "rthigh",
+                "rfemur",
+            ],
+            Self::KneeR => &[
+                "kneeright",
+                "rightleg",
+                "rightknee",
+                "rknee",
+                "rkne",
+                "rkjc",
+                "rtibia",
+            ],
+            Self::AnkleR => &[
+                "ankleright",
+                "rightfoot",
+                "rightankle",
+                "rankle",
+                "rank",
+                "rajc",
+            ],
+            Self::ToeR => &[
+                "footright",
+                "righttoes",
+                "righttoebase",
+                "righttoe",
+                "rtoe",
+                "rtoes",
+            ],
         }
     }
 }
@@ -138,7 +200,7 @@ impl CommonJoint {
 /// One joint of a rig.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JointDef {
-    /// Name as written in the source (typos kept, e.g. BVH "HEad").
+    /// Name as written in the source (typos kept, e.g. BVH "`HEad`").
     pub name: String,
     /// Index of the parent joint, `None` for roots and unconnected markers.
     pub parent: Option<usize>,
@@ -148,7 +210,7 @@ pub struct JointDef {
 /// the resolved [`CommonJoint`] mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Skeleton {
-    /// Rig name, e.g. "kinect_v2" or "bvh:SubjectA1".
+    /// Rig name, e.g. "`kinect_v2`" or "bvh:SubjectA1".
     pub name: String,
     /// Joints in storage order (column order of positions).
     pub joints: Vec<JointDef>,
@@ -252,7 +314,10 @@ impl Skeleton {
         let joints = KINECT_V2_JOINTS
             .iter()
             .zip(KINECT_V2_PARENTS)
-            .map(|(n, p)| JointDef { name: (*n).to_string(), parent: p })
+            .map(|(n, p)| JointDef {
+                name: (*n).to_string(),
+                parent: p,
+            })
             .collect();
         Self::new("kinect_v2", joints, Axis::PosZ, Units::Metres)
     }
@@ -268,7 +333,9 @@ impl Skeleton {
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.joints.iter().position(|j| j.name == name).or_else(|| {
             let n = normalize_name(name);
-            self.joints.iter().position(|j| normalize_name(&j.name) == n)
+            self.joints
+                .iter()
+                .position(|j| normalize_name(&j.name) == n)
         })
     }
 
@@ -304,7 +371,11 @@ impl Skeleton {
     fn find_lr_pairs(&self) -> Vec<(usize, usize)> {
         // Why name swapping: rigs spell sides as prefixes ("LeftArm", "LKNE") or suffixes
         // ("KneeLeft"); swapping the side word and looking the result up finds the twin.
-        let names: Vec<String> = self.joints.iter().map(|j| normalize_name(&j.name)).collect();
+        let names: Vec<String> = self
+            .joints
+            .iter()
+            .map(|j| normalize_name(&j.name))
+            .collect();
         let mut pairs = Vec::new();
         for (i, n) in names.iter().enumerate() {
             let candidates = [
@@ -313,11 +384,12 @@ impl Skeleton {
                 n.strip_prefix('l').map(|r| format!("r{r}")),
             ];
             for c in candidates.into_iter().flatten() {
-                if let Some(j) = names.iter().position(|m| *m == c) {
-                    if j != i && !pairs.iter().any(|&(a, b)| a == i || b == j) {
-                        pairs.push((i, j));
-                        break;
-                    }
+                if let Some(j) = names.iter().position(|m| *m == c)
+                    && j != i
+                    && !pairs.iter().any(|&(a, b)| a == i || b == j)
+                {
+                    pairs.push((i, j));
+                    break;
                 }
             }
         }
@@ -325,7 +397,11 @@ impl Skeleton {
     }
 
     fn resolve_common(&self) -> Vec<(CommonJoint, Vec<usize>)> {
-        let names: Vec<String> = self.joints.iter().map(|j| normalize_name(&j.name)).collect();
+        let names: Vec<String> = self
+            .joints
+            .iter()
+            .map(|j| normalize_name(&j.name))
+            .collect();
         let mut out = Vec::new();
         for cj in CommonJoint::ALL {
             let found = cj
@@ -374,11 +450,26 @@ mod tests {
 
     #[test]
     fn bvh_names_with_typos_resolve() {
-        let names = ["Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToes", "RightUpLeg",
-            "RightLeg", "RightFoot", "RightToes", "Spine", "Spine1", "HEad"];
+        let names = [
+            "Hips",
+            "LeftUpLeg",
+            "LeftLeg",
+            "LeftFoot",
+            "LeftToes",
+            "RightUpLeg",
+            "RightLeg",
+            "RightFoot",
+            "RightToes",
+            "Spine",
+            "Spine1",
+            "HEad",
+        ];
         let joints = names
             .iter()
-            .map(|n| JointDef { name: (*n).into(), parent: None })
+            .map(|n| JointDef {
+                name: (*n).into(),
+                parent: None,
+            })
             .collect();
         let s = Skeleton::new("bvh", joints, Axis::PosY, Units::Centimetres);
         assert!(s.missing_required().is_empty());
@@ -392,10 +483,16 @@ mod tests {
         let names = ["LASI", "RASI", "LPSI", "RPSI", "LKNE", "RKNE"];
         let joints = names
             .iter()
-            .map(|n| JointDef { name: (*n).into(), parent: None })
+            .map(|n| JointDef {
+                name: (*n).into(),
+                parent: None,
+            })
             .collect();
         let s = Skeleton::new("markers", joints, Axis::PosZ, Units::Millimetres);
-        assert_eq!(s.common_sources(CommonJoint::Pelvis), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(
+            s.common_sources(CommonJoint::Pelvis),
+            Some(&[0, 1, 2, 3][..])
+        );
         assert!(s.missing_required().contains(&CommonJoint::AnkleL));
         assert!(s.lr_pairs.contains(&(0, 1)));
     }

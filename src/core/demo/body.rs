@@ -23,7 +23,7 @@ pub struct Body {
     pub foot_m: f32,
     /// Half the distance between hip joint centres.
     pub hip_half_width_m: f32,
-    /// Hip centres below the pelvis (SpineBase) point.
+    /// Hip centres below the pelvis (`SpineBase`) point.
     pub hip_drop_m: f32,
     /// Pelvis to mid-spine.
     pub lower_trunk_m: f32,
@@ -77,7 +77,7 @@ pub struct LegPose {
 /// Whole-body pose at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Pose {
-    /// Pelvis (SpineBase) position; z is solved for ground contact when `None`-like (NaN).
+    /// Pelvis (`SpineBase`) position; z is solved for ground contact when `None`-like (NaN).
     pub pelvis: Vec3,
     /// Left elevation of the pelvis (obliquity), degrees.
     pub pelvic_obliquity: f32,
@@ -112,7 +112,10 @@ pub fn kinect_joints(b: &Body, p: &Pose) -> [Vec3; 25] {
     let mut j = [[0.0f32; 3]; 25];
     let pel = p.pelvis;
     j[0] = pel;
-    j[1] = add(pel, scale(upright(p.pelvic_tilt, p.trunk_left), b.lower_trunk_m));
+    j[1] = add(
+        pel,
+        scale(upright(p.pelvic_tilt, p.trunk_left), b.lower_trunk_m),
+    );
     let trunk_dir = upright(p.trunk_forward, p.trunk_left);
     j[20] = add(pel, scale(trunk_dir, b.trunk_m));
     j[2] = add(j[20], scale(trunk_dir, 0.03 * b.height_m));
@@ -121,7 +124,14 @@ pub fn kinect_joints(b: &Body, p: &Pose) -> [Vec3; 25] {
     for (k, s) in [(0usize, 1.0f32), (1, -1.0)] {
         let leg = p.legs[k];
         let obliq_side = s * p.pelvic_obliquity;
-        let hip = add(pel, [0.0, s * b.hip_half_width_m * co, s * b.hip_half_width_m * so - b.hip_drop_m]);
+        let hip = add(
+            pel,
+            [
+                0.0,
+                s * b.hip_half_width_m * co,
+                s * b.hip_half_width_m * so - b.hip_drop_m,
+            ],
+        );
         let medial = leg.hip_adduction - obliq_side;
         let knee = add(hip, scale(hanging(leg.hip_flexion, medial, s), b.thigh_m));
         let shank_sag = leg.hip_flexion - leg.knee_flexion;
@@ -137,14 +147,27 @@ pub fn kinect_joints(b: &Body, p: &Pose) -> [Vec3; 25] {
         j[base + 2] = ankle;
         j[base + 3] = toe;
         // Arms swing opposite to the same-side leg.
-        let shoulder = add(j[20], [0.0, s * b.shoulder_half_width_m, -0.02 * b.height_m]);
+        let shoulder = add(
+            j[20],
+            [0.0, s * b.shoulder_half_width_m, -0.02 * b.height_m],
+        );
         let swing = -0.45 * (leg.hip_flexion - 10.0);
         let elbow = add(shoulder, scale(hanging(swing, -4.0, s), b.upper_arm_m));
         let wrist = add(elbow, scale(hanging(swing + 20.0, -4.0, s), b.forearm_m));
         let hand = add(wrist, scale(hanging(swing + 20.0, -4.0, s), b.hand_m));
         let tip = add(hand, scale(hanging(swing + 20.0, -4.0, s), 0.5 * b.hand_m));
-        let thumb = add(wrist, add(scale(hanging(swing + 40.0, -4.0, s), b.hand_m), [0.0, -s * 0.01, 0.0]));
-        let (sh, el, wr, ha, ti, th) = if k == 0 { (4, 5, 6, 7, 21, 22) } else { (8, 9, 10, 11, 23, 24) };
+        let thumb = add(
+            wrist,
+            add(
+                scale(hanging(swing + 40.0, -4.0, s), b.hand_m),
+                [0.0, -s * 0.01, 0.0],
+            ),
+        );
+        let (sh, el, wr, ha, ti, th) = if k == 0 {
+            (4, 5, 6, 7, 21, 22)
+        } else {
+            (8, 9, 10, 11, 23, 24)
+        };
         j[sh] = shoulder;
         j[el] = elbow;
         j[wr] = wrist;
@@ -162,6 +185,10 @@ pub fn lowest_foot_z(b: &Body, joints: &[Vec3; 25]) -> f32 {
     [14usize, 18]
         .iter()
         .map(|&a| joints[a][2] - b.ankle_height_m)
-        .chain([15usize, 19].iter().map(|&t| joints[t][2] - 0.4 * b.ankle_height_m))
+        .chain(
+            [15usize, 19]
+                .iter()
+                .map(|&t| joints[t][2] - 0.4 * b.ankle_height_m),
+        )
         .fold(f32::INFINITY, f32::min)
 }

@@ -29,7 +29,14 @@ pub enum Pathology {
 
 impl Pathology {
     /// All classes.
-    pub const ALL: [Self; 6] = [Self::Normal, Self::Antalgic, Self::Lurch, Self::Steppage, Self::StiffLegged, Self::Trendelenburg];
+    pub const ALL: [Self; 6] = [
+        Self::Normal,
+        Self::Antalgic,
+        Self::Lurch,
+        Self::Steppage,
+        Self::StiffLegged,
+        Self::Trendelenburg,
+    ];
 
     /// Label as in the Kinect dataset's folders.
     #[must_use]
@@ -47,7 +54,11 @@ impl Pathology {
     /// Parses a label (also "lurching", "stiff-legged", "stiff", "trendelenburg").
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        let n: String = s.to_ascii_lowercase().chars().filter(char::is_ascii_alphabetic).collect();
+        let n: String = s
+            .to_ascii_lowercase()
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect();
         match n.as_str() {
             "normal" | "healthy" => Some(Self::Normal),
             "antalgic" => Some(Self::Antalgic),
@@ -212,7 +223,11 @@ fn canonical_phase(phase: f32, stance_pct: f32) -> f32 {
     let p = phase.rem_euclid(1.0);
     let st = (stance_pct / 100.0).clamp(0.3, 0.85);
     let c = CURVE_TOE_OFF;
-    if p < st { c * p / st } else { c + (1.0 - c) * (p - st) / (1.0 - st) }
+    if p < st {
+        c * p / st
+    } else {
+        c + (1.0 - c) * (p - st) / (1.0 - st)
+    }
 }
 
 /// Generates the walk in the canonical frame on the Kinect v2 rig, labelled synthetic.
@@ -229,7 +244,10 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         let t = f as f32 / params.fps;
         let ph_l = start_phase + t / stride_t;
         let ph = [ph_l, ph_l - params.right_offset];
-        let q = [canonical_phase(ph[0], params.stance_pct[0]), canonical_phase(ph[1], params.stance_pct[1])];
+        let q = [
+            canonical_phase(ph[0], params.stance_pct[0]),
+            canonical_phase(ph[1], params.stance_pct[1]),
+        ];
         let c = &params.curves;
         let leg = |k: usize| LegPose {
             hip_flexion: c[k].hip_flexion.at(q[k]),
@@ -239,8 +257,11 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         };
         let obliquity = 0.5 * (c[0].pelvic_obliquity.at(q[0]) - c[1].pelvic_obliquity.at(q[1]));
         let trunk_left = 0.5 * (c[0].trunk_lateral.at(q[0]) - c[1].trunk_lateral.at(q[1]));
-        let trunk_fwd = params.trunk_forward_deg + c[0].trunk_forward.at(q[0]) + c[1].trunk_forward.at(q[1]);
-        let sway = 0.015 * params.height_m * (2.0 * std::f32::consts::PI * (ph_l.rem_euclid(1.0) - 0.15)).sin();
+        let trunk_fwd =
+            params.trunk_forward_deg + c[0].trunk_forward.at(q[0]) + c[1].trunk_forward.at(q[1]);
+        let sway = 0.015
+            * params.height_m
+            * (2.0 * std::f32::consts::PI * (ph_l.rem_euclid(1.0) - 0.15)).sin();
         let mut pose = Pose {
             pelvis: [speed * t, sway, 0.0],
             pelvic_obliquity: obliquity,
@@ -254,7 +275,11 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         let joints = kinect_joints(&body, &pose);
         for p in joints {
             let n = if params.noise_m > 0.0 {
-                [gauss(&mut rng) * params.noise_m, gauss(&mut rng) * params.noise_m, gauss(&mut rng) * params.noise_m]
+                [
+                    gauss(&mut rng) * params.noise_m,
+                    gauss(&mut rng) * params.noise_m,
+                    gauss(&mut rng) * params.noise_m,
+                ]
             } else {
                 [0.0; 3]
             };
@@ -270,7 +295,10 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         fps: params.fps,
         skeleton: Skeleton::kinect_v2(),
         positions,
-        provenance: Provenance::SyntheticDemo { seed, params: params.summary() },
+        provenance: Provenance::SyntheticDemo {
+            seed,
+            params: params.summary(),
+        },
         canonical: true,
     }
 }

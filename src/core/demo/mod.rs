@@ -43,18 +43,36 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { subjects: 6, trials: 2, duration_s: 5.0, fps: 30.0, noise_m: 0.002, seed: 7 }
+        Self {
+            subjects: 6,
+            trials: 2,
+            duration_s: 5.0,
+            fps: 30.0,
+            noise_m: 0.002,
+            seed: 7,
+        }
     }
 }
 
 /// Parameters of one demo walk: per-subject height, cadence, affected side and severity, with
 /// per-trial jitter. Deterministic in `(cfg.seed, subject, class, trial)`.
 #[must_use]
-pub fn demo_params(cfg: &DemoConfig, subject: usize, pathology: Pathology, trial: usize) -> (GaitParams, u64) {
-    let mut srng = ChaCha8Rng::seed_from_u64(cfg.seed ^ (subject as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+pub fn demo_params(
+    cfg: &DemoConfig,
+    subject: usize,
+    pathology: Pathology,
+    trial: usize,
+) -> (GaitParams, u64) {
+    let mut srng = ChaCha8Rng::seed_from_u64(
+        cfg.seed ^ (subject as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     let height: f32 = srng.random_range(1.55..1.90);
     let cadence: f32 = srng.random_range(102.0..122.0);
-    let side = if srng.random_bool(0.5) { Side::Left } else { Side::Right };
+    let side = if srng.random_bool(0.5) {
+        Side::Left
+    } else {
+        Side::Right
+    };
     let base_severity: f32 = srng.random_range(0.55..0.95);
     let seed = cfg.seed
         ^ ((subject as u64) << 32)
@@ -80,7 +98,11 @@ pub fn demo_params(cfg: &DemoConfig, subject: usize, pathology: Pathology, trial
 ///
 /// # Errors
 /// Only cancellation.
-pub fn demo_dataset(cfg: &DemoConfig, progress: &dyn Progress, cancel: &CancelToken) -> Result<Dataset, Cancelled> {
+pub fn demo_dataset(
+    cfg: &DemoConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Dataset, Cancelled> {
     let total = cfg.subjects * Pathology::ALL.len() * cfg.trials;
     progress.start("generating demo data", total as u64);
     let mut seqs = Vec::with_capacity(total);
@@ -93,7 +115,12 @@ pub fn demo_dataset(cfg: &DemoConfig, progress: &dyn Progress, cancel: &CancelTo
                 }
                 let (params, seed) = demo_params(cfg, subject, p, trial);
                 let id = format!("human{}_{}{}", subject + 1, p.label(), trial + 1);
-                seqs.push(generate(&params, &id, &format!("human{}", subject + 1), seed));
+                seqs.push(generate(
+                    &params,
+                    &id,
+                    &format!("human{}", subject + 1),
+                    seed,
+                ));
                 progress.advance(1, &id);
             }
         }
@@ -109,17 +136,32 @@ pub fn demo_dataset(cfg: &DemoConfig, progress: &dyn Progress, cancel: &CancelTo
 ///
 /// # Errors
 /// Sequences not on the Kinect rig, and I/O failures (with the path).
-pub fn write_kinect_layout(dir: &Path, seqs: &[GaitSequence], artifacts: bool) -> Result<Vec<PathBuf>, std::io::Error> {
+pub fn write_kinect_layout(
+    dir: &Path,
+    seqs: &[GaitSequence],
+    artifacts: bool,
+) -> Result<Vec<PathBuf>, std::io::Error> {
     let mut written = Vec::new();
     for s in seqs {
         if s.skeleton.joint_count() != 25 {
-            return Err(std::io::Error::other(format!("sequence '{}' is not on the Kinect v2 rig", s.id)));
+            return Err(std::io::Error::other(format!(
+                "sequence '{}' is not on the Kinect v2 rig",
+                s.id
+            )));
         }
         let n = s.frames();
         let mid = s.pos(n / 2, 0);
-        let mut pos: Vec<Vec3> = s.positions.iter().map(|p| [-(p[1] - mid[1]), p[0] - mid[0], p[2]]).collect();
+        let mut pos: Vec<Vec3> = s
+            .positions
+            .iter()
+            .map(|p| [-(p[1] - mid[1]), p[0] - mid[0], p[2]])
+            .collect();
         if artifacts {
-            let mut rng = ChaCha8Rng::seed_from_u64(s.content_hash().bytes().fold(0u64, |a, b| a.wrapping_mul(31) ^ u64::from(b)));
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                s.content_hash()
+                    .bytes()
+                    .fold(0u64, |a, b| a.wrapping_mul(31) ^ u64::from(b)),
+            );
             // Three separate NaN frames and one glitch, each in its own quarter of the walk.
             let quarter = (n / 4).max(3);
             for q in 0..4 {
@@ -134,7 +176,8 @@ pub fn write_kinect_layout(dir: &Path, seqs: &[GaitSequence], artifacts: bool) -
             }
         }
         let sub = dir.join(&s.id);
-        std::fs::create_dir_all(&sub).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sub.display())))?;
+        std::fs::create_dir_all(&sub)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sub.display())))?;
         let file = sub.join(format!("{}_SkeletonData1.csv", s.id));
         let text = kinect_csv::to_text(&pos, s.fps, 12.0);
         crate::core::project::write_atomic(&file, text.as_bytes())?;
@@ -146,5 +189,9 @@ pub fn write_kinect_layout(dir: &Path, seqs: &[GaitSequence], artifacts: bool) -
 /// True when every sequence of the dataset is demo data (shown as "synthetic" in every view).
 #[must_use]
 pub fn is_demo(ds: &Dataset) -> bool {
-    !ds.sequences.is_empty() && ds.sequences.iter().all(|s| matches!(s.provenance, Provenance::SyntheticDemo { .. }))
+    !ds.sequences.is_empty()
+        && ds
+            .sequences
+            .iter()
+            .all(|s| matches!(s.provenance, Provenance::SyntheticDemo { .. }))
 }

@@ -46,16 +46,27 @@ impl<'a> Tokens<'a> {
             .enumerate()
             .flat_map(|(i, l)| l.split_whitespace().map(move |t| (i + 1, t)))
             .collect();
-        Self { items, pos: 0, path }
+        Self {
+            items,
+            pos: 0,
+            path,
+        }
     }
 
     fn line(&self) -> usize {
-        self.items.get(self.pos).or(self.items.last()).map_or(1, |t| t.0)
+        self.items
+            .get(self.pos)
+            .or(self.items.last())
+            .map_or(1, |t| t.0)
     }
 
     fn next(&mut self, what: &str) -> Result<&'a str, ImportError> {
         let t = self.items.get(self.pos).ok_or_else(|| {
-            ImportError::parse(self.path, self.line(), format!("unexpected end of file, expected {what}"))
+            ImportError::parse(
+                self.path,
+                self.line(),
+                format!("unexpected end of file, expected {what}"),
+            )
         })?;
         self.pos += 1;
         Ok(t.1)
@@ -71,7 +82,11 @@ impl<'a> Tokens<'a> {
         if t.eq_ignore_ascii_case(word) {
             Ok(())
         } else {
-            Err(ImportError::parse(self.path, line, format!("expected '{word}', found '{t}'")))
+            Err(ImportError::parse(
+                self.path,
+                line,
+                format!("expected '{word}', found '{t}'"),
+            ))
         }
     }
 
@@ -79,7 +94,11 @@ impl<'a> Tokens<'a> {
         let line = self.line();
         let t = self.next(what)?;
         t.parse::<f64>().map_err(|_| {
-            ImportError::parse(self.path, line, format!("expected a number for {what}, found '{t}'"))
+            ImportError::parse(
+                self.path,
+                line,
+                format!("expected a number for {what}, found '{t}'"),
+            )
         })
     }
 }
@@ -104,18 +123,30 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
     let line = tk.line();
     let root = tk.next("ROOT")?;
     if !root.eq_ignore_ascii_case("ROOT") {
-        return Err(ImportError::parse(path, line, format!("expected 'ROOT', found '{root}'")));
+        return Err(ImportError::parse(
+            path,
+            line,
+            format!("expected 'ROOT', found '{root}'"),
+        ));
     }
     parse_joint(&mut tk, &mut joints, None)?;
     if tk.peek().is_some_and(|t| t.eq_ignore_ascii_case("ROOT")) {
-        return Err(ImportError::parse(path, tk.line(), "several ROOT hierarchies are not supported"));
+        return Err(ImportError::parse(
+            path,
+            tk.line(),
+            "several ROOT hierarchies are not supported",
+        ));
     }
     tk.expect("MOTION")?;
     tk.expect("Frames:")?;
     let frames_line = tk.line();
     let frames = tk.number("frame count")?;
     if frames < 1.0 || frames.fract() != 0.0 {
-        return Err(ImportError::parse(path, frames_line, format!("invalid frame count {frames}")));
+        return Err(ImportError::parse(
+            path,
+            frames_line,
+            format!("invalid frame count {frames}"),
+        ));
     }
     let frames = frames as usize;
     tk.expect("Frame")?;
@@ -123,7 +154,11 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
     let ft_line = tk.line();
     let frame_time = tk.number("frame time")?;
     if !(frame_time > 0.0 && frame_time.is_finite()) {
-        return Err(ImportError::parse(path, ft_line, format!("invalid frame time {frame_time}")));
+        return Err(ImportError::parse(
+            path,
+            ft_line,
+            format!("invalid frame time {frame_time}"),
+        ));
     }
     let n_channels: usize = joints.iter().map(|j| j.channels.len()).sum();
     let data_start = tk.pos;
@@ -140,7 +175,10 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
     if by_line.len() < frames {
         return Err(ImportError::invalid(
             path,
-            format!("header says {frames} frames but only {} frame rows follow", by_line.len()),
+            format!(
+                "header says {frames} frames but only {} frame rows follow",
+                by_line.len()
+            ),
         ));
     }
     for (f, (ln, row)) in by_line.iter().take(frames).enumerate() {
@@ -148,7 +186,10 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
             return Err(ImportError::parse(
                 path,
                 *ln,
-                format!("frame {f}: expected {n_channels} channel values, found {}", row.len()),
+                format!(
+                    "frame {f}: expected {n_channels} channel values, found {}",
+                    row.len()
+                ),
             ));
         }
         for t in row {
@@ -156,7 +197,11 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
                 ImportError::parse(path, *ln, format!("frame {f}: '{t}' is not a number"))
             })?;
             if !v.is_finite() {
-                return Err(ImportError::parse(path, *ln, format!("frame {f}: non-finite value '{t}'")));
+                return Err(ImportError::parse(
+                    path,
+                    *ln,
+                    format!("frame {f}: non-finite value '{t}'"),
+                ));
             }
             values.push(v);
         }
@@ -166,24 +211,43 @@ pub fn parse(text: &str, path: &Path, units: Option<Units>) -> Result<BvhMotion,
     let positions = forward_kinematics(&joints, &values, frames, n_channels, scale);
     let defs = joints
         .iter()
-        .map(|j| JointDef { name: j.name.clone(), parent: j.parent })
+        .map(|j| JointDef {
+            name: j.name.clone(),
+            parent: j.parent,
+        })
         .collect();
     let name = format!("bvh:{}", joints.first().map_or("", |j| j.name.as_str()));
     let mut skeleton = Skeleton::new(name, defs, Axis::PosY, units);
     skeleton.up = rest_up_axis(&joints, &skeleton);
-    Ok(BvhMotion { skeleton, fps: (1.0 / frame_time) as f32, positions })
+    Ok(BvhMotion {
+        skeleton,
+        fps: (1.0 / frame_time) as f32,
+        positions,
+    })
 }
 
-fn parse_joint(tk: &mut Tokens<'_>, joints: &mut Vec<BvhJoint>, parent: Option<usize>) -> Result<(), ImportError> {
+fn parse_joint(
+    tk: &mut Tokens<'_>,
+    joints: &mut Vec<BvhJoint>,
+    parent: Option<usize>,
+) -> Result<(), ImportError> {
     let name = tk.next("joint name")?.to_string();
     tk.expect("{")?;
     tk.expect("OFFSET")?;
-    let offset = [tk.number("OFFSET x")?, tk.number("OFFSET y")?, tk.number("OFFSET z")?];
+    let offset = [
+        tk.number("OFFSET x")?,
+        tk.number("OFFSET y")?,
+        tk.number("OFFSET z")?,
+    ];
     tk.expect("CHANNELS")?;
     let line = tk.line();
     let n = tk.number("channel count")?;
     if !(0.0..=6.0).contains(&n) || n.fract() != 0.0 {
-        return Err(ImportError::parse(tk.path, line, format!("invalid channel count {n}")));
+        return Err(ImportError::parse(
+            tk.path,
+            line,
+            format!("invalid channel count {n}"),
+        ));
     }
     let mut channels = Vec::new();
     for _ in 0..n as usize {
@@ -196,12 +260,23 @@ fn parse_joint(tk: &mut Tokens<'_>, joints: &mut Vec<BvhJoint>, parent: Option<u
             "xrotation" => Channel::Rot(0),
             "yrotation" => Channel::Rot(1),
             "zrotation" => Channel::Rot(2),
-            _ => return Err(ImportError::parse(tk.path, line, format!("unknown channel '{c}'"))),
+            _ => {
+                return Err(ImportError::parse(
+                    tk.path,
+                    line,
+                    format!("unknown channel '{c}'"),
+                ));
+            }
         };
         channels.push(ch);
     }
     let me = joints.len();
-    joints.push(BvhJoint { name: name.clone(), parent, offset, channels });
+    joints.push(BvhJoint {
+        name: name.clone(),
+        parent,
+        offset,
+        channels,
+    });
     loop {
         let line = tk.line();
         let t = tk.next("JOINT, End Site or '}'")?;
@@ -213,11 +288,24 @@ fn parse_joint(tk: &mut Tokens<'_>, joints: &mut Vec<BvhJoint>, parent: Option<u
             tk.expect("Site")?;
             tk.expect("{")?;
             tk.expect("OFFSET")?;
-            let offset = [tk.number("OFFSET x")?, tk.number("OFFSET y")?, tk.number("OFFSET z")?];
+            let offset = [
+                tk.number("OFFSET x")?,
+                tk.number("OFFSET y")?,
+                tk.number("OFFSET z")?,
+            ];
             tk.expect("}")?;
-            joints.push(BvhJoint { name: format!("{name}_End"), parent: Some(me), offset, channels: Vec::new() });
+            joints.push(BvhJoint {
+                name: format!("{name}_End"),
+                parent: Some(me),
+                offset,
+                channels: Vec::new(),
+            });
         } else {
-            return Err(ImportError::parse(tk.path, line, format!("expected JOINT, End Site or '}}', found '{t}'")));
+            return Err(ImportError::parse(
+                tk.path,
+                line,
+                format!("expected JOINT, End Site or '}}', found '{t}'"),
+            ));
         }
     }
 }
@@ -228,7 +316,9 @@ fn detect_units(joints: &[BvhJoint]) -> Units {
     let mut depth = vec![0.0f64; joints.len()];
     for (i, j) in joints.iter().enumerate() {
         // The root's offset is its placement in the world, not a bone.
-        depth[i] = j.parent.map_or(0.0, |p| depth[p] + j.offset.iter().map(|v| v * v).sum::<f64>().sqrt());
+        depth[i] = j.parent.map_or(0.0, |p| {
+            depth[p] + j.offset.iter().map(|v| v * v).sum::<f64>().sqrt()
+        });
     }
     let longest = depth.iter().copied().fold(0.0, f64::max);
     if longest > 300.0 {
@@ -246,7 +336,11 @@ fn rest_up_axis(joints: &[BvhJoint], skeleton: &Skeleton) -> Axis {
     let mut pos = vec![[0.0f64; 3]; joints.len()];
     for (i, j) in joints.iter().enumerate() {
         pos[i] = match j.parent {
-            Some(p) => [pos[p][0] + j.offset[0], pos[p][1] + j.offset[1], pos[p][2] + j.offset[2]],
+            Some(p) => [
+                pos[p][0] + j.offset[0],
+                pos[p][1] + j.offset[1],
+                pos[p][2] + j.offset[2],
+            ],
             None => [0.0; 3],
         };
     }
@@ -302,7 +396,13 @@ fn axis_rotation(k: usize, deg: f64) -> Mat3 {
 
 /// Local transform = translate(offset, or position channels) * R1 * R2 * R3 in the order the
 /// channels are listed (the BVH convention: intrinsic rotations applied left to right).
-fn forward_kinematics(joints: &[BvhJoint], values: &[f64], frames: usize, n_channels: usize, scale: f64) -> Vec<Vec3> {
+fn forward_kinematics(
+    joints: &[BvhJoint],
+    values: &[f64],
+    frames: usize,
+    n_channels: usize,
+    scale: f64,
+) -> Vec<Vec3> {
     let nj = joints.len();
     let mut out = Vec::with_capacity(frames * nj);
     let mut rot: Vec<Mat3> = vec![[[0.0; 3]; 3]; nj];
@@ -320,18 +420,19 @@ fn forward_kinematics(joints: &[BvhJoint], values: &[f64], frames: usize, n_chan
                 }
                 c += 1;
             }
-            match j.parent {
-                Some(p) => {
-                    let d = matvec(&rot[p], t);
-                    pos[i] = [pos[p][0] + d[0], pos[p][1] + d[1], pos[p][2] + d[2]];
-                    rot[i] = matmul(&rot[p], &r);
-                }
-                None => {
-                    pos[i] = t;
-                    rot[i] = r;
-                }
+            if let Some(p) = j.parent {
+                let d = matvec(&rot[p], t);
+                pos[i] = [pos[p][0] + d[0], pos[p][1] + d[1], pos[p][2] + d[2]];
+                rot[i] = matmul(&rot[p], &r);
+            } else {
+                pos[i] = t;
+                rot[i] = r;
             }
-            out.push([(pos[i][0] * scale) as f32, (pos[i][1] * scale) as f32, (pos[i][2] * scale) as f32]);
+            out.push([
+                (pos[i][0] * scale) as f32,
+                (pos[i][1] * scale) as f32,
+                (pos[i][2] * scale) as f32,
+            ]);
         }
     }
     out
@@ -362,14 +463,21 @@ mod tests {
     #[test]
     fn short_frame_row_names_its_line() {
         let bad = TWO_LINK.replace("0 100 0 0 0 0 0 90 0", "0 100 0 0 0");
-        let err = parse(&bad, Path::new("bad.bvh"), None).unwrap_err().to_string();
+        let err = parse(&bad, Path::new("bad.bvh"), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.bvh:20"), "{err}");
         assert!(err.contains("expected 9 channel values, found 5"), "{err}");
     }
 
     #[test]
     fn truncated_hierarchy_is_an_error() {
-        let err = parse("HIERARCHY\nROOT Hips\n{\n OFFSET 0 0", Path::new("t.bvh"), None).unwrap_err();
+        let err = parse(
+            "HIERARCHY\nROOT Hips\n{\n OFFSET 0 0",
+            Path::new("t.bvh"),
+            None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unexpected end of file"), "{err}");
     }
 }

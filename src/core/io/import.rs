@@ -22,7 +22,7 @@ pub enum Format {
     KinectCsv,
     /// C3D.
     C3d,
-    /// OpenSim TRC.
+    /// `OpenSim` TRC.
     Trc,
 }
 
@@ -54,7 +54,8 @@ impl Format {
                 let text = std::fs::read_to_string(path).ok()?;
                 let first = text.lines().find(|l| !l.trim().is_empty())?;
                 let cols: Vec<&str> = first.split(['\t', ',']).collect();
-                (cols.len() >= kinect_csv::COLUMNS && cols[0].trim().parse::<f64>().is_ok()).then_some(Self::KinectCsv)
+                (cols.len() >= kinect_csv::COLUMNS && cols[0].trim().parse::<f64>().is_ok())
+                    .then_some(Self::KinectCsv)
             }
             _ => None,
         }
@@ -113,8 +114,17 @@ impl ImportReport {
 ///
 /// # Errors
 /// Unreadable, malformed or unusable files; see each reader.
-pub fn import_file(path: &Path, opts: &ImportOptions, labels: Option<&LabelTable>) -> Result<(Vec<GaitSequence>, Vec<String>), ImportError> {
-    let format = opts.format.or_else(|| Format::detect(path)).ok_or_else(|| ImportError::Unsupported { path: path.to_path_buf() })?;
+pub fn import_file(
+    path: &Path,
+    opts: &ImportOptions,
+    labels: Option<&LabelTable>,
+) -> Result<(Vec<GaitSequence>, Vec<String>), ImportError> {
+    let format = opts
+        .format
+        .or_else(|| Format::detect(path))
+        .ok_or_else(|| ImportError::Unsupported {
+            path: path.to_path_buf(),
+        })?;
     let mut warnings = Vec::new();
     let mut clean_cfg = CleanConfig::default();
     let (skeleton, fps, positions): (Skeleton, f32, Vec<Vec3>) = match format {
@@ -140,18 +150,24 @@ pub fn import_file(path: &Path, opts: &ImportOptions, labels: Option<&LabelTable
     };
     let missing = skeleton.missing_required();
     if !missing.is_empty() {
-        warnings.push(format!("rig lacks {missing:?}: gait metrics unavailable for this file"));
+        warnings.push(format!(
+            "rig lacks {missing:?}: gait metrics unavailable for this file"
+        ));
     }
     let id = stem(path);
     let layout = kinect_csv::parse_layout_name(&id).or_else(|| {
-        path.parent().and_then(|p| p.file_name()).and_then(|n| kinect_csv::parse_layout_name(&n.to_string_lossy()))
+        path.parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| kinect_csv::parse_layout_name(&n.to_string_lossy()))
     });
     let row = labels.and_then(|t| t.lookup(path));
     let subject = row
         .and_then(|r| r.subject.clone())
         .or_else(|| layout.as_ref().map(|l| l.subject.clone()))
         .unwrap_or_else(|| id.split(['_', '-', ' ']).next().unwrap_or(&id).to_string());
-    let label = row.and_then(|r| r.label.clone()).or_else(|| layout.as_ref().map(|l| l.gait.clone()));
+    let label = row
+        .and_then(|r| r.label.clone())
+        .or_else(|| layout.as_ref().map(|l| l.gait.clone()));
     if label.is_none() {
         warnings.push("no class label (attach a label table with --labels)".into());
     }
@@ -164,17 +180,27 @@ pub fn import_file(path: &Path, opts: &ImportOptions, labels: Option<&LabelTable
         fps,
         skeleton,
         positions,
-        provenance: Provenance::Imported { format: format.name().into(), path: path.to_path_buf() },
+        provenance: Provenance::Imported {
+            format: format.name().into(),
+            path: path.to_path_buf(),
+        },
         canonical: false,
     };
-    let report = clean(&mut seq, &clean_cfg).map_err(|e| ImportError::invalid(path, e.to_string()))?;
+    let report =
+        clean(&mut seq, &clean_cfg).map_err(|e| ImportError::invalid(path, e.to_string()))?;
     warnings.extend(report.lines());
     let frame = normalize_frame(&mut seq);
     if frame.mirrored {
-        warnings.push("left and right appeared mirrored relative to the walking direction; Y was flipped".into());
+        warnings.push(
+            "left and right appeared mirrored relative to the walking direction; Y was flipped"
+                .into(),
+        );
     }
     if frame.in_place {
-        warnings.push("pelvis travelled < 0.3 m (treadmill or in place): heading taken from the hip line".into());
+        warnings.push(
+            "pelvis travelled < 0.3 m (treadmill or in place): heading taken from the hip line"
+                .into(),
+        );
     }
     Ok((vec![seq], warnings))
 }
@@ -209,12 +235,24 @@ fn find_label_table(root: &Path) -> Option<PathBuf> {
 /// # Errors
 /// The path does not exist, the label table is unusable, nothing could be imported, or the
 /// work was cancelled.
-pub fn import_path(path: &Path, opts: &ImportOptions, progress: &dyn Progress, cancel: &CancelToken) -> Result<(Dataset, ImportReport), ImportError> {
+pub fn import_path(
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Dataset, ImportReport), ImportError> {
     let meta = std::fs::metadata(path).map_err(|e| ImportError::io(path, e))?;
-    let root = if meta.is_dir() { path.to_path_buf() } else { path.parent().map_or_else(PathBuf::new, Path::to_path_buf) };
+    let root = if meta.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map_or_else(PathBuf::new, Path::to_path_buf)
+    };
     let labels_path = opts.labels.clone().or_else(|| find_label_table(&root));
     let labels = labels_path.as_deref().map(LabelTable::load).transpose()?;
-    let mut report = ImportReport { labels: labels_path, ..ImportReport::default() };
+    let mut report = ImportReport {
+        labels: labels_path,
+        ..ImportReport::default()
+    };
     let mut files = Vec::new();
     if meta.is_dir() {
         collect_files(path, &mut files)?;
@@ -237,27 +275,53 @@ pub fn import_path(path: &Path, opts: &ImportOptions, progress: &dyn Progress, c
             progress.finish();
             return Err(ImportError::Cancelled);
         }
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match import_file(f, opts, labels.as_ref()) {
             Ok((seqs, warnings)) => {
-                report.files.push(FileReport { path: f.clone(), sequences: seqs.iter().map(|s| s.id.clone()).collect(), warnings, error: None });
+                report.files.push(FileReport {
+                    path: f.clone(),
+                    sequences: seqs.iter().map(|s| s.id.clone()).collect(),
+                    warnings,
+                    error: None,
+                });
                 sequences.extend(seqs);
             }
-            Err(e) => report.files.push(FileReport { path: f.clone(), sequences: Vec::new(), warnings: Vec::new(), error: Some(e.to_string()) }),
+            Err(e) => report.files.push(FileReport {
+                path: f.clone(),
+                sequences: Vec::new(),
+                warnings: Vec::new(),
+                error: Some(e.to_string()),
+            }),
         }
         progress.advance(1, &name);
     }
     progress.finish();
     if sequences.is_empty() {
-        let why = report.files.iter().find_map(|f| f.error.clone()).unwrap_or_else(|| "no BVH, Kinect CSV, C3D or TRC files found".into());
-        return Err(ImportError::invalid(path, format!("nothing imported: {why}")));
+        let why = report
+            .files
+            .iter()
+            .find_map(|f| f.error.clone())
+            .unwrap_or_else(|| "no BVH, Kinect CSV, C3D or TRC files found".into());
+        return Err(ImportError::invalid(
+            path,
+            format!("nothing imported: {why}"),
+        ));
     }
     make_ids_unique(&mut sequences);
-    let name = path.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
     let mut ds = Dataset::new(name, sequences);
     if !opts.keep_duplicates {
         ds.remove_duplicates();
-        report.duplicates_removed = ds.duplicates.iter().flat_map(|g| g.copies.iter().map(|c| (c.clone(), g.kept.clone()))).collect();
+        report.duplicates_removed = ds
+            .duplicates
+            .iter()
+            .flat_map(|g| g.copies.iter().map(|c| (c.clone(), g.kept.clone())))
+            .collect();
     }
     Ok((ds, report))
 }

@@ -16,7 +16,14 @@ use crate::core::math::{Vec3, median};
 pub const COLUMNS: usize = 1 + 25 * 4;
 
 /// Gait class names used by the dataset's folder layout.
-pub const GAITS: [&str; 6] = ["normal", "antalgic", "lurch", "steppage", "stiff_legged", "trendelenburg"];
+pub const GAITS: [&str; 6] = [
+    "normal",
+    "antalgic",
+    "lurch",
+    "steppage",
+    "stiff_legged",
+    "trendelenburg",
+];
 
 /// A parsed Kinect file.
 #[derive(Debug, Clone)]
@@ -38,7 +45,7 @@ pub struct KinectRecording {
 pub struct KinectName {
     /// "humanN".
     pub subject: String,
-    /// Gait class as written ("stiff_legged", "lurch", ...).
+    /// Gait class as written ("`stiff_legged`", "lurch", ...).
     pub gait: String,
     /// The trial number K of `humanN_<gait>K`.
     pub trial: u32,
@@ -57,7 +64,11 @@ pub fn parse_layout_name(name: &str) -> Option<KinectName> {
     let rest = base.strip_prefix("human")?;
     let (num, gait_trial) = rest.split_once('_')?;
     num.parse::<u32>().ok()?;
-    let digits = gait_trial.chars().rev().take_while(char::is_ascii_digit).count();
+    let digits = gait_trial
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .count();
     let (gait, trial) = gait_trial.split_at(gait_trial.len() - digits);
     let gait = gait.trim_end_matches('_');
     if !GAITS.contains(&gait) {
@@ -115,24 +126,34 @@ pub fn parse(text: &str, path: &Path) -> Result<KinectRecording, ImportError> {
                 ),
             ));
         }
-        let t = parse_num(cols[0]).map_err(|m| ImportError::parse(path, ln, format!("time: {m}")))?;
+        let t =
+            parse_num(cols[0]).map_err(|m| ImportError::parse(path, ln, format!("time: {m}")))?;
         raw_times.push(f64::from(t));
-        for j in 0..25 {
+        for (j, joint_name) in KINECT_V2_JOINTS.iter().enumerate() {
             let id_col = 1 + 4 * j;
-            let id = parse_num(cols[id_col])
-                .map_err(|m| ImportError::parse(path, ln, format!("joint id column {}: {m}", id_col + 1)))?;
+            let id = parse_num(cols[id_col]).map_err(|m| {
+                ImportError::parse(path, ln, format!("joint id column {}: {m}", id_col + 1))
+            })?;
             // NaN rows in the real files have NaN ids too; only a real mismatch is an error.
             if id.is_finite() && (id - j as f32).abs() > 1e-3 {
                 return Err(ImportError::parse(
                     path,
                     ln,
-                    format!("column {}: expected joint id {j} ({}), found {id}", id_col + 1, KINECT_V2_JOINTS[j]),
+                    format!(
+                        "column {}: expected joint id {j} ({}), found {id}",
+                        id_col + 1,
+                        joint_name
+                    ),
                 ));
             }
             let mut p = [0.0f32; 3];
             for (k, v) in p.iter_mut().enumerate() {
                 *v = parse_num(cols[id_col + 1 + k]).map_err(|m| {
-                    ImportError::parse(path, ln, format!("{} {}: {m}", KINECT_V2_JOINTS[j], ["x", "y", "z"][k]))
+                    ImportError::parse(
+                        path,
+                        ln,
+                        format!("{joint_name} {}: {m}", ["x", "y", "z"][k]),
+                    )
                 })?;
             }
             positions.push(p);
@@ -142,9 +163,19 @@ pub fn parse(text: &str, path: &Path) -> Result<KinectRecording, ImportError> {
         return Err(ImportError::invalid(path, "no frames (empty file)"));
     }
     let (times_s, notes) = unwrap_times(&raw_times);
-    let steps: Vec<f64> = times_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 1e-4 && *d < 1.0).collect();
+    let steps: Vec<f64> = times_s
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 1e-4 && *d < 1.0)
+        .collect();
     let fps = median(&steps).map_or(30.0, |dt| (1.0 / dt) as f32);
-    Ok(KinectRecording { skeleton: Skeleton::kinect_v2(), fps, positions, times_s, notes })
+    Ok(KinectRecording {
+        skeleton: Skeleton::kinect_v2(),
+        fps,
+        positions,
+        times_s,
+        notes,
+    })
 }
 
 /// The time column counts seconds modulo 60: add 60 s at every backwards jump.
@@ -154,11 +185,11 @@ fn unwrap_times(raw: &[f64]) -> (Vec<f64>, Vec<String>) {
     let mut wraps = 0;
     let mut prev: Option<f64> = None;
     for &t in raw {
-        if let (Some(p), true) = (prev, t.is_finite()) {
-            if t + offset < p - 30.0 {
-                offset += 60.0;
-                wraps += 1;
-            }
+        if let (Some(p), true) = (prev, t.is_finite())
+            && t + offset < p - 30.0
+        {
+            offset += 60.0;
+            wraps += 1;
         }
         let v = t + offset;
         out.push(v);
@@ -166,7 +197,11 @@ fn unwrap_times(raw: &[f64]) -> (Vec<f64>, Vec<String>) {
             prev = Some(v);
         }
     }
-    let notes = if wraps > 0 { vec![format!("time column wrapped at 60 s {wraps} time(s)")] } else { Vec::new() };
+    let notes = if wraps > 0 {
+        vec![format!("time column wrapped at 60 s {wraps} time(s)")]
+    } else {
+        Vec::new()
+    };
     (out, notes)
 }
 
@@ -193,7 +228,15 @@ mod tests {
     #[test]
     fn layout_names_give_subject_class_trial() {
         let n = parse_layout_name("human12_stiff_legged3_SkeletonData5").unwrap();
-        assert_eq!(n, KinectName { subject: "human12".into(), gait: "stiff_legged".into(), trial: 3, recording: Some(5) });
+        assert_eq!(
+            n,
+            KinectName {
+                subject: "human12".into(),
+                gait: "stiff_legged".into(),
+                trial: 3,
+                recording: Some(5)
+            }
+        );
         assert_eq!(parse_layout_name("human3_lurch1").unwrap().gait, "lurch");
         assert!(parse_layout_name("SubjectA1_Cycle1").is_none());
         assert!(parse_layout_name("human1_dancing1").is_none());
@@ -201,7 +244,9 @@ mod tests {
 
     #[test]
     fn round_trip_with_time_wrap() {
-        let frames: Vec<Vec3> = (0..50).flat_map(|f| (0..25).map(move |j| [j as f32 * 0.01, f as f32 * 0.04, 1.0])).collect();
+        let frames: Vec<Vec3> = (0..50)
+            .flat_map(|f| (0..25).map(move |j| [j as f32 * 0.01, f as f32 * 0.04, 1.0]))
+            .collect();
         let text = to_text(&frames, 30.0, 59.5);
         let rec = parse(&text, Path::new("x.csv")).unwrap();
         assert_eq!(rec.positions.len(), frames.len());

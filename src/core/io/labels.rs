@@ -36,7 +36,9 @@ pub struct LabelTable {
 }
 
 fn col(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
-    headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    headers
+        .iter()
+        .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
 }
 
 impl LabelTable {
@@ -60,7 +62,11 @@ impl LabelTable {
         let subject_c = col(&headers, &["subject", "subject_id", "participant"]);
         let label_c = col(&headers, &["label", "class", "gait", "group"]);
         if subject_c.is_none() && label_c.is_none() {
-            return Err(ImportError::parse(path, 1, "label table needs a 'label' and/or 'subject' column"));
+            return Err(ImportError::parse(
+                path,
+                1,
+                "label table needs a 'label' and/or 'subject' column",
+            ));
         }
         let severity_c = col(&headers, &["severity"]);
         let side_c = col(&headers, &["side", "affected_side"]);
@@ -68,25 +74,48 @@ impl LabelTable {
         for (i, rec) in rdr.records().enumerate() {
             let line = i + 2;
             let rec = rec.map_err(|e| ImportError::parse(path, line, e.to_string()))?;
-            let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|s| !s.is_empty()).map(str::to_string);
-            let Some(file) = get(Some(file_c)) else { continue };
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let Some(file) = get(Some(file_c)) else {
+                continue;
+            };
             let severity = match get(severity_c) {
                 Some(s) => {
-                    let v: f32 = s.parse().map_err(|_| ImportError::parse(path, line, format!("severity '{s}' is not a number")))?;
+                    let v: f32 = s.parse().map_err(|_| {
+                        ImportError::parse(path, line, format!("severity '{s}' is not a number"))
+                    })?;
                     if !(0.0..=1.0).contains(&v) {
-                        return Err(ImportError::parse(path, line, format!("severity {v} is outside 0..1")));
+                        return Err(ImportError::parse(
+                            path,
+                            line,
+                            format!("severity {v} is outside 0..1"),
+                        ));
                     }
                     Some(v)
                 }
                 None => None,
             };
             let side = match get(side_c) {
-                Some(s) => Some(Side::parse(&s).ok_or_else(|| ImportError::parse(path, line, format!("side '{s}' is not L/R/left/right")))?),
+                Some(s) => Some(Side::parse(&s).ok_or_else(|| {
+                    ImportError::parse(path, line, format!("side '{s}' is not L/R/left/right"))
+                })?),
                 None => None,
             };
-            rows.push(LabelRow { file, subject: get(subject_c), label: get(label_c), severity, side });
+            rows.push(LabelRow {
+                file,
+                subject: get(subject_c),
+                label: get(label_c),
+                severity,
+                side,
+            });
         }
-        Ok(Self { path: path.to_path_buf(), rows })
+        Ok(Self {
+            path: path.to_path_buf(),
+            rows,
+        })
     }
 
     /// The row for `file` (an imported path): the longest table path that is a suffix of it,
@@ -104,7 +133,11 @@ impl LabelTable {
             .max_by_key(|r| r.file.len())
             .or_else(|| {
                 let name = file.file_name()?.to_string_lossy().into_owned();
-                self.rows.iter().find(|r| Path::new(&norm(&r.file)).file_name().is_some_and(|n| n.to_string_lossy() == name))
+                self.rows.iter().find(|r| {
+                    Path::new(&norm(&r.file))
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy() == name)
+                })
             })
     }
 }
@@ -117,9 +150,19 @@ mod tests {
     fn loads_and_matches_by_suffix_then_name() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("index.csv");
-        std::fs::write(&p, "file,Subject,Label,severity,side\ndataset/a.bvh,S1,Healthy,,\nb.bvh,S2,Stroke,0.7,L\n").unwrap();
+        std::fs::write(
+            &p,
+            "file,Subject,Label,severity,side\ndataset/a.bvh,S1,Healthy,,\nb.bvh,S2,Stroke,0.7,L\n",
+        )
+        .unwrap();
         let t = LabelTable::load(&p).unwrap();
-        assert_eq!(t.lookup(Path::new("/x/dataset/a.bvh")).unwrap().subject.as_deref(), Some("S1"));
+        assert_eq!(
+            t.lookup(Path::new("/x/dataset/a.bvh"))
+                .unwrap()
+                .subject
+                .as_deref(),
+            Some("S1")
+        );
         let b = t.lookup(Path::new("/y/b.bvh")).unwrap();
         assert_eq!((b.severity, b.side), (Some(0.7), Some(Side::Left)));
         assert!(t.lookup(Path::new("/y/c.bvh")).is_none());
@@ -130,7 +173,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("l.csv");
         std::fs::write(&p, "name,frames\na.bvh,3\n").unwrap();
-        assert!(LabelTable::load(&p).unwrap_err().to_string().contains("'label' and/or 'subject'"));
+        assert!(
+            LabelTable::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("'label' and/or 'subject'")
+        );
         std::fs::write(&p, "file,label,severity\na.bvh,x,2.5\n").unwrap();
         let e = LabelTable::load(&p).unwrap_err().to_string();
         assert!(e.contains("l.csv:2: severity 2.5 is outside 0..1"), "{e}");

@@ -57,15 +57,25 @@ pub enum ImportError {
 
 impl ImportError {
     pub(crate) fn parse(path: &Path, line: usize, message: impl Into<String>) -> Self {
-        Self::Parse { path: path.to_path_buf(), line, message: message.into() }
+        Self::Parse {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Self {
-        Self::Invalid { path: path.to_path_buf(), message: message.into() }
+        Self::Invalid {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -73,7 +83,13 @@ impl ImportError {
 pub(crate) fn read_text(path: &Path) -> Result<String, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
     String::from_utf8(bytes).map_err(|e| {
-        ImportError::invalid(path, format!("not a text file (invalid UTF-8 at byte {})", e.utf8_error().valid_up_to()))
+        ImportError::invalid(
+            path,
+            format!(
+                "not a text file (invalid UTF-8 at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
     })
 }
 
@@ -83,10 +99,13 @@ pub(crate) fn parse_num(s: &str) -> Result<f32, String> {
     if t.is_empty() || t.eq_ignore_ascii_case("nan") || t.eq_ignore_ascii_case("-nan") {
         return Ok(f32::NAN);
     }
-    t.parse::<f32>().map_err(|_| format!("'{t}' is not a number"))
+    t.parse::<f32>()
+        .map_err(|_| format!("'{t}' is not a number"))
 }
 
 /// File stem as a string ("" when absent).
 pub(crate) fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

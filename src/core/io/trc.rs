@@ -1,7 +1,7 @@
-//! TRC (OpenSim marker trajectories) reader and writer.
+//! TRC (`OpenSim` marker trajectories) reader and writer.
 //!
-//! Layout: `PathFileType` line, a header-name line, a header-value line (DataRate, CameraRate,
-//! NumFrames, NumMarkers, Units, ...), a marker-name line (`Frame#  Time  M1 _ _  M2 ...`), an
+//! Layout: `PathFileType` line, a header-name line, a header-value line (`DataRate`, `CameraRate`,
+//! `NumFrames`, `NumMarkers`, Units, ...), a marker-name line (`Frame#  Time  M1 _ _  M2 ...`), an
 //! axis line (`X1 Y1 Z1 ...`), then one tab-separated row per frame; empty cells are missing.
 
 use std::fmt::Write as _;
@@ -14,9 +14,9 @@ use crate::core::math::Vec3;
 /// A parsed TRC file.
 #[derive(Debug, Clone)]
 pub struct TrcMotion {
-    /// Marker set as a skeleton without bones; up axis is OpenSim's +Y.
+    /// Marker set as a skeleton without bones; up axis is `OpenSim`'s +Y.
     pub skeleton: Skeleton,
-    /// DataRate from the header.
+    /// `DataRate` from the header.
     pub fps: f32,
     /// `frames * markers` positions in metres (NaN where a cell was empty).
     pub positions: Vec<Vec3>,
@@ -38,7 +38,11 @@ pub fn read(path: &Path) -> Result<TrcMotion, ImportError> {
 pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
     let lines: Vec<&str> = text.lines().collect();
     if lines.len() < 5 || !lines[0].starts_with("PathFileType") {
-        return Err(ImportError::parse(path, 1, "not a TRC file (expected a 'PathFileType' header and 5 header lines)"));
+        return Err(ImportError::parse(
+            path,
+            1,
+            "not a TRC file (expected a 'PathFileType' header and 5 header lines)",
+        ));
     }
     let names: Vec<&str> = lines[1].split('\t').map(str::trim).collect();
     let vals: Vec<&str> = lines[2].split('\t').map(str::trim).collect();
@@ -53,10 +57,15 @@ pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
         .parse()
         .map_err(|_| ImportError::parse(path, 3, "DataRate is not a number"))?;
     if !(fps > 0.0 && fps.is_finite()) {
-        return Err(ImportError::parse(path, 3, format!("invalid DataRate {fps}")));
+        return Err(ImportError::parse(
+            path,
+            3,
+            format!("invalid DataRate {fps}"),
+        ));
     }
     let units_s = field("Units")?;
-    let units = Units::parse(units_s).ok_or_else(|| ImportError::parse(path, 3, format!("unknown units '{units_s}'")))?;
+    let units = Units::parse(units_s)
+        .ok_or_else(|| ImportError::parse(path, 3, format!("unknown units '{units_s}'")))?;
     let n_markers: usize = field("NumMarkers")?
         .parse()
         .map_err(|_| ImportError::parse(path, 3, "NumMarkers is not an integer"))?;
@@ -71,7 +80,10 @@ pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
         return Err(ImportError::parse(
             path,
             4,
-            format!("header says {n_markers} markers but {} marker names are listed", markers.len()),
+            format!(
+                "header says {n_markers} markers but {} marker names are listed",
+                markers.len()
+            ),
         ));
     }
     let scale = units.to_metres();
@@ -85,14 +97,22 @@ pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
         let cols: Vec<&str> = line.split('\t').collect();
         // Trailing empty cells may be cut off by some writers: missing cells read as NaN.
         if cols.len() < 2 {
-            return Err(ImportError::parse(path, ln, "expected Frame# and Time columns"));
+            return Err(ImportError::parse(
+                path,
+                ln,
+                "expected Frame# and Time columns",
+            ));
         }
-        for m in 0..n_markers {
+        for (m, marker) in markers.iter().enumerate() {
             let mut p = [f32::NAN; 3];
             for (k, v) in p.iter_mut().enumerate() {
                 let cell = cols.get(2 + 3 * m + k).copied().unwrap_or("");
                 *v = parse_num(cell).map_err(|e| {
-                    ImportError::parse(path, ln, format!("marker {} {}: {e}", markers[m], ["X", "Y", "Z"][k]))
+                    ImportError::parse(
+                        path,
+                        ln,
+                        format!("marker {marker} {}: {e}", ["X", "Y", "Z"][k]),
+                    )
                 })? * scale;
             }
             positions.push(p);
@@ -102,25 +122,42 @@ pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
     if frames == 0 {
         return Err(ImportError::invalid(path, "no data rows after the header"));
     }
-    if let Ok(Ok(nf)) = field("NumFrames").map(str::parse::<usize>) {
-        if nf != frames {
-            return Err(ImportError::invalid(path, format!("header says {nf} frames but {frames} data rows follow")));
-        }
+    if let Ok(Ok(nf)) = field("NumFrames").map(str::parse::<usize>)
+        && nf != frames
+    {
+        return Err(ImportError::invalid(
+            path,
+            format!("header says {nf} frames but {frames} data rows follow"),
+        ));
     }
-    let joints = markers.into_iter().map(|name| JointDef { name, parent: None }).collect();
-    Ok(TrcMotion { skeleton: Skeleton::new("trc", joints, Axis::PosY, units), fps, positions })
+    let joints = markers
+        .into_iter()
+        .map(|name| JointDef { name, parent: None })
+        .collect();
+    Ok(TrcMotion {
+        skeleton: Skeleton::new("trc", joints, Axis::PosY, units),
+        fps,
+        positions,
+    })
 }
 
 /// Writes a TRC file body: markers named after `names`, positions given in metres and written
-/// in millimetres (OpenSim's usual unit); NaN becomes an empty cell.
+/// in millimetres (`OpenSim`'s usual unit); NaN becomes an empty cell.
 #[must_use]
 pub fn to_text(file_name: &str, names: &[String], positions: &[Vec3], fps: f32) -> String {
     let nm = names.len().max(1);
     let frames = positions.len() / nm;
     let mut s = String::new();
     let _ = writeln!(s, "PathFileType\t4\t(X/Y/Z)\t{file_name}");
-    let _ = writeln!(s, "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames");
-    let _ = writeln!(s, "{fps}\t{fps}\t{frames}\t{}\tmm\t{fps}\t1\t{frames}", names.len());
+    let _ = writeln!(
+        s,
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames"
+    );
+    let _ = writeln!(
+        s,
+        "{fps}\t{fps}\t{frames}\t{}\tmm\t{fps}\t1\t{frames}",
+        names.len()
+    );
     s.push_str("Frame#\tTime");
     for n in names {
         let _ = write!(s, "\t{n}\t\t");
@@ -153,7 +190,12 @@ mod tests {
     #[test]
     fn round_trip_in_millimetres_with_missing_cell() {
         let names = vec!["LKNE".to_string(), "RKNE".to_string()];
-        let pos = vec![[0.1, 0.5, 0.2], [0.3, 0.5, -0.2], [0.11, 0.5, 0.2], [f32::NAN; 3]];
+        let pos = vec![
+            [0.1, 0.5, 0.2],
+            [0.3, 0.5, -0.2],
+            [0.11, 0.5, 0.2],
+            [f32::NAN; 3],
+        ];
         let text = to_text("t.trc", &names, &pos, 100.0);
         let m = parse(&text, Path::new("t.trc")).unwrap();
         assert_eq!(m.skeleton.source_units, Units::Millimetres);
@@ -168,6 +210,9 @@ mod tests {
         let names = vec!["LKNE".to_string()];
         let text = to_text("t.trc", &names, &[[0.1, 0.2, 0.3]], 100.0).replace("100.0000", "abc");
         let err = parse(&text, Path::new("t.trc")).unwrap_err().to_string();
-        assert!(err.starts_with("t.trc:7: marker LKNE X: 'abc' is not a number"), "{err}");
+        assert!(
+            err.starts_with("t.trc:7: marker LKNE X: 'abc' is not a number"),
+            "{err}"
+        );
     }
 }
