@@ -154,6 +154,24 @@ pub fn find_peaks(x: &[f64], min_gap: usize) -> Vec<usize> {
     peaks
 }
 
+/// Splits a walk into its gait cycles of one side (heel strike to the next heel strike, both
+/// frames included), each a sequence of its own with the id suffixed `#L1`, `#L2`, ...
+/// `events` must come from the same (canonical) sequence, e.g. [`super::GaitAnalysis::events`].
+#[must_use]
+pub fn segment_cycles(seq: &GaitSequence, events: &GaitEvents, side: Side) -> Vec<GaitSequence> {
+    events
+        .cycles(side)
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.end < seq.frames())
+        .map(|(i, c)| {
+            let mut s = seq.slice_frames(c.start, c.end + 1);
+            s.id = format!("{}#{}{}", seq.id, side.letter(), i + 1);
+            s
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,22 +197,4 @@ mod tests {
             .collect();
         assert_eq!(find_peaks(&x, 27).len(), 4);
     }
-}
-
-/// Splits a walk into its gait cycles of one side (heel strike to the next heel strike, both
-/// frames included), each a sequence of its own with the id suffixed `#L1`, `#L2`, ...
-/// `events` must come from the same (canonical) sequence, e.g. [`super::GaitAnalysis::events`].
-#[must_use]
-pub fn segment_cycles(seq: &GaitSequence, events: &GaitEvents, side: Side) -> Vec<GaitSequence> {
-    events
-        .cycles(side)
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.end < seq.frames())
-        .map(|(i, c)| {
-            let mut s = seq.slice_frames(c.start, c.end + 1);
-            s.id = format!("{}#{}{}", seq.id, side.letter(), i + 1);
-            s
-        })
-        .collect()
 }
