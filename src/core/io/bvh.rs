@@ -90,6 +90,17 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// `{ OFFSET x y z`: the opening of a joint or end-site block.
+    fn block_offset(&mut self) -> Result<[f64; 3], ImportError> {
+        self.expect("{")?;
+        self.expect("OFFSET")?;
+        Ok([
+            self.number("OFFSET x")?,
+            self.number("OFFSET y")?,
+            self.number("OFFSET z")?,
+        ])
+    }
+
     fn number(&mut self, what: &str) -> Result<f64, ImportError> {
         let line = self.line();
         let t = self.next(what)?;
@@ -232,13 +243,7 @@ fn parse_joint(
     parent: Option<usize>,
 ) -> Result<(), ImportError> {
     let name = tk.next("joint name")?.to_string();
-    tk.expect("{")?;
-    tk.expect("OFFSET")?;
-    let offset = [
-        tk.number("OFFSET x")?,
-        tk.number("OFFSET y")?,
-        tk.number("OFFSET z")?,
-    ];
+    let offset = tk.block_offset()?;
     tk.expect("CHANNELS")?;
     let line = tk.line();
     let n = tk.number("channel count")?;
@@ -286,13 +291,7 @@ fn parse_joint(
             parse_joint(tk, joints, Some(me))?;
         } else if t.eq_ignore_ascii_case("End") {
             tk.expect("Site")?;
-            tk.expect("{")?;
-            tk.expect("OFFSET")?;
-            let offset = [
-                tk.number("OFFSET x")?,
-                tk.number("OFFSET y")?,
-                tk.number("OFFSET z")?,
-            ];
+            let offset = tk.block_offset()?;
             tk.expect("}")?;
             joints.push(BvhJoint {
                 name: format!("{name}_End"),
