@@ -1,6 +1,7 @@
 //! Command-line interface: the same core the studio uses, headless, with progress bars.
 
 mod commands;
+mod model_cmds;
 mod progress;
 mod table;
 
@@ -39,6 +40,12 @@ enum Command {
     Priors(PriorsCmd),
     /// Write the synthetic demo dataset in the Kinect v2 CSV folder layout.
     DemoData(DemoDataCmd),
+    /// Train a generation model (tokenisers + gait-language GPT) on a dataset.
+    Train(model_cmds::TrainCmd),
+    /// Generate sequences from a prompt with a trained model.
+    Generate(model_cmds::GenerateCmd),
+    /// Time training and generation and print the figures.
+    Bench(model_cmds::BenchCmd),
 }
 
 /// Where the data comes from.
@@ -166,6 +173,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Stats(c)) => commands::stats(&c),
         Some(Command::Priors(c)) => commands::priors(&c),
         Some(Command::DemoData(c)) => commands::demo_data(&c),
+        Some(Command::Train(c)) => model_cmds::train_cmd(&c),
+        Some(Command::Generate(c)) => model_cmds::generate_cmd(&c),
+        Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }
 

@@ -63,6 +63,18 @@ pub fn is_finite(a: Vec3) -> bool {
     a.iter().all(|v| v.is_finite())
 }
 
+/// Lower-case hex of bytes (digests in file names and provenance).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// Arithmetic mean of finite values; `None` when there are none.
 #[must_use]
 pub fn mean(values: &[f64]) -> Option<f64> {

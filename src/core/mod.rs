@@ -9,4 +9,5 @@ pub mod demo;
 pub mod io;
 pub mod jobs;
 pub mod math;
+pub mod model;
 pub mod project;

@@ -1,6 +1,5 @@
 //! One recorded (or generated) walk: frames x joints x 3 positions in metres.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -68,6 +67,17 @@ pub enum Provenance {
         /// Human-readable summary of the generator parameters.
         params: String,
     },
+    /// Sampled from a trained generation model: synthetic.
+    Generated {
+        /// Model name and weights hash.
+        model: String,
+        /// The expanded prompt text.
+        prompt: String,
+        /// Sampling seed of this sequence.
+        seed: u64,
+        /// Sampling settings (temperature, top-k, top-p).
+        sampling: String,
+    },
 }
 
 /// A gait sequence: positions in metres, `[frames][joints]` flattened row-major.
@@ -109,10 +119,13 @@ impl GaitSequence {
         self.frames() as f32 / self.fps
     }
 
-    /// True for sequences made by the demo generator.
+    /// True for sequences made by the demo generator or a generation model.
     #[must_use]
     pub fn is_synthetic(&self) -> bool {
-        matches!(self.provenance, Provenance::SyntheticDemo { .. })
+        matches!(
+            self.provenance,
+            Provenance::SyntheticDemo { .. } | Provenance::Generated { .. }
+        )
     }
 
     /// Position of joint `j` at frame `f`.
@@ -171,12 +184,7 @@ impl GaitSequence {
                 h.update(v.to_bits().to_le_bytes());
             }
         }
-        h.finalize()
-            .iter()
-            .fold(String::with_capacity(64), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
+        crate::core::math::hex(&h.finalize())
     }
 
     /// Keeps frames `range` only (for trimming and cycle segmentation).

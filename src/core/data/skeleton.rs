@@ -322,6 +322,36 @@ impl Skeleton {
         Self::new("kinect_v2", joints, Axis::PosZ, Units::Metres)
     }
 
+    /// The common lower-body rig itself (joints in [`CommonJoint::ALL`] order), used for model
+    /// outputs and for exports that must not depend on a source rig.
+    #[must_use]
+    pub fn common() -> Self {
+        use CommonJoint as C;
+        let parent = |c: C| -> Option<C> {
+            match c {
+                C::Pelvis => None,
+                C::SpineMid | C::HipL | C::HipR => Some(C::Pelvis),
+                C::Neck => Some(C::SpineMid),
+                C::Head => Some(C::Neck),
+                C::KneeL => Some(C::HipL),
+                C::AnkleL => Some(C::KneeL),
+                C::ToeL => Some(C::AnkleL),
+                C::KneeR => Some(C::HipR),
+                C::AnkleR => Some(C::KneeR),
+                C::ToeR => Some(C::AnkleR),
+            }
+        };
+        let index = |c: C| CommonJoint::ALL.iter().position(|x| *x == c);
+        let joints = CommonJoint::ALL
+            .iter()
+            .map(|c| JointDef {
+                name: format!("{c:?}"),
+                parent: parent(*c).and_then(index),
+            })
+            .collect();
+        Self::new("common", joints, Axis::PosZ, Units::Metres)
+    }
+
     /// Number of joints.
     #[must_use]
     pub fn joint_count(&self) -> usize {
@@ -404,10 +434,13 @@ impl Skeleton {
             .collect();
         let mut out = Vec::new();
         for cj in CommonJoint::ALL {
-            let found = cj
-                .aliases()
-                .iter()
-                .find_map(|a| names.iter().position(|n| n == a));
+            // The common rig's own names ("HipL", ...) first, then the aliases in priority order.
+            let own = normalize_name(&format!("{cj:?}"));
+            let found = names.iter().position(|n| *n == own).or_else(|| {
+                cj.aliases()
+                    .iter()
+                    .find_map(|a| names.iter().position(|n| n == a))
+            });
             if let Some(i) = found {
                 out.push((cj, vec![i]));
             }
@@ -436,6 +469,15 @@ impl Skeleton {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_rig_maps_onto_itself() {
+        let s = Skeleton::common();
+        for (i, c) in CommonJoint::ALL.iter().enumerate() {
+            assert_eq!(s.common_sources(*c), Some(&[i][..]), "{c:?}");
+        }
+        assert_eq!(s.bones().len(), 11);
+    }
 
     #[test]
     fn kinect_maps_every_common_joint() {

@@ -1,0 +1,449 @@
+//! `train`, `generate` and `bench`: the generation model from the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, ValueEnum};
+use pathogait::core::data::{Dataset, Side};
+use pathogait::core::demo::{DemoConfig, demo_dataset};
+use pathogait::core::io::trc;
+use pathogait::core::jobs::{CancelToken, NoProgress};
+use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use pathogait::core::model::generate::{Sampling, generate};
+use pathogait::core::model::metrics::{
+    bone_length_violation_pct, diversity_m, foot_skating_ratio, prior_adherence,
+};
+use pathogait::core::model::prompt::{Prompt, Speed};
+use pathogait::core::model::training::StageConfig;
+use pathogait::core::model::vocab::DESCRIPTORS;
+use pathogait::core::model::{BackendChoice, select_device};
+use pathogait::core::project::write_atomic;
+use serde::Serialize;
+
+use super::progress::Bars;
+use super::table::{Table, num};
+use super::{DataArgs, load_data};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Cpu,
+    Wgpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => Self::Auto,
+            BackendArg::Cpu => Self::Cpu,
+            BackendArg::Wgpu => Self::Wgpu,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Preset {
+    /// The default model (minutes on a CPU).
+    Default,
+    /// A tiny model (seconds): smoke tests.
+    Tiny,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainCmd {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Output folder of the model bundle.
+    #[arg(long)]
+    out: PathBuf,
+    /// Model size preset.
+    #[arg(long, value_enum, default_value = "default")]
+    preset: Preset,
+    /// Tokeniser steps (overrides the preset).
+    #[arg(long)]
+    tokenizer_steps: Option<usize>,
+    /// GPT steps (overrides the preset).
+    #[arg(long)]
+    gpt_steps: Option<usize>,
+    /// Batch size (overrides the preset).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Normal class (default: auto-detected).
+    #[arg(long)]
+    normal_class: Option<String>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Reuse the tokeniser checkpoint of an interrupted run with the same settings.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateCmd {
+    /// Model bundle folder (from `pathogait train`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Class to generate (as named in the training data).
+    #[arg(long = "class", required_unless_present = "all_classes")]
+    class: Option<String>,
+    /// Generate every class the model knows and print the adherence table.
+    #[arg(long)]
+    all_classes: bool,
+    /// Severity 0..1 (0.5 = the class's typical walk).
+    #[arg(long, default_value_t = 0.5)]
+    severity: f32,
+    /// Affected side.
+    #[arg(long)]
+    side: Option<String>,
+    /// Speed: slow, normal or fast.
+    #[arg(long, default_value = "normal")]
+    speed: String,
+    /// Free descriptor (repeatable), e.g. "reduced knee flexion".
+    #[arg(long = "descriptor")]
+    descriptors: Vec<String>,
+    /// Sequences (per class with --all-classes).
+    #[arg(long, default_value_t = 10)]
+    count: usize,
+    /// Frames per sequence.
+    #[arg(long, default_value_t = 120)]
+    frames: usize,
+    /// Softmax temperature.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    /// Top-k (0 = off).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// Top-p.
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Semantic augmentation: probability of moving each prompt bin per sequence.
+    #[arg(long, default_value_t = 0.0)]
+    augment: f64,
+    /// Output folder for TRC files and a generation manifest.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCmd {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Training steps timed per model.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+}
+
+fn plan_for(c: &TrainCmd) -> TrainPlan {
+    let mut p = match c.preset {
+        Preset::Default => TrainPlan::default(),
+        Preset::Tiny => TrainPlan::tiny(),
+    };
+    if let Some(s) = c.tokenizer_steps {
+        p.tokenizer_stage.steps = s;
+    }
+    if let Some(s) = c.gpt_steps {
+        p.gpt_stage.steps = s;
+    }
+    if let Some(b) = c.batch {
+        p.tokenizer_stage.batch = b;
+        p.gpt_stage.batch = b;
+    }
+    p.normal_class.clone_from(&c.normal_class);
+    p.seed = c.seed;
+    p
+}
+
+pub fn train_cmd(c: &TrainCmd) -> Result<ExitCode> {
+    let (ds, _) = load_data(&c.data)?;
+    let (device, backend) = select_device(c.backend.into())?;
+    println!("Backend: {backend}");
+    println!(
+        "Data: {} ({} walks, {} subjects)",
+        ds.name,
+        ds.sequences.len(),
+        ds.subjects().len()
+    );
+    let plan = plan_for(c);
+    let name = c
+        .out
+        .file_name()
+        .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+    let ckpt = c.out.join("checkpoint");
+    if !c.resume && ckpt.exists() {
+        std::fs::remove_dir_all(&ckpt).with_context(|| format!("clearing {}", ckpt.display()))?;
+    }
+    let g = train(
+        &ds,
+        &plan,
+        &name,
+        &device,
+        &backend,
+        Some(&ckpt),
+        &Bars::default(),
+        &CancelToken::new(),
+    )?;
+    g.save(&c.out)?;
+    let r = &g.manifest.report;
+    println!(
+        "Trained in {:.1} s; saved to {}",
+        r.seconds,
+        c.out.display()
+    );
+    println!(
+        "Windows: {} training, {} held out (subjects {})",
+        r.windows.0,
+        r.windows.1,
+        r.heldout_subjects.join(", ")
+    );
+    println!(
+        "Tokeniser MPJPE (root-relative): {} mm on training windows, {} mm on held-out subjects",
+        num(r.mpjpe_train_mm, 1),
+        num(r.mpjpe_heldout_mm, 1)
+    );
+    for (name, u) in ["spatial", "temporal", "pathological"]
+        .iter()
+        .zip(&r.code_usage)
+    {
+        println!(
+            "Codebook {name:<12} {:>5.1} % of codes used, perplexity {:.1}",
+            100.0 * u.used_fraction,
+            u.perplexity
+        );
+    }
+    if let (Some(t), Some(g)) = (r.tokenizer_log.last(), r.gpt_log.last()) {
+        println!(
+            "Final losses: tokeniser {:.4} (reconstruction {:.4}), GPT cross-entropy {:.3}",
+            t.loss, t.main, g.loss
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_prompt(c: &GenerateCmd, class: &str) -> Result<Prompt> {
+    let side = match c.side.as_deref() {
+        None => None,
+        Some(s) => {
+            Some(Side::parse(s).with_context(|| format!("--side '{s}' is not L/R/left/right"))?)
+        }
+    };
+    let speed = match c.speed.to_ascii_lowercase().as_str() {
+        "slow" => Speed::Slow,
+        "normal" => Speed::Normal,
+        "fast" => Speed::Fast,
+        other => bail!("--speed '{other}' is not slow, normal or fast"),
+    };
+    Ok(Prompt {
+        class: class.to_string(),
+        severity: c.severity,
+        side,
+        speed,
+        descriptors: c.descriptors.clone(),
+    })
+}
+
+#[derive(Serialize)]
+struct GenerationManifest<'a> {
+    model: String,
+    prompt: &'a Prompt,
+    expanded: &'a str,
+    sampling: Sampling,
+    files: Vec<(String, u64)>,
+}
+
+fn write_outputs(
+    dir: &Path,
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    expanded: &str,
+    s: Sampling,
+    seqs: &[pathogait::core::data::GaitSequence],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files = Vec::new();
+    for seq in seqs {
+        let name = format!("{}.trc", seq.id);
+        let names: Vec<String> = seq.skeleton.joints.iter().map(|j| j.name.clone()).collect();
+        let text = trc::to_text(&name, &names, &seq.positions, seq.fps);
+        write_atomic(&dir.join(&name), text.as_bytes())
+            .with_context(|| format!("writing {}", dir.join(&name).display()))?;
+        let seed = match &seq.provenance {
+            pathogait::core::data::Provenance::Generated { seed, .. } => *seed,
+            _ => 0,
+        };
+        files.push((name, seed));
+    }
+    let m = GenerationManifest {
+        model: format!("{} ({})", g.manifest.name, g.weights_hash),
+        prompt,
+        expanded,
+        sampling: s,
+        files,
+    };
+    let text = ron::ser::to_string_pretty(&m, ron::ser::PrettyConfig::new())
+        .context("serialising the generation manifest")?;
+    write_atomic(&dir.join("generation.ron"), text.as_bytes()).context("writing generation.ron")?;
+    Ok(())
+}
+
+pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
+    let (device, backend) = select_device(c.backend.into())?;
+    println!("Backend: {backend}");
+    let g = GaitGenerator::load(&c.model, &device)?;
+    let classes: Vec<String> = if c.all_classes {
+        g.manifest.vocab.classes.clone()
+    } else {
+        c.class.clone().into_iter().collect()
+    };
+    let mut table = Table::new(&[
+        "requested",
+        "walks",
+        "analysed",
+        "nearest = requested",
+        "knee ROM gen/real",
+        "stance % gen/real",
+        "cadence gen/real",
+        "asym % gen/real",
+        "diversity m",
+        "foot skate",
+        "bone CV %",
+    ]);
+    let t0 = Instant::now();
+    let mut total = 0;
+    for class in &classes {
+        let prompt = parse_prompt(c, class)?;
+        let s = Sampling {
+            temperature: c.temperature,
+            top_k: c.top_k,
+            top_p: c.top_p,
+            seed: c.seed,
+            count: c.count,
+            frames: c.frames,
+            augment: c.augment,
+        };
+        let out = generate(&g, &prompt, &s, &Bars::default(), &CancelToken::new())?;
+        println!("Prompt: {}", out.prompt.text);
+        total += out.sequences.len();
+        let a = prior_adherence(&out.sequences, class, &g.manifest.class_priors);
+        let pair = |k: &str, d: usize| {
+            let i = DESCRIPTORS.iter().position(|(x, _)| *x == k).unwrap_or(0);
+            format!("{}/{}", num(a.generated_mean[i], d), num(a.real_mean[i], d))
+        };
+        table.row(vec![
+            class.clone(),
+            out.sequences.len().to_string(),
+            a.analysed.to_string(),
+            format!("{} %", num(100.0 * a.hit_rate, 0)),
+            pair("knee_rom_deg", 1),
+            pair("stance_pct", 1),
+            pair("cadence_steps_min", 1),
+            pair("asymmetry_pct", 1),
+            num(diversity_m(&out.sequences), 3),
+            num(foot_skating_ratio(&out.sequences), 2),
+            num(bone_length_violation_pct(&out.sequences), 1),
+        ]);
+        if let Some(dir) = &c.out {
+            let dir = if c.all_classes {
+                dir.join(class)
+            } else {
+                dir.clone()
+            };
+            write_outputs(&dir, &g, &prompt, &out.prompt.text, s, &out.sequences)?;
+            println!(
+                "Wrote {} TRC files and generation.ron to {}",
+                out.sequences.len(),
+                dir.display()
+            );
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    print!("{}", table.render());
+    println!(
+        "{total} sequences of {} frames in {secs:.1} s ({:.1} per second)",
+        c.frames,
+        total as f64 / secs.max(1e-9)
+    );
+    println!(
+        "gen/real: mean over generated walks / mean of the real class; nearest: real class closest in the descriptor features (RMS z)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
+    let (device, backend) = select_device(c.backend.into())?;
+    println!("Backend: {backend}");
+    let ds: Dataset = demo_dataset(&DemoConfig::default(), &NoProgress, &CancelToken::new())?;
+    let steps = c.steps.max(2);
+    let mut plan = TrainPlan::default();
+    plan.tokenizer_stage = StageConfig {
+        steps,
+        ..plan.tokenizer_stage
+    };
+    plan.gpt_stage = StageConfig {
+        steps,
+        ..plan.gpt_stage
+    };
+    let t0 = Instant::now();
+    let g = train(
+        &ds,
+        &plan,
+        "bench",
+        &device,
+        &backend,
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )?;
+    let train_s = t0.elapsed().as_secs_f64();
+    let prompt = Prompt {
+        class: "antalgic".into(),
+        severity: 0.6,
+        ..Prompt::default()
+    };
+    let s = Sampling {
+        count: 100,
+        frames: 120,
+        ..Sampling::default()
+    };
+    let t1 = Instant::now();
+    let out = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new())?;
+    let gen_s = t1.elapsed().as_secs_f64();
+    println!(
+        "Default model ({} tokeniser + {} GPT steps, batch {}): {:.1} s in all, data preparation included",
+        steps, steps, plan.tokenizer_stage.batch, train_s
+    );
+    println!(
+        "Training throughput: {:.2} steps/s over both stages",
+        (2 * steps) as f64 / train_s
+    );
+    println!(
+        "Generation: {} sequences of {} frames in {:.2} s ({:.1} sequences/s)",
+        out.sequences.len(),
+        s.frames,
+        gen_s,
+        out.sequences.len() as f64 / gen_s
+    );
+    if let Some(m) = peak_rss_mib() {
+        println!("Peak memory (VmHWM): {m:.0} MiB");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,449 @@
+//! A trained generator on disk: `manifest.ron` (configs, vocabulary, normaliser, EMA state,
+//! class priors, training report) plus burn weight files `tokenizer.bpk` and `gpt.bpk`.
+//! Every file is written to a temporary name and renamed, so a crash never leaves a mix.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module as _;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ModelError;
+use super::data::{AuxScale, TrainingSet, build_training_set};
+use super::features::{Normalizer, WindowConfig};
+use super::gpt::{Gpt, GptConfig};
+use super::metrics::mpjpe_mm;
+use super::tokenizer::{GaitTokenizer, TokenizerConfig};
+use super::training::{
+    LossWeights, StageConfig, StepLog, train_gpt, train_tokenizer, window_codes,
+};
+use super::vocab::Vocab;
+use super::vq::{CodeUsage, VqEma, code_usage};
+use crate::core::biomech::priors::GroupPriors;
+use crate::core::data::Dataset;
+use crate::core::jobs::{CancelToken, Progress};
+use crate::core::project::write_atomic;
+
+/// Bundle format version.
+pub const BUNDLE_VERSION: u32 = 1;
+
+/// Everything needed to train a generator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainPlan {
+    /// Window geometry.
+    pub window: WindowConfig,
+    /// Tokeniser size (classes are filled in from the data).
+    pub tokenizer: TokenizerConfig,
+    /// GPT width.
+    pub gpt_width: usize,
+    /// GPT blocks.
+    pub gpt_layers: usize,
+    /// GPT heads.
+    pub gpt_heads: usize,
+    /// GPT dropout.
+    pub gpt_dropout: f64,
+    /// Tokeniser optimisation.
+    pub tokenizer_stage: StageConfig,
+    /// GPT optimisation.
+    pub gpt_stage: StageConfig,
+    /// Tokeniser loss weights.
+    pub weights: LossWeights,
+    /// Semantic augmentation probability during GPT training.
+    pub augment: f64,
+    /// Fraction of subjects held out to measure reconstruction on unseen people.
+    pub heldout_fraction: f64,
+    /// Normal class (auto-detected when `None`).
+    pub normal_class: Option<String>,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for TrainPlan {
+    fn default() -> Self {
+        Self {
+            window: WindowConfig::default(),
+            tokenizer: TokenizerConfig::default(),
+            gpt_width: 128,
+            gpt_layers: 4,
+            gpt_heads: 4,
+            gpt_dropout: 0.1,
+            tokenizer_stage: StageConfig {
+                steps: 1500,
+                batch: 32,
+                lr: 2e-3,
+            },
+            gpt_stage: StageConfig {
+                steps: 1500,
+                batch: 32,
+                lr: 1e-3,
+            },
+            weights: LossWeights::default(),
+            augment: 0.15,
+            heldout_fraction: 0.2,
+            normal_class: None,
+            seed: 1,
+        }
+    }
+}
+
+impl TrainPlan {
+    /// A tiny plan for tests and smoke runs (seconds on a CPU).
+    #[must_use]
+    pub fn tiny() -> Self {
+        Self {
+            tokenizer: TokenizerConfig {
+                hidden: 32,
+                latent: 16,
+                codes: [32, 16, 8],
+                ..TokenizerConfig::default()
+            },
+            gpt_width: 32,
+            gpt_layers: 1,
+            gpt_heads: 2,
+            gpt_dropout: 0.0,
+            tokenizer_stage: StageConfig {
+                steps: 60,
+                batch: 16,
+                lr: 3e-3,
+            },
+            gpt_stage: StageConfig {
+                steps: 40,
+                batch: 16,
+                lr: 3e-3,
+            },
+            ..Self::default()
+        }
+    }
+}
+
+/// What training measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Backend used.
+    pub backend: String,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Training and held-out windows.
+    pub windows: (usize, usize),
+    /// Subjects held out from training.
+    pub heldout_subjects: Vec<String>,
+    /// Root-relative MPJPE of the tokeniser on training windows, mm.
+    pub mpjpe_train_mm: f64,
+    /// Root-relative MPJPE on held-out subjects' windows, mm.
+    pub mpjpe_heldout_mm: f64,
+    /// Code usage per codebook (spatial, temporal, pathological) over all windows.
+    pub code_usage: Vec<CodeUsage>,
+    /// Tokeniser loss log (every 10th step).
+    pub tokenizer_log: Vec<StepLog>,
+    /// GPT loss log (every 10th step).
+    pub gpt_log: Vec<StepLog>,
+}
+
+/// The manifest of a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version.
+    pub version: u32,
+    /// Model name.
+    pub name: String,
+    /// What it was trained on.
+    pub trained_on: String,
+    /// The plan it was trained with.
+    pub plan: TrainPlan,
+    /// Window geometry.
+    pub window: WindowConfig,
+    /// Tokeniser config.
+    pub tokenizer: TokenizerConfig,
+    /// GPT config.
+    pub gpt: GptConfig,
+    /// Vocabulary.
+    pub vocab: Vocab,
+    /// Feature standardisation.
+    pub normalizer: Normalizer,
+    /// Auxiliary target scaling.
+    pub aux_scale: AuxScale,
+    /// EMA codebook statistics (to continue training).
+    pub emas: Vec<VqEma>,
+    /// Real per-class priors of the training data (for prompt expansion and adherence).
+    pub class_priors: Vec<GroupPriors>,
+    /// Training report.
+    pub report: TrainReport,
+}
+
+/// A loaded generator.
+#[derive(Debug)]
+pub struct GaitGenerator {
+    /// Manifest.
+    pub manifest: Manifest,
+    /// Tokeniser.
+    pub tokenizer: GaitTokenizer,
+    /// GPT.
+    pub gpt: Gpt,
+    /// Device the models live on.
+    pub device: Device,
+    /// Short SHA-256 of the weight files (recorded in generated sequences' provenance).
+    pub weights_hash: String,
+}
+
+fn files_err(path: &Path, message: impl std::fmt::Display) -> ModelError {
+    ModelError::Files {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn hash_files(paths: &[PathBuf]) -> String {
+    let mut h = Sha256::new();
+    for p in paths {
+        if let Ok(b) = std::fs::read(p) {
+            h.update(&b);
+        }
+    }
+    crate::core::math::hex(&h.finalize()[..6])
+}
+
+/// Saves a module's weights atomically (burnpack via a temporary name).
+fn save_module<M: burn::module::Module>(m: M, path: &Path) -> Result<(), ModelError> {
+    let tmp = path.with_extension("bpk.tmp");
+    m.save_file(&tmp)
+        .map_err(|e| files_err(&tmp, format!("cannot save weights: {e:?}")))?;
+    // burn may append its own extension; find what it wrote.
+    let written = if tmp.exists() {
+        tmp.clone()
+    } else {
+        tmp.with_extension("tmp.bpk")
+    };
+    std::fs::rename(&written, path).map_err(|e| files_err(path, e))
+}
+
+impl GaitGenerator {
+    /// Saves the bundle into `dir` (created if needed).
+    ///
+    /// # Errors
+    /// Unwritable folder or files, naming them.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|e| files_err(dir, e))?;
+        save_module(self.tokenizer.clone(), &dir.join("tokenizer.bpk"))?;
+        save_module(self.gpt.clone(), &dir.join("gpt.bpk"))?;
+        let text = ron::ser::to_string_pretty(&self.manifest, ron::ser::PrettyConfig::new())
+            .map_err(|e| files_err(dir, e))?;
+        write_atomic(&dir.join("manifest.ron"), text.as_bytes())
+            .map_err(|e| files_err(&dir.join("manifest.ron"), e))
+    }
+
+    /// Loads a bundle onto `device`.
+    ///
+    /// # Errors
+    /// Missing or corrupt files, or a manifest from a newer version.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
+        let mpath = dir.join("manifest.ron");
+        let text = std::fs::read_to_string(&mpath).map_err(|e| files_err(&mpath, e))?;
+        let manifest: Manifest = ron::from_str(&text)
+            .map_err(|e| files_err(&mpath, format!("not a valid model manifest: {e}")))?;
+        if manifest.version > BUNDLE_VERSION {
+            return Err(files_err(
+                &mpath,
+                format!(
+                    "model format {} is newer than this build ({BUNDLE_VERSION})",
+                    manifest.version
+                ),
+            ));
+        }
+        let (tp, gp) = (dir.join("tokenizer.bpk"), dir.join("gpt.bpk"));
+        let tokenizer = manifest
+            .tokenizer
+            .init(device)
+            .try_load_file(&tp)
+            .map_err(|e| files_err(&tp, format!("cannot load weights: {e:?}")))?;
+        let gpt = manifest
+            .gpt
+            .init(device)
+            .try_load_file(&gp)
+            .map_err(|e| files_err(&gp, format!("cannot load weights: {e:?}")))?;
+        let weights_hash = hash_files(&[tp, gp]);
+        Ok(Self {
+            manifest,
+            tokenizer,
+            gpt,
+            device: device.clone(),
+            weights_hash,
+        })
+    }
+}
+
+/// Trains a generator end to end: windows and vocabulary, tokeniser (held-out subjects kept
+/// out), codes, GPT, measurements. `resume` reuses a tokeniser already saved in `checkpoint`
+/// by an earlier run of the same plan, so an interrupted run restarts at the GPT stage.
+///
+/// # Errors
+/// Unusable data, cancellation, or checkpoint files that cannot be written.
+#[allow(clippy::too_many_arguments)] // the CLI and the studio pass these straight through
+pub fn train(
+    ds: &Dataset,
+    plan: &TrainPlan,
+    name: &str,
+    device: &Device,
+    backend: &str,
+    checkpoint: Option<&Path>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<GaitGenerator, ModelError> {
+    let t0 = Instant::now();
+    let mut set: TrainingSet = build_training_set(
+        ds,
+        &plan.window,
+        plan.tokenizer.codes,
+        plan.normal_class.as_deref(),
+        progress,
+        cancel,
+    )?;
+    let tcfg = TokenizerConfig {
+        classes: set.vocab.classes.len(),
+        priors: 4,
+        ..plan.tokenizer
+    };
+    // Hold out whole subjects (same k-fold machinery as evaluation, so no subject straddles).
+    let k = (1.0 / plan.heldout_fraction.clamp(0.05, 0.5)).round() as usize;
+    let heldout_subjects = if ds.subjects().len() >= 3 {
+        ds.kfold_by_subject(k, plan.seed)
+            .first()
+            .map(|f| f.test_subjects.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (heldout, train_idx): (Vec<usize>, Vec<usize>) =
+        (0..set.windows.len()).partition(|&i| heldout_subjects.contains(&set.windows[i].subject));
+    let ckpt_tok = checkpoint.map(|c| c.join("tokenizer.bpk"));
+    let ckpt_meta = checkpoint.map(|c| c.join("tokenizer.ron"));
+    let plan_key = ron::to_string(plan).unwrap_or_default();
+    let resumed = match (&ckpt_tok, &ckpt_meta) {
+        (Some(w), Some(m)) if w.exists() && m.exists() => {
+            let saved: Option<(String, Vec<VqEma>, Vec<StepLog>)> = std::fs::read_to_string(m)
+                .ok()
+                .and_then(|t| ron::from_str(&t).ok());
+            match saved {
+                Some((key, emas, log)) if key == plan_key => {
+                    let tok = tcfg
+                        .init(device)
+                        .try_load_file(w)
+                        .map_err(|e| files_err(w, format!("cannot load checkpoint: {e:?}")))?;
+                    Some((tok, emas, log))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let (tokenizer, emas, tok_log) = if let Some(r) = resumed {
+        r
+    } else {
+        let (tok, emas, log) = train_tokenizer(
+            &set,
+            &train_idx,
+            &tcfg,
+            &plan.tokenizer_stage,
+            &plan.weights,
+            device,
+            plan.seed,
+            progress,
+            cancel,
+        )?;
+        if let (Some(w), Some(m), Some(dir)) = (&ckpt_tok, &ckpt_meta, checkpoint) {
+            std::fs::create_dir_all(dir).map_err(|e| files_err(dir, e))?;
+            save_module(tok.clone(), w)?;
+            let text = ron::to_string(&(plan_key.clone(), emas.to_vec(), log.clone()))
+                .map_err(|e| files_err(m, e))?;
+            write_atomic(m, text.as_bytes()).map_err(|e| files_err(m, e))?;
+        }
+        (tok, emas.to_vec(), log)
+    };
+    let codes = window_codes(&tokenizer, &set, device);
+    let gcfg = GptConfig {
+        vocab: set.vocab.size(),
+        context: set.vocab.prompt_len() + 3 * plan.window.frames / 4 + 1,
+        width: plan.gpt_width,
+        layers: plan.gpt_layers,
+        heads: plan.gpt_heads,
+        dropout: plan.gpt_dropout,
+    };
+    let (gpt, gpt_log) = train_gpt(
+        &set,
+        &codes,
+        &train_idx,
+        &gcfg,
+        &plan.gpt_stage,
+        plan.augment,
+        device,
+        plan.seed,
+        progress,
+        cancel,
+    )?;
+    let pick = |idx: &[usize]| -> Vec<&super::data::Window> {
+        idx.iter().map(|&i| &set.windows[i]).collect()
+    };
+    let usage: Vec<CodeUsage> = (0..3)
+        .map(|b| {
+            code_usage(
+                &codes
+                    .iter()
+                    .flat_map(|c| c[b].iter().copied())
+                    .collect::<Vec<_>>(),
+                tcfg.codes[b],
+            )
+        })
+        .collect();
+    let report = TrainReport {
+        backend: backend.to_string(),
+        seconds: t0.elapsed().as_secs_f64(),
+        windows: (train_idx.len(), heldout.len()),
+        mpjpe_train_mm: mpjpe_mm(&tokenizer, &pick(&train_idx), &set.normalizer, device),
+        mpjpe_heldout_mm: if heldout.is_empty() {
+            f64::NAN
+        } else {
+            mpjpe_mm(&tokenizer, &pick(&heldout), &set.normalizer, device)
+        },
+        heldout_subjects,
+        code_usage: usage,
+        tokenizer_log: tok_log
+            .iter()
+            .filter(|l| l.step % 10 == 0 || l.step == 1)
+            .copied()
+            .collect(),
+        gpt_log: gpt_log
+            .iter()
+            .filter(|l| l.step % 10 == 0 || l.step == 1)
+            .copied()
+            .collect(),
+    };
+    let manifest = Manifest {
+        version: BUNDLE_VERSION,
+        name: name.to_string(),
+        trained_on: format!(
+            "{} ({} walks, {} subjects)",
+            ds.name,
+            ds.sequences.len(),
+            ds.subjects().len()
+        ),
+        plan: plan.clone(),
+        window: plan.window,
+        tokenizer: tcfg,
+        gpt: gcfg,
+        vocab: set.vocab.clone(),
+        normalizer: set.normalizer.clone(),
+        aux_scale: set.aux_scale.clone(),
+        emas,
+        class_priors: std::mem::take(&mut set.priors.classes),
+        report,
+    };
+    Ok(GaitGenerator {
+        manifest,
+        tokenizer,
+        gpt,
+        device: device.clone(),
+        weights_hash: "unsaved".into(),
+    })
+}

@@ -1,0 +1,252 @@
+//! Quality measures of the tokeniser and of generated gait.
+//!
+//! - MPJPE: mean per-joint position error in mm, root-relative (joints relative to the pelvis,
+//!   pelvis height kept), between a window and its tokenised reconstruction.
+//! - Foot skating ratio: of the frames where a foot is within 3 cm of its lowest height in the
+//!   sequence (in contact), the fraction where it moves faster than 0.3 m/s horizontally.
+//! - Bone-length violation: mean over bones of the coefficient of variation of the bone's
+//!   length over time, in % (0 for a rigid skeleton).
+//! - Diversity: mean pairwise distance between sequences' root-relative poses, metres per joint.
+//! - Prior adherence: features of generated walks against the real classes' priors; each walk
+//!   is assigned the nearest real class by RMS z-distance over the descriptor features.
+
+use std::collections::BTreeMap;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::data::Window;
+use super::features::{FEATURES, Normalizer};
+use super::tokenizer::GaitTokenizer;
+use super::training::batch_tensor;
+use super::vocab::DESCRIPTORS;
+use crate::core::biomech::analyse;
+use crate::core::biomech::priors::{GroupPriors, features};
+use crate::core::data::{CommonJoint, GaitSequence};
+use crate::core::math::{mean, norm, std_dev, sub};
+
+fn positions(f: &[f32; FEATURES]) -> [[f32; 3]; 12] {
+    let mut p = [[0.0f32; 3]; 12];
+    p[0] = [0.0, 0.0, f[33]];
+    for k in 0..11 {
+        p[k + 1] = [f[3 * k], f[3 * k + 1], f[3 * k + 2] + f[33]];
+    }
+    p
+}
+
+/// Root-relative MPJPE (mm) of the tokeniser on windows.
+#[must_use]
+pub fn mpjpe_mm(tok: &GaitTokenizer, windows: &[&Window], n: &Normalizer, device: &Device) -> f64 {
+    let mut total = 0.0f64;
+    let mut count = 0usize;
+    for chunk in windows.chunks(64) {
+        let x = batch_tensor(chunk, device);
+        let recon = tok.forward(x).recon.swap_dims(1, 2); // [B, T, F]
+        let [b, t, _] = recon.dims();
+        let data: Vec<f32> = recon.into_data().try_to_vec_as::<f32>().unwrap_or_default();
+        for i in 0..b {
+            for f in 0..t {
+                let mut row = [0.0f32; FEATURES];
+                row.copy_from_slice(&data[(i * t + f) * FEATURES..(i * t + f + 1) * FEATURES]);
+                let pr = positions(&n.invert(&row));
+                let gt = positions(&n.invert(&chunk[i].frames[f]));
+                for j in 0..12 {
+                    total += f64::from(norm(sub(pr[j], gt[j])));
+                    count += 1;
+                }
+            }
+        }
+    }
+    if count == 0 {
+        f64::NAN
+    } else {
+        1000.0 * total / count as f64
+    }
+}
+
+/// Foot skating ratio over sequences (see the module notes).
+#[must_use]
+pub fn foot_skating_ratio(seqs: &[GaitSequence]) -> f64 {
+    let (mut contact, mut skating) = (0usize, 0usize);
+    for s in seqs {
+        for foot in [
+            CommonJoint::AnkleL,
+            CommonJoint::AnkleR,
+            CommonJoint::ToeL,
+            CommonJoint::ToeR,
+        ] {
+            let Some(tr) = s.common_track(foot) else {
+                continue;
+            };
+            let low = tr.iter().map(|p| p[2]).fold(f32::INFINITY, f32::min);
+            for w in tr.windows(2) {
+                if w[0][2] < low + 0.03 {
+                    contact += 1;
+                    let v = norm([w[1][0] - w[0][0], w[1][1] - w[0][1], 0.0]) * s.fps;
+                    skating += usize::from(v > 0.3);
+                }
+            }
+        }
+    }
+    if contact == 0 {
+        f64::NAN
+    } else {
+        skating as f64 / contact as f64
+    }
+}
+
+/// Mean coefficient of variation of bone lengths over time, %.
+#[must_use]
+pub fn bone_length_violation_pct(seqs: &[GaitSequence]) -> f64 {
+    let mut cvs = Vec::new();
+    for s in seqs {
+        for (p, c) in s.skeleton.bones() {
+            let lens: Vec<f64> = (0..s.frames())
+                .map(|f| f64::from(norm(sub(s.pos(f, c), s.pos(f, p)))))
+                .collect();
+            if let (Some(m), Some(sd)) = (mean(&lens), std_dev(&lens))
+                && m > 1e-6
+            {
+                cvs.push(100.0 * sd / m);
+            }
+        }
+    }
+    mean(&cvs).unwrap_or(f64::NAN)
+}
+
+fn pose_signature(s: &GaitSequence) -> Vec<f32> {
+    let Some(pelvis) = s.common_track(CommonJoint::Pelvis) else {
+        return Vec::new();
+    };
+    let n = s.frames();
+    let mut out = Vec::with_capacity(n * 33);
+    for f in 0..n {
+        for c in CommonJoint::ALL.iter().skip(1) {
+            if let Some(p) = s.common(f, *c) {
+                out.extend(sub(p, pelvis[f]));
+            }
+        }
+    }
+    out
+}
+
+/// Mean pairwise root-relative pose distance (m per joint and frame) over up to 50 sequences.
+#[must_use]
+pub fn diversity_m(seqs: &[GaitSequence]) -> f64 {
+    let sigs: Vec<Vec<f32>> = seqs.iter().take(50).map(pose_signature).collect();
+    let mut d = Vec::new();
+    for i in 0..sigs.len() {
+        for j in i + 1..sigs.len() {
+            let n = sigs[i].len().min(sigs[j].len()) / 3;
+            if n == 0 {
+                continue;
+            }
+            let s: f64 = (0..n)
+                .map(|k| {
+                    f64::from(norm([
+                        sigs[i][3 * k] - sigs[j][3 * k],
+                        sigs[i][3 * k + 1] - sigs[j][3 * k + 1],
+                        sigs[i][3 * k + 2] - sigs[j][3 * k + 2],
+                    ]))
+                })
+                .sum();
+            d.push(s / n as f64);
+        }
+    }
+    mean(&d).unwrap_or(f64::NAN)
+}
+
+/// Prior adherence of generated walks of one requested class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adherence {
+    /// Walks analysed (generated walks too short for a full cycle per side are skipped).
+    pub analysed: usize,
+    /// Mean descriptor values of the generated walks, in `DESCRIPTORS` order.
+    pub generated_mean: Vec<f64>,
+    /// Mean descriptor values of the real requested class.
+    pub real_mean: Vec<f64>,
+    /// How many walks land nearest to each real class.
+    pub nearest: BTreeMap<String, usize>,
+    /// Fraction whose nearest real class is the requested one.
+    pub hit_rate: f64,
+}
+
+/// Compares generated walks with the real classes' priors.
+#[must_use]
+pub fn prior_adherence(
+    generated: &[GaitSequence],
+    requested: &str,
+    classes: &[GroupPriors],
+) -> Adherence {
+    let keys: Vec<&str> = DESCRIPTORS.iter().map(|(k, _)| *k).collect();
+    let feats: Vec<BTreeMap<String, f64>> = generated
+        .iter()
+        .filter_map(|s| analyse(s).ok())
+        .map(|a| features(&a))
+        .collect();
+    let col = |k: &str| {
+        feats
+            .iter()
+            .map(|f| f.get(k).copied().unwrap_or(f64::NAN))
+            .collect::<Vec<_>>()
+    };
+    let generated_mean: Vec<f64> = keys
+        .iter()
+        .map(|k| mean(&col(k)).unwrap_or(f64::NAN))
+        .collect();
+    let class_mean = |g: &GroupPriors| {
+        keys.iter()
+            .map(|k| g.features.get(*k).map_or(f64::NAN, |s| s.mean))
+            .collect::<Vec<f64>>()
+    };
+    // Scale each feature by the spread of the class means, so units do not decide the distance.
+    let spread: Vec<f64> = (0..keys.len())
+        .map(|i| {
+            std_dev(&classes.iter().map(|g| class_mean(g)[i]).collect::<Vec<_>>())
+                .unwrap_or(1.0)
+                .max(1e-6)
+        })
+        .collect();
+    let mut nearest: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &feats {
+        let best = classes
+            .iter()
+            .map(|g| {
+                let m = class_mean(g);
+                let z: Vec<f64> = keys
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, k)| {
+                        let v = f.get(*k).copied()?;
+                        (v.is_finite() && m[i].is_finite())
+                            .then(|| ((v - m[i]) / spread[i]).powi(2))
+                    })
+                    .collect();
+                (g.name.clone(), mean(&z).unwrap_or(f64::INFINITY))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((name, _)) = best {
+            *nearest.entry(name).or_insert(0) += 1;
+        }
+    }
+    let real_mean = classes
+        .iter()
+        .find(|g| g.name.eq_ignore_ascii_case(requested))
+        .map_or(vec![f64::NAN; keys.len()], class_mean);
+    let hits = nearest
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(requested))
+        .map(|(_, v)| *v)
+        .sum::<usize>();
+    Adherence {
+        analysed: feats.len(),
+        generated_mean,
+        real_mean,
+        hit_rate: if feats.is_empty() {
+            f64::NAN
+        } else {
+            hits as f64 / feats.len() as f64
+        },
+        nearest,
+    }
+}

@@ -1,0 +1,309 @@
+//! Structured prompts: class, severity, affected side, speed and free descriptors, expanded by a
+//! template with the class's priors into prompt values (binned) and a text shown to the user
+//! before generation.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+use super::vocab::{BINS, DESCRIPTORS, PromptValues, Vocab, bin_of};
+use crate::core::data::Side;
+
+/// Walking speed requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Speed {
+    /// Slower than the class's typical cadence (x0.85).
+    Slow,
+    /// The class's typical cadence.
+    #[default]
+    Normal,
+    /// Faster (x1.15).
+    Fast,
+}
+
+/// What the user asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prompt {
+    /// Class name (as in the training data, e.g. "antalgic").
+    pub class: String,
+    /// Severity 0..1: 0.5 is the class's typical walk, 0 halfway back to normal, 1 half again
+    /// as far from normal as typical.
+    pub severity: f32,
+    /// Affected side.
+    pub side: Option<Side>,
+    /// Speed.
+    pub speed: Speed,
+    /// Free descriptors, e.g. "reduced knee flexion", "asymmetric", "short stride".
+    pub descriptors: Vec<String>,
+}
+
+impl Default for Prompt {
+    fn default() -> Self {
+        Self {
+            class: "normal".into(),
+            severity: 0.5,
+            side: None,
+            speed: Speed::Normal,
+            descriptors: Vec::new(),
+        }
+    }
+}
+
+/// A prompt expanded with priors: the values the model is conditioned on and a readable text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpandedPrompt {
+    /// Conditioning values.
+    pub values: PromptValues,
+    /// Descriptor values (units as the feature keys) before binning, in `DESCRIPTORS` order.
+    pub targets: Vec<f64>,
+    /// The template text.
+    pub text: String,
+}
+
+/// Descriptor keywords: phrase fragment -> (descriptor index, bin).
+const KEYWORDS: [(&str, usize, usize); 10] = [
+    ("stiff knee", 0, 0),
+    ("reduced knee", 0, 0),
+    ("high knee", 0, 4),
+    ("reduced hip", 1, 0),
+    ("long stance", 2, 4),
+    ("short stance", 2, 0),
+    ("asymmetric", 4, 4),
+    ("symmetric", 4, 0),
+    ("short stride", 5, 0),
+    ("long stride", 5, 4),
+];
+
+/// Expands a prompt with the vocabulary's class medians.
+///
+/// # Errors
+/// Unknown class, or severity outside 0..1.
+pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelError> {
+    let class = vocab.class_index(&prompt.class).ok_or_else(|| {
+        ModelError::Prompt(format!(
+            "unknown class '{}' (the model knows: {})",
+            prompt.class,
+            vocab.classes.join(", ")
+        ))
+    })?;
+    if !(0.0..=1.0).contains(&prompt.severity) {
+        return Err(ModelError::Prompt(format!(
+            "severity {} is outside 0..1",
+            prompt.severity
+        )));
+    }
+    let name = &vocab.classes[class];
+    let med = vocab
+        .class_medians
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| vec![f64::NAN; DESCRIPTORS.len()]);
+    let normal = vocab
+        .normal_class
+        .as_ref()
+        .and_then(|n| vocab.class_medians.get(n))
+        .cloned();
+    let scale = 0.5 + f64::from(prompt.severity);
+    let mut targets: Vec<f64> = med
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match &normal {
+            Some(n) if n[i].is_finite() && m.is_finite() => n[i] + (m - n[i]) * scale,
+            _ => *m,
+        })
+        .collect();
+    let cadence = DESCRIPTORS
+        .iter()
+        .position(|(k, _)| *k == "cadence_steps_min")
+        .unwrap_or(3);
+    targets[cadence] *= match prompt.speed {
+        Speed::Slow => 0.85,
+        Speed::Normal => 1.0,
+        Speed::Fast => 1.15,
+    };
+    let mut bins: Vec<usize> = targets
+        .iter()
+        .zip(&vocab.edges)
+        .map(|(v, e)| bin_of(*v, e))
+        .collect();
+    let mut applied = Vec::new();
+    for d in &prompt.descriptors {
+        let low = d.to_ascii_lowercase();
+        for (kw, i, b) in KEYWORDS {
+            if low.contains(kw) && !(kw == "symmetric" && low.contains("asymmetric")) {
+                bins[i] = b;
+                applied.push(format!("'{d}' -> {} {}/{BINS}", DESCRIPTORS[i].1, b + 1));
+            }
+        }
+    }
+    let severity_bin = ((prompt.severity * BINS as f32) as usize).min(BINS - 1);
+    let values = PromptValues {
+        class,
+        side: prompt.side,
+        severity_bin,
+        bins,
+    };
+    let mut text = format!(
+        "{} gait, severity {:.2}{}, {} speed.",
+        capitalise(name),
+        prompt.severity,
+        prompt.side.map_or(String::new(), |s| format!(
+            ", affected side {}",
+            if s == Side::Left { "left" } else { "right" }
+        )),
+        format!("{:?}", prompt.speed).to_lowercase()
+    );
+    let _ = write!(text, " Priors of class '{name}' scaled by severity:");
+    for (i, (_, label)) in DESCRIPTORS.iter().enumerate() {
+        let unit = match DESCRIPTORS[i].0 {
+            k if k.ends_with("_deg") => " deg",
+            k if k.ends_with("_pct") => " %",
+            k if k.ends_with("_m") => " m",
+            _ => " steps/min",
+        };
+        let _ = write!(
+            text,
+            " {label} {:.1}{unit} (bin {}/{BINS}){}",
+            targets[i],
+            values.bins[i] + 1,
+            if i + 1 < DESCRIPTORS.len() { "," } else { "." }
+        );
+    }
+    for a in applied {
+        let _ = write!(text, " Descriptor {a}.");
+    }
+    Ok(ExpandedPrompt {
+        values,
+        targets,
+        text,
+    })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| {
+            f.to_uppercase().collect::<String>() + c.as_str()
+        })
+        .replace('_', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn vocab() -> Vocab {
+        let mut med = BTreeMap::new();
+        med.insert(
+            "normal".to_string(),
+            vec![55.0, 40.0, 60.0, 110.0, 2.0, 1.2],
+        );
+        med.insert(
+            "stiff_legged".to_string(),
+            vec![35.0, 40.0, 62.0, 100.0, 20.0, 1.1],
+        );
+        Vocab {
+            classes: vec!["normal".into(), "stiff_legged".into()],
+            edges: vec![
+                vec![30.0, 40.0, 50.0, 60.0],
+                vec![30.0, 35.0, 40.0, 45.0],
+                vec![55.0, 58.0, 61.0, 64.0],
+                vec![95.0, 100.0, 105.0, 110.0],
+                vec![2.0, 5.0, 10.0, 15.0],
+                vec![1.0, 1.1, 1.2, 1.3],
+            ],
+            class_medians: med,
+            normal_class: Some("normal".into()),
+            codes: [4, 4, 4],
+        }
+    }
+
+    #[test]
+    fn severity_moves_values_away_from_normal() {
+        let v = vocab();
+        let mild = expand(
+            &Prompt {
+                class: "stiff_legged".into(),
+                severity: 0.0,
+                ..Prompt::default()
+            },
+            &v,
+        )
+        .unwrap();
+        let severe = expand(
+            &Prompt {
+                class: "stiff_legged".into(),
+                severity: 1.0,
+                ..Prompt::default()
+            },
+            &v,
+        )
+        .unwrap();
+        assert!((mild.targets[0] - 45.0).abs() < 1e-9);
+        assert!((severe.targets[0] - 25.0).abs() < 1e-9);
+        assert!(severe.values.bins[0] < mild.values.bins[0]);
+        assert!(
+            severe.text.starts_with("Stiff-legged gait, severity 1.00"),
+            "{}",
+            severe.text
+        );
+        assert!(
+            severe.text.contains("knee ROM 25.0 deg (bin 1/5)"),
+            "{}",
+            severe.text
+        );
+    }
+
+    #[test]
+    fn speed_and_descriptors_override_bins() {
+        let v = vocab();
+        let p = Prompt {
+            class: "normal".into(),
+            speed: Speed::Fast,
+            descriptors: vec!["Asymmetric, short stride".into()],
+            ..Prompt::default()
+        };
+        let e = expand(&p, &v).unwrap();
+        assert!((e.targets[3] - 126.5).abs() < 1e-9);
+        assert_eq!(e.values.bins[4], 4);
+        assert_eq!(e.values.bins[5], 0);
+        assert!(
+            e.text
+                .contains("Descriptor 'Asymmetric, short stride' -> asymmetry 5/5"),
+            "{}",
+            e.text
+        );
+    }
+
+    #[test]
+    fn unknown_class_and_bad_severity_are_refused() {
+        let v = vocab();
+        let e = expand(
+            &Prompt {
+                class: "hemiplegic".into(),
+                ..Prompt::default()
+            },
+            &v,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("unknown class 'hemiplegic'") && e.contains("stiff_legged"),
+            "{e}"
+        );
+        assert!(
+            expand(
+                &Prompt {
+                    severity: 1.5,
+                    ..Prompt::default()
+                },
+                &v
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! Training loops for the tokeniser and the GPT, reporting through the core's progress sink,
+//! cancellable between steps, with seeded batches so a run is repeatable.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+use super::data::{TrainingSet, Window, augment};
+use super::features::{FEATURES, Normalizer};
+use super::gpt::{Gpt, GptConfig};
+use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
+use super::vocab::{CodeKind, EOS, PAD, Vocab};
+use super::vq::{VqEma, code_usage};
+use crate::core::jobs::{CancelToken, Progress};
+
+/// Loss weights of the tokeniser.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LossWeights {
+    /// Commitment (per codebook).
+    pub commitment: f32,
+    /// Auxiliary class prediction from the pathological codes.
+    pub aux_class: f32,
+    /// Auxiliary prior regression from the pathological codes.
+    pub aux_prior: f32,
+    /// Bone-length consistency (metres).
+    pub bone: f32,
+    /// Acceleration matching (smoothness).
+    pub smooth: f32,
+    /// Foot speed where the real foot is planted (foot contact).
+    pub contact: f32,
+}
+
+impl Default for LossWeights {
+    fn default() -> Self {
+        Self {
+            commitment: 0.25,
+            aux_class: 0.3,
+            aux_prior: 0.3,
+            bone: 10.0,
+            smooth: 0.5,
+            contact: 1.0,
+        }
+    }
+}
+
+/// Optimisation settings shared by both stages.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StageConfig {
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+}
+
+/// One logged step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// Step number (1-based).
+    pub step: usize,
+    /// Total loss.
+    pub loss: f32,
+    /// Main term: reconstruction MSE (tokeniser) or next-token cross-entropy (GPT).
+    pub main: f32,
+    /// Mean code perplexity over the three codebooks in this batch (tokeniser only).
+    pub perplexity: f32,
+}
+
+/// Bones between common-joint features: `(parent, child)` indices into `REL_JOINTS`, with
+/// `None` for the pelvis (at the feature origin).
+const BONES: [(Option<usize>, usize); 11] = [
+    (None, 0),
+    (Some(0), 1),
+    (Some(1), 2),
+    (None, 3),
+    (Some(3), 4),
+    (Some(4), 5),
+    (Some(5), 6),
+    (None, 7),
+    (Some(7), 8),
+    (Some(8), 9),
+    (Some(9), 10),
+];
+
+fn joint(x: &Tensor<3>, k: usize) -> Tensor<3> {
+    let [b, _, t] = x.dims();
+    x.clone().slice([0..b, 3 * k..3 * k + 3, 0..t])
+}
+
+/// Biomechanical terms on de-standardised features `[B, F, T]`: bone-length error (m),
+/// acceleration error, and foot speed where the real foot is planted (m/s)^2.
+fn biomech_losses(
+    pred: &Tensor<3>,
+    truth: &Tensor<3>,
+    fps: f32,
+) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+    let [b, _, t] = pred.dims();
+    let length = |x: &Tensor<3>, (p, c): (Option<usize>, usize)| -> Tensor<3> {
+        let v = match p {
+            Some(p) => joint(x, c) - joint(x, p),
+            None => joint(x, c),
+        };
+        v.powi_scalar(2).sum_dim(1).sqrt()
+    };
+    let bone = BONES
+        .iter()
+        .map(|bn| {
+            (length(pred, *bn) - length(truth, *bn).detach())
+                .abs()
+                .mean()
+                .reshape([1])
+        })
+        .reduce(|a, c| a + c)
+        .unwrap_or_else(|| Tensor::zeros([1], &pred.device()))
+        / BONES.len() as f32;
+    let acc = |x: &Tensor<3>| {
+        let f = x.dims()[1];
+        x.clone().slice([0..b, 0..f, 2..t])
+            - x.clone().slice([0..b, 0..f, 1..t - 1]).mul_scalar(2.0)
+            + x.clone().slice([0..b, 0..f, 0..t - 2])
+    };
+    let smooth = (acc(pred) - acc(truth).detach())
+        .powi_scalar(2)
+        .mean()
+        .reshape([1]);
+    // Foot world velocity = d/dt(foot relative to pelvis) + pelvis velocity (features 34, 35).
+    let foot_speed = |x: &Tensor<3>, k: usize| {
+        let rel = joint(x, k).slice([0..b, 0..2, 0..t]);
+        let d = (rel.clone().slice([0..b, 0..2, 1..t]) - rel.slice([0..b, 0..2, 0..t - 1]))
+            .mul_scalar(fps);
+        let pv = x.clone().slice([0..b, 34..36, 1..t]);
+        (d + pv).powi_scalar(2).sum_dim(1) // [B, 1, T-1], squared speed
+    };
+    let mut contact = Tensor::<1>::zeros([1], &pred.device());
+    for k in [5usize, 6, 9, 10] {
+        let planted = foot_speed(truth, k).detach().lower_elem(0.2 * 0.2).float();
+        contact = contact + (foot_speed(pred, k) * planted).mean().reshape([1]);
+    }
+    (bone, smooth, contact / 4.0)
+}
+
+/// `[B, F, T]` batch of windows on a device.
+#[must_use]
+pub fn batch_tensor(windows: &[&Window], device: &Device) -> Tensor<3> {
+    let b = windows.len();
+    let t = windows.first().map_or(0, |w| w.frames.len());
+    let data: Vec<f32> = windows
+        .iter()
+        .flat_map(|w| w.frames.iter().flat_map(|f| f.iter().copied()))
+        .collect();
+    Tensor::<3>::from_data(TensorData::new(data, [b, t, FEATURES]), device).swap_dims(1, 2)
+}
+
+fn standardisation(n: &Normalizer, device: &Device) -> (Tensor<3>, Tensor<3>) {
+    let m = Tensor::<3>::from_data(TensorData::new(n.mean.clone(), [1, FEATURES, 1]), device);
+    let s = Tensor::<3>::from_data(TensorData::new(n.std.clone(), [1, FEATURES, 1]), device);
+    (m, s)
+}
+
+fn to_vec(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_to_vec_as::<f32>().unwrap_or_default()
+}
+
+fn to_codes(t: Tensor<1, Int>) -> Vec<usize> {
+    t.into_data()
+        .try_to_vec_as::<i64>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.max(0) as usize)
+        .collect()
+}
+
+/// Trains the tokeniser on `train` windows. Returns the model (on the inner, non-autodiff
+/// device), its EMA statistics and the log.
+///
+/// # Errors
+/// Cancellation, or an empty training set.
+#[allow(clippy::too_many_arguments)] // one call site per front end; a struct would only rename these
+pub fn train_tokenizer(
+    set: &TrainingSet,
+    train: &[usize],
+    cfg: &TokenizerConfig,
+    stage: &StageConfig,
+    weights: &LossWeights,
+    device: &Device,
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(GaitTokenizer, [VqEma; 3], Vec<StepLog>), ModelError> {
+    if train.is_empty() {
+        return Err(ModelError::Data("no training windows".into()));
+    }
+    let ad = device.clone().autodiff();
+    let mut model = cfg.init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));
+    let (mean, std) = standardisation(&set.normalizer, &ad);
+    let ce = CrossEntropyLossConfig::new().init(&ad);
+    let fps = 30.0_f32.max(1.0);
+    let mut log = Vec::with_capacity(stage.steps);
+    progress.start("training tokeniser", stage.steps as u64);
+    for step in 1..=stage.steps {
+        if cancel.is_cancelled() {
+            progress.finish();
+            return Err(ModelError::Cancelled);
+        }
+        let batch: Vec<&Window> = (0..stage.batch.min(train.len()).max(1))
+            .map(|_| &set.windows[train[rng.random_range(0..train.len())]])
+            .collect();
+        let x = batch_tensor(&batch, &ad);
+        let out: TokenizerOutput = model.forward(x.clone());
+        let recon = (out.recon.clone() - x.clone())
+            .powi_scalar(2)
+            .mean()
+            .reshape([1]);
+        let commit = out
+            .quantized
+            .iter()
+            .map(|q| q.commitment.clone())
+            .reduce(|a, b| a + b)
+            .unwrap_or_else(|| Tensor::zeros([1], &ad));
+        let labels: Vec<i64> = batch.iter().map(|w| w.class as i64).collect();
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch.len()]), &ad);
+        let aux_class = ce.forward(out.class_logits.clone(), labels);
+        let aux_t: Vec<f32> = batch.iter().flat_map(|w| w.aux).collect();
+        let aux_t = Tensor::<2>::from_data(TensorData::new(aux_t, [batch.len(), 4]), &ad);
+        let aux_prior = (out.prior_pred.clone() - aux_t)
+            .powi_scalar(2)
+            .mean()
+            .reshape([1]);
+        let (bone, smooth, contact) = biomech_losses(
+            &(out.recon.clone() * std.clone() + mean.clone()),
+            &(x * std.clone() + mean.clone()),
+            fps,
+        );
+        let loss = recon.clone()
+            + commit.mul_scalar(weights.commitment)
+            + aux_class.mul_scalar(weights.aux_class)
+            + aux_prior.mul_scalar(weights.aux_prior)
+            + bone.mul_scalar(weights.bone)
+            + smooth.mul_scalar(weights.smooth)
+            + contact.mul_scalar(weights.contact);
+        let loss_v = loss
+            .clone()
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap_or_default()
+            .first()
+            .copied()
+            .unwrap_or(f32::NAN);
+        let recon_v = recon
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap_or_default()
+            .first()
+            .copied()
+            .unwrap_or(f32::NAN);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(stage.lr, model, grads);
+        // EMA codebook updates from this batch's latents and assignments.
+        let mut perplexity = 0.0;
+        let codebooks = [
+            &mut model.vq_spatial,
+            &mut model.vq_temporal,
+            &mut model.vq_path,
+        ];
+        for (i, vq) in codebooks.into_iter().enumerate() {
+            let codes = to_codes(out.quantized[i].indices.clone());
+            let z = to_vec(out.latents[i].clone());
+            let cb = emas[i].update(&z, &codes, &mut rng);
+            vq.set_codebook(cb, [emas[i].codes, emas[i].dim]);
+            perplexity += code_usage(&codes, emas[i].codes).perplexity as f32 / 3.0;
+        }
+        log.push(StepLog {
+            step,
+            loss: loss_v,
+            main: recon_v,
+            perplexity,
+        });
+        progress.advance(
+            1,
+            &format!("loss {loss_v:.4} recon {recon_v:.4} perplexity {perplexity:.1}"),
+        );
+    }
+    progress.finish();
+    Ok((model.valid(), emas, log))
+}
+
+/// A training sequence for the GPT: prompt tokens, gait tokens interleaved per latent step
+/// (spatial, temporal, pathological), EOS.
+#[must_use]
+pub fn token_sequence(
+    vocab: &Vocab,
+    prompt: &super::vocab::PromptValues,
+    codes: &[Vec<usize>; 3],
+) -> Vec<usize> {
+    let mut t = vocab.prompt_tokens(prompt);
+    for step in 0..codes[0].len() {
+        for (i, kind) in CodeKind::ORDER.into_iter().enumerate() {
+            t.push(vocab.gait_token(kind, codes[i][step]));
+        }
+    }
+    t.push(EOS);
+    t
+}
+
+/// Codes of every window (per branch, `T/4` each), computed in batches with the tokeniser.
+#[must_use]
+pub fn window_codes(
+    tok: &GaitTokenizer,
+    set: &TrainingSet,
+    device: &Device,
+) -> Vec<[Vec<usize>; 3]> {
+    let mut out = Vec::with_capacity(set.windows.len());
+    for chunk in set.windows.chunks(64) {
+        let refs: Vec<&Window> = chunk.iter().collect();
+        let codes = tok.encode(batch_tensor(&refs, device));
+        let per = codes[0].len() / chunk.len().max(1);
+        for w in 0..chunk.len() {
+            out.push([0, 1, 2].map(|i| codes[i][w * per..(w + 1) * per].to_vec()));
+        }
+    }
+    out
+}
+
+/// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
+/// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait
+/// tokens and EOS (the prompt is given, not predicted).
+///
+/// # Errors
+/// Cancellation, or no training windows.
+#[allow(clippy::too_many_arguments)] // as for train_tokenizer
+pub fn train_gpt(
+    set: &TrainingSet,
+    codes: &[[Vec<usize>; 3]],
+    train: &[usize],
+    cfg: &GptConfig,
+    stage: &StageConfig,
+    augment_p: f64,
+    device: &Device,
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Gpt, Vec<StepLog>), ModelError> {
+    if train.is_empty() {
+        return Err(ModelError::Data("no training windows".into()));
+    }
+    let ad = device.clone().autodiff();
+    let mut model = cfg.init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let prompt_len = set.vocab.prompt_len();
+    let mut order: Vec<usize> = train.to_vec();
+    let mut log = Vec::with_capacity(stage.steps);
+    progress.start("training GPT", stage.steps as u64);
+    for step in 1..=stage.steps {
+        if cancel.is_cancelled() {
+            progress.finish();
+            return Err(ModelError::Cancelled);
+        }
+        order.shuffle(&mut rng);
+        let idx: Vec<usize> = order
+            .iter()
+            .copied()
+            .cycle()
+            .take(stage.batch.max(1))
+            .collect();
+        let seqs: Vec<Vec<usize>> = idx
+            .iter()
+            .map(|&i| {
+                token_sequence(
+                    &set.vocab,
+                    &augment(&set.windows[i].prompt, augment_p, &mut rng),
+                    &codes[i],
+                )
+            })
+            .collect();
+        let l = seqs
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(2)
+            .min(cfg.context + 1);
+        let b = seqs.len();
+        let mut input = vec![PAD as i64; b * (l - 1)];
+        let mut target = vec![PAD as i64; b * (l - 1)];
+        let mut weight = vec![0.0f32; b * (l - 1)];
+        for (r, s) in seqs.iter().enumerate() {
+            for p in 0..l - 1 {
+                if p + 1 < s.len() {
+                    input[r * (l - 1) + p] = s[p] as i64;
+                    target[r * (l - 1) + p] = s[p + 1] as i64;
+                    // Predict only what follows the prompt.
+                    weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        let n = b * (l - 1);
+        let input = Tensor::<2, Int>::from_data(TensorData::new(input, [b, l - 1]), &ad);
+        let target = Tensor::<2, Int>::from_data(TensorData::new(target, [n, 1]), &ad);
+        let weight = Tensor::<1>::from_data(TensorData::new(weight, [n]), &ad);
+        let logits = model.forward(input); // [B, L-1, V]
+        let v = logits.dims()[2];
+        let logp = log_softmax(logits.reshape([n, v]), 1);
+        let nll = logp.gather(1, target).reshape([n]).neg();
+        let loss = (nll * weight.clone()).sum() / weight.sum().clamp_min(1.0);
+        let loss = loss.reshape([1]);
+        let loss_v = loss
+            .clone()
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap_or_default()
+            .first()
+            .copied()
+            .unwrap_or(f32::NAN);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(stage.lr, model, grads);
+        log.push(StepLog {
+            step,
+            loss: loss_v,
+            main: loss_v,
+            perplexity: loss_v.exp(),
+        });
+        progress.advance(1, &format!("cross-entropy {loss_v:.3}"));
+    }
+    progress.finish();
+    Ok((model.valid(), log))
+}

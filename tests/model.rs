@@ -1,0 +1,162 @@
+//! The generation pipeline with a tiny model on the CPU backend: training reduces the losses,
+//! generation is deterministic per seed and shaped as asked, bundles round-trip, cancel works.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
+
+use burn::tensor::Device;
+use pathogait::core::data::Side;
+use pathogait::core::demo::{DemoConfig, demo_dataset};
+use pathogait::core::jobs::{CancelToken, NoProgress};
+use pathogait::core::model::ModelError;
+use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use pathogait::core::model::generate::{Sampling, generate};
+use pathogait::core::model::prompt::Prompt;
+
+fn tiny_model() -> GaitGenerator {
+    let ds = demo_dataset(
+        &DemoConfig {
+            subjects: 3,
+            trials: 1,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    train(
+        &ds,
+        &TrainPlan::tiny(),
+        "tiny",
+        &Device::flex(),
+        "CPU (Flex)",
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
+fn mean(v: &[f32]) -> f32 {
+    v.iter().sum::<f32>() / v.len() as f32
+}
+
+#[test]
+fn tiny_model_trains_generates_and_round_trips() {
+    let g = tiny_model();
+    let r = &g.manifest.report;
+    let tok: Vec<f32> = r.tokenizer_log.iter().map(|l| l.main).collect();
+    let gpt: Vec<f32> = r.gpt_log.iter().map(|l| l.loss).collect();
+    assert!(tok.len() >= 4 && gpt.len() >= 4);
+    assert!(
+        mean(&tok[tok.len() - 2..]) < 0.8 * tok[0],
+        "tokeniser reconstruction did not fall: {tok:?}"
+    );
+    assert!(
+        mean(&gpt[gpt.len() - 2..]) < 0.8 * gpt[0],
+        "GPT loss did not fall: {gpt:?}"
+    );
+    assert!(r.mpjpe_train_mm.is_finite() && r.mpjpe_train_mm > 0.0);
+    assert!(
+        r.code_usage.iter().all(|u| u.used_fraction > 0.1),
+        "{:?}",
+        r.code_usage
+    );
+    assert_eq!(g.manifest.vocab.classes.len(), 6);
+
+    let prompt = Prompt {
+        class: "stiff_legged".into(),
+        severity: 0.8,
+        side: Some(Side::Right),
+        ..Prompt::default()
+    };
+    let s = Sampling {
+        count: 3,
+        frames: 90,
+        seed: 5,
+        ..Sampling::default()
+    };
+    let a = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(
+        a.prompt
+            .text
+            .starts_with("Stiff-legged gait, severity 0.80, affected side right"),
+        "{}",
+        a.prompt.text
+    );
+    assert_eq!(a.sequences.len(), 3);
+    for seq in &a.sequences {
+        assert_eq!(seq.frames(), 90);
+        assert_eq!(seq.label.as_deref(), Some("stiff_legged"));
+        assert!(seq.is_synthetic());
+        assert!(
+            seq.positions
+                .iter()
+                .all(|p| p.iter().all(|v| v.is_finite()))
+        );
+    }
+    let b = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(
+        a.sequences[0].positions, b.sequences[0].positions,
+        "same seed, same output"
+    );
+    let c = generate(
+        &g,
+        &prompt,
+        &Sampling { seed: 6, ..s },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_ne!(a.sequences[0].positions, c.sequences[0].positions);
+
+    let dir = tempfile::tempdir().unwrap();
+    g.save(dir.path()).unwrap();
+    let loaded = GaitGenerator::load(dir.path(), &Device::flex()).unwrap();
+    assert_eq!(loaded.manifest, g.manifest);
+    let d = generate(&loaded, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    for (x, y) in a.sequences[0]
+        .positions
+        .iter()
+        .zip(&d.sequences[0].positions)
+    {
+        for k in 0..3 {
+            assert!(
+                (x[k] - y[k]).abs() < 1e-4,
+                "saved model generates the same walks"
+            );
+        }
+    }
+
+    let e = generate(
+        &g,
+        &Prompt {
+            class: "hemiplegic".into(),
+            ..Prompt::default()
+        },
+        &s,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ModelError::Prompt(_)));
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    assert!(matches!(
+        generate(&g, &prompt, &s, &NoProgress, &cancel),
+        Err(ModelError::Cancelled)
+    ));
+}
+
+#[test]
+fn corrupt_bundles_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = GaitGenerator::load(dir.path(), &Device::flex())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("manifest.ron"), "{e}");
+    std::fs::write(dir.path().join("manifest.ron"), "Manifest(version: 1").unwrap();
+    let e = GaitGenerator::load(dir.path(), &Device::flex())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a valid model manifest"), "{e}");
+}
