@@ -131,3 +131,95 @@ fn priors_on_the_shared_bvh_set() {
         assert!(out.lines().any(|l| l.starts_with(c)), "{c}:\n{out}");
     }
 }
+
+#[test]
+fn train_then_generate_with_a_tiny_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("model");
+    let out = dir.path().join("out");
+    let (ok, _, err) = pathogait(&[
+        "demo-data",
+        "--out",
+        data.to_str().unwrap(),
+        "--subjects",
+        "3",
+        "--trials",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, text, err) = pathogait(&[
+        "train",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--preset",
+        "tiny",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    assert!(text.contains("Backend: CPU (Flex)"), "{text}");
+    assert!(text.contains("Tokeniser MPJPE"), "{text}");
+    assert!(
+        model.join("manifest.ron").is_file()
+            && model.join("gpt.bpk").is_file()
+            && model.join("tokenizer.bpk").is_file()
+    );
+    let args = [
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "antalgic",
+        "--severity",
+        "0.7",
+        "--side",
+        "L",
+        "--count",
+        "4",
+        "--frames",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ];
+    let (ok, text, err) = pathogait(&args);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("Prompt: Antalgic gait, severity 0.70, affected side left"),
+        "{text}"
+    );
+    let trcs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "trc")
+        })
+        .count();
+    assert_eq!(trcs, 4);
+    assert!(
+        std::fs::read_to_string(out.join("generation.ron"))
+            .unwrap()
+            .contains("antalgic")
+    );
+    // The TRC files read back through the importer, on the common rig.
+    let (ok, text, err) = pathogait(&["import", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(text.contains("Files: 4 imported, 0 failed"), "{text}");
+    let (ok, _, err) = pathogait(&[
+        "generate",
+        "--model",
+        dir.path().join("none").to_str().unwrap(),
+        "--class",
+        "x",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("manifest.ron"), "{err}");
+}
