@@ -15,6 +15,10 @@ use crate::core::data::preprocess::resample_frames;
 use crate::core::data::{GaitSequence, Provenance};
 use crate::core::jobs::{CancelToken, Progress};
 
+/// Sequences sampled together: large batches keep the CPU's matrix kernels busy; 128 fits a
+/// default model's activations in well under 1 GiB.
+const GEN_BATCH: usize = 128;
+
 /// Sampling settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -133,8 +137,8 @@ pub fn generate(
     let device = &g.device;
     let mut sequences = Vec::with_capacity(s.count);
     progress.start("generating", s.count as u64);
-    for start in (0..s.count).step_by(32) {
-        let b = (s.count - start).min(32);
+    for start in (0..s.count).step_by(GEN_BATCH) {
+        let b = (s.count - start).min(GEN_BATCH);
         let mut rngs: Vec<ChaCha8Rng> = (0..b)
             .map(|i| ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((start + i) as u64)))
             .collect();

@@ -164,6 +164,16 @@ fn standardisation(n: &Normalizer, device: &Device) -> (Tensor<3>, Tensor<3>) {
     (m, s)
 }
 
+/// The value of a one-element tensor (NaN if it cannot be read).
+fn scalar(t: &Tensor<1>) -> f32 {
+    t.clone()
+        .into_data()
+        .try_to_vec_as::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f32::NAN)
+}
+
 fn to_vec(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_to_vec_as::<f32>().unwrap_or_default()
 }
@@ -248,21 +258,8 @@ pub fn train_tokenizer(
             + bone.mul_scalar(weights.bone)
             + smooth.mul_scalar(weights.smooth)
             + contact.mul_scalar(weights.contact);
-        let loss_v = loss
-            .clone()
-            .into_data()
-            .try_to_vec_as::<f32>()
-            .unwrap_or_default()
-            .first()
-            .copied()
-            .unwrap_or(f32::NAN);
-        let recon_v = recon
-            .into_data()
-            .try_to_vec_as::<f32>()
-            .unwrap_or_default()
-            .first()
-            .copied()
-            .unwrap_or(f32::NAN);
+        let loss_v = scalar(&loss);
+        let recon_v = scalar(&recon);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(stage.lr, model, grads);
         // EMA codebook updates from this batch's latents and assignments.
@@ -413,14 +410,7 @@ pub fn train_gpt(
         let nll = logp.gather(1, target).reshape([n]).neg();
         let loss = (nll * weight.clone()).sum() / weight.sum().clamp_min(1.0);
         let loss = loss.reshape([1]);
-        let loss_v = loss
-            .clone()
-            .into_data()
-            .try_to_vec_as::<f32>()
-            .unwrap_or_default()
-            .first()
-            .copied()
-            .unwrap_or(f32::NAN);
+        let loss_v = scalar(&loss);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(stage.lr, model, grads);
         log.push(StepLog {
