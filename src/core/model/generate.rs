@@ -9,6 +9,7 @@ use super::ModelError;
 use super::bundle::GaitGenerator;
 use super::data::augment;
 use super::features::{FEATURES, features_to_sequence};
+use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, expand};
 use super::vocab::CodeKind;
 use crate::core::data::preprocess::resample_frames;
@@ -149,33 +150,31 @@ pub fn generate(
                     .prompt_tokens(&augment(&expanded.values, s.augment, r))
             })
             .collect();
+        let mut cache = KvCache::default();
+        // The prompt goes in whole; afterwards only the newest token each step (KV cache).
+        let mut feed: Vec<Vec<usize>> = tokens.clone();
         for step in 0..steps {
             if cancel.is_cancelled() {
                 progress.finish();
                 return Err(ModelError::Cancelled);
             }
-            let l = tokens[0].len();
-            let flat: Vec<i64> = tokens
+            let l = feed[0].len();
+            let flat: Vec<i64> = feed
                 .iter()
                 .flat_map(|t| t.iter().map(|x| *x as i64))
                 .collect();
             let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, l]), device);
-            let logits = g.gpt.forward(input); // [B, L, V]
-            let v = logits.dims()[2];
+            let logits = g.gpt.forward_step(input, &mut cache); // [B, V]
+            let v = logits.dims()[1];
             let last: Vec<f32> = logits
-                .slice([0..b, l - 1..l, 0..v])
-                .reshape([b, v])
                 .into_data()
                 .try_to_vec_as::<f32>()
                 .unwrap_or_default();
             let range = m.vocab.code_range(CodeKind::ORDER[step % 3]);
             for (i, t) in tokens.iter_mut().enumerate() {
-                t.push(sample_token(
-                    &last[i * v..(i + 1) * v],
-                    range,
-                    s,
-                    &mut rngs[i],
-                ));
+                let next = sample_token(&last[i * v..(i + 1) * v], range, s, &mut rngs[i]);
+                t.push(next);
+                feed[i] = vec![next];
             }
         }
         // L2G: tokens back to codebook indices, per branch, row-major per sample.

@@ -12,7 +12,7 @@ use burn::nn::{
     LinearConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
+use burn::tensor::activation::{gelu, softmax};
 use serde::{Deserialize, Serialize};
 
 /// GPT size.
@@ -43,7 +43,72 @@ pub struct Block {
     drop: Dropout,
 }
 
+/// Keys and values of earlier positions per block, `[B, heads, L, d_k]` each: incremental
+/// decoding then costs one position per step instead of the whole sequence.
+#[derive(Debug, Default)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Positions already in the cache.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first step.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// `[B, n, W] -> [B, H, n, W/H]`.
+fn heads(x: Tensor<3>, h: usize) -> Tensor<4> {
+    let [b, n, w] = x.dims();
+    x.reshape([b, n, h, w / h]).swap_dims(1, 2)
+}
+
 impl Block {
+    /// Attention of `n` new positions over the cached ones plus themselves (inference only).
+    fn forward_cached(
+        &self,
+        x: Tensor<3>,
+        start: usize,
+        cache: &mut Option<(Tensor<4>, Tensor<4>)>,
+    ) -> Tensor<3> {
+        let [b, n, w] = x.dims();
+        let a = &self.attn;
+        let h = self.ln1.forward(x.clone());
+        let q = heads(a.query.forward(h.clone()), a.n_heads);
+        let (mut k, mut v) = (
+            heads(a.key.forward(h.clone()), a.n_heads),
+            heads(a.value.forward(h), a.n_heads),
+        );
+        if let Some((ck, cv)) = cache.take() {
+            k = Tensor::cat(vec![ck, k], 2);
+            v = Tensor::cat(vec![cv, v], 2);
+        }
+        let l = k.dims()[2];
+        let scores = q
+            .matmul(k.clone().swap_dims(2, 3))
+            .div_scalar((a.d_k as f64).sqrt()); // [B, H, n, L]
+        // New position i (absolute start + i) may see keys up to start + i.
+        let mask = Tensor::<2, Bool>::tril_mask([n, l], start as i64, &x.device())
+            .reshape([1, 1, n, l])
+            .expand([b, a.n_heads, n, l]);
+        let weights = softmax(scores.mask_fill(mask, a.min_float), 3);
+        let ctx = weights.matmul(v.clone()).swap_dims(1, 2).reshape([b, n, w]);
+        *cache = Some((k, v));
+        let x = x + a.output.forward(ctx);
+        let m = self
+            .proj
+            .forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
+        x + m
+    }
+
     fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
         let a = self
             .attn
@@ -113,5 +178,77 @@ impl Gpt {
             x = blk.forward(x, mask.clone());
         }
         self.head.forward(self.ln_f.forward(x))
+    }
+
+    /// Incremental inference: feeds `tokens: [B, n]` that follow the `cache.len()` positions
+    /// already seen and returns the next-token logits after the last of them, `[B, V]`.
+    #[must_use]
+    pub fn forward_step(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<2> {
+        let [b, n] = tokens.dims();
+        let device = tokens.device();
+        let start = cache.len;
+        if cache.layers.len() != self.blocks.len() {
+            cache.layers = (0..self.blocks.len()).map(|_| None).collect();
+        }
+        let positions = Tensor::<1, Int>::arange(start as i64..(start + n) as i64, &device)
+            .reshape([1, n])
+            .repeat_dim(0, b);
+        let mut x = self.tok.forward(tokens) + self.pos.forward(positions);
+        for (blk, c) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            x = blk.forward_cached(x, start, c);
+        }
+        cache.len += n;
+        let w = x.dims()[2];
+        let last = x.slice([0..b, n - 1..n, 0..w]);
+        let v = self.head.forward(self.ln_f.forward(last));
+        let vocab = v.dims()[2];
+        v.reshape([b, vocab])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_decoding_matches_the_full_forward() {
+        let device = Device::flex();
+        let cfg = GptConfig {
+            vocab: 20,
+            context: 16,
+            width: 16,
+            layers: 2,
+            heads: 2,
+            dropout: 0.0,
+        };
+        let m = cfg.init(&device);
+        let toks: Vec<i64> = vec![1, 5, 7, 2, 9, 9, 3, 4, 1, 1, 6, 8];
+        let all = Tensor::<2, Int>::from_data(TensorData::new(toks.clone(), [2, 6]), &device);
+        let full = m.forward(all); // [2, 6, 20]
+        let mut cache = KvCache::default();
+        let prompt = Tensor::<2, Int>::from_data(
+            TensorData::new(vec![1i64, 5, 7, 3, 4, 1], [2, 3]),
+            &device,
+        );
+        let _ = m.forward_step(prompt, &mut cache);
+        let mut last = None;
+        for p in 3..6 {
+            let t = Tensor::<2, Int>::from_data(
+                TensorData::new(vec![toks[p], toks[6 + p]], [2, 1]),
+                &device,
+            );
+            last = Some(m.forward_step(t, &mut cache));
+        }
+        assert_eq!(cache.len(), 6);
+        let inc: Vec<f32> = last.unwrap().into_data().try_to_vec_as::<f32>().unwrap();
+        let reference: Vec<f32> = full
+            .slice([0..2, 5..6, 0..20])
+            .reshape([2, 20])
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
+        for (a, b) in inc.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
     }
 }
