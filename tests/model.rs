@@ -160,3 +160,85 @@ fn corrupt_bundles_are_clear_errors() {
         .to_string();
     assert!(e.contains("not a valid model manifest"), "{e}");
 }
+
+#[test]
+fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
+    let ds = demo_dataset(
+        &DemoConfig {
+            subjects: 3,
+            trials: 1,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("checkpoint");
+    let mut plan = TrainPlan::tiny();
+    plan.gpt_stage.steps = 3;
+    let a = train(
+        &ds,
+        &plan,
+        "a",
+        &Device::flex(),
+        "cpu",
+        Some(&ckpt),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(ckpt.join("tokenizer.bpk").is_file() && ckpt.join("tokenizer.ron").is_file());
+    // Same plan: the tokeniser stage is skipped and its log and weights come from the checkpoint.
+    let b = train(
+        &ds,
+        &plan,
+        "b",
+        &Device::flex(),
+        "cpu",
+        Some(&ckpt),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.manifest.report.tokenizer_log,
+        b.manifest.report.tokenizer_log
+    );
+    assert_eq!(
+        a.manifest.report.mpjpe_train_mm,
+        b.manifest.report.mpjpe_train_mm
+    );
+    // A different plan trains afresh.
+    plan.seed = 99;
+    let c = train(
+        &ds,
+        &plan,
+        "c",
+        &Device::flex(),
+        "cpu",
+        Some(&ckpt),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_ne!(
+        a.manifest.report.tokenizer_log,
+        c.manifest.report.tokenizer_log
+    );
+    // Cancelling stops training with the cancel error.
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let e = train(
+        &ds,
+        &plan,
+        "d",
+        &Device::flex(),
+        "cpu",
+        None,
+        &NoProgress,
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(matches!(e, ModelError::Cancelled), "{e}");
+}
