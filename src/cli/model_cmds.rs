@@ -82,6 +82,13 @@ pub struct TrainCmd {
     /// Reuse the tokeniser checkpoint of an interrupted run with the same settings.
     #[arg(long)]
     resume: bool,
+    /// Initialise the GPT blocks from a local GPT-2 safetensors file (sets width 768, 12 heads;
+    /// the first --gpt-layers blocks are loaded).
+    #[arg(long)]
+    gpt2: Option<PathBuf>,
+    /// GPT blocks (default: the preset's).
+    #[arg(long)]
+    gpt_layers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +169,14 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
         p.gpt_stage.batch = b;
     }
     p.normal_class.clone_from(&c.normal_class);
+    if let Some(l) = c.gpt_layers {
+        p.gpt_layers = l;
+    }
+    if let Some(f) = &c.gpt2 {
+        p.gpt2_init = Some(f.clone());
+        p.gpt_width = 768;
+        p.gpt_heads = 12;
+    }
     p.seed = c.seed;
     p
 }

@@ -59,6 +59,9 @@ pub struct TrainPlan {
     pub normal_class: Option<String>,
     /// Seed.
     pub seed: u64,
+    /// Optional local GPT-2 safetensors file to initialise the GPT blocks from (fine-tuning);
+    /// the GPT width must then equal the file's (768 for GPT-2 small).
+    pub gpt2_init: Option<PathBuf>,
 }
 
 impl Default for TrainPlan {
@@ -85,6 +88,7 @@ impl Default for TrainPlan {
             heldout_fraction: 0.2,
             normal_class: None,
             seed: 1,
+            gpt2_init: None,
         }
     }
 }
@@ -371,6 +375,7 @@ pub fn train(
         dropout: plan.gpt_dropout,
     };
     let (gpt, gpt_log) = train_gpt(
+        plan.gpt2_init.as_deref(),
         &set,
         &codes,
         &train_idx,

@@ -35,11 +35,11 @@ pub struct GptConfig {
 /// One pre-LN transformer block.
 #[derive(Module, Debug)]
 pub struct Block {
-    ln1: LayerNorm,
-    attn: MultiHeadAttention,
-    ln2: LayerNorm,
-    fc: Linear,
-    proj: Linear,
+    pub(crate) ln1: LayerNorm,
+    pub(crate) attn: MultiHeadAttention,
+    pub(crate) ln2: LayerNorm,
+    pub(crate) fc: Linear,
+    pub(crate) proj: Linear,
     drop: Dropout,
 }
 
@@ -162,6 +162,37 @@ impl GptConfig {
 }
 
 impl Gpt {
+    /// Model width.
+    #[must_use]
+    pub fn width(&self) -> usize {
+        self.ln_f.gamma.val().dims()[0]
+    }
+
+    /// Maximum sequence length.
+    #[must_use]
+    pub fn context(&self) -> usize {
+        self.pos.weight.val().dims()[0]
+    }
+
+    /// Device of the parameters.
+    #[must_use]
+    pub fn device(&self) -> Device {
+        self.ln_f.gamma.val().device()
+    }
+
+    pub(crate) fn blocks_mut(&mut self) -> &mut Vec<Block> {
+        &mut self.blocks
+    }
+
+    /// Sets the final `LayerNorm` and the position embeddings (pretrained initialisation).
+    pub(crate) fn set_final(&mut self, gamma: Tensor<1>, beta: Tensor<1>, pos: Tensor<2>) {
+        self.ln_f.gamma = self.ln_f.gamma.clone().map(|_| gamma);
+        if let Some(b) = self.ln_f.beta.take() {
+            self.ln_f.beta = Some(b.map(|_| beta));
+        }
+        self.pos.weight = self.pos.weight.clone().map(|_| pos);
+    }
+
     /// Next-token logits for every position of `tokens: [B, L]` (L <= context).
     #[must_use]
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {

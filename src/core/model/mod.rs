@@ -8,6 +8,7 @@ pub mod data;
 pub mod features;
 pub mod generate;
 pub mod gpt;
+pub mod gpt2_import;
 pub mod metrics;
 pub mod prompt;
 pub mod tokenizer;

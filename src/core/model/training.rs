@@ -330,12 +330,14 @@ pub fn window_codes(
 
 /// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
 /// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait
-/// tokens and EOS (the prompt is given, not predicted).
+/// tokens and EOS (the prompt is given, not predicted). `init` optionally loads pretrained
+/// GPT-2 blocks first (see [`super::gpt2_import`]).
 ///
 /// # Errors
 /// Cancellation, or no training windows.
 #[allow(clippy::too_many_arguments)] // as for train_tokenizer
 pub fn train_gpt(
+    init: Option<&std::path::Path>,
     set: &TrainingSet,
     codes: &[[Vec<usize>; 3]],
     train: &[usize],
@@ -352,6 +354,9 @@ pub fn train_gpt(
     }
     let ad = device.clone().autodiff();
     let mut model = cfg.init(&ad);
+    if let Some(path) = init {
+        model = model.load_gpt2(path)?.0;
+    }
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let prompt_len = set.vocab.prompt_len();
