@@ -176,31 +176,24 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("checkpoint");
     let mut plan = TrainPlan::tiny();
+    let run = |plan: &TrainPlan, name: &str| {
+        train(
+            &ds,
+            plan,
+            name,
+            &Device::flex(),
+            "cpu",
+            Some(&ckpt),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
     plan.gpt_stage.steps = 3;
-    let a = train(
-        &ds,
-        &plan,
-        "a",
-        &Device::flex(),
-        "cpu",
-        Some(&ckpt),
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let a = run(&plan, "a");
     assert!(ckpt.join("tokenizer.bpk").is_file() && ckpt.join("tokenizer.ron").is_file());
     // Same plan: the tokeniser stage is skipped and its log and weights come from the checkpoint.
-    let b = train(
-        &ds,
-        &plan,
-        "b",
-        &Device::flex(),
-        "cpu",
-        Some(&ckpt),
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let b = run(&plan, "b");
     assert_eq!(
         a.manifest.report.tokenizer_log,
         b.manifest.report.tokenizer_log
@@ -211,17 +204,7 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
     );
     // A different plan trains afresh.
     plan.seed = 99;
-    let c = train(
-        &ds,
-        &plan,
-        "c",
-        &Device::flex(),
-        "cpu",
-        Some(&ckpt),
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let c = run(&plan, "c");
     assert_ne!(
         a.manifest.report.tokenizer_log,
         c.manifest.report.tokenizer_log

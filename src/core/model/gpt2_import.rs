@@ -28,6 +28,17 @@ fn err(path: &Path, m: impl Into<String>) -> ModelError {
     }
 }
 
+/// A JSON array of non-negative integers (missing or malformed: empty).
+fn usizes(v: Option<&serde_json::Value>) -> Vec<usize> {
+    v.and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_u64().map(|x| x as usize))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads every F32 tensor of a safetensors file (8-byte header length, JSON header, data).
 fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Entry>, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, e.to_string()))?;
@@ -50,24 +61,8 @@ fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Entry>, ModelError> 
         if v.get("dtype").and_then(|d| d.as_str()) != Some("F32") {
             return Err(err(path, format!("tensor '{name}' is not F32")));
         }
-        let shape: Vec<usize> = v
-            .get("shape")
-            .and_then(|s| s.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_u64().map(|x| x as usize))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let offs: Vec<usize> = v
-            .get("data_offsets")
-            .and_then(|s| s.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_u64().map(|x| x as usize))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let shape = usizes(v.get("shape"));
+        let offs = usizes(v.get("data_offsets"));
         let [a, b] = offs[..] else {
             return Err(err(path, format!("tensor '{name}' has no data offsets")));
         };
