@@ -12,6 +12,10 @@ use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use pathogait::core::model::generate::{Sampling, generate};
 use pathogait::core::model::prompt::Prompt;
 
+/// burn's random generator may be process-wide: training tests take turns so each run sees
+/// only its own seed and stays repeatable.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn tiny_model() -> GaitGenerator {
     let ds = demo_dataset(
         &DemoConfig {
@@ -42,6 +46,9 @@ fn mean(v: &[f32]) -> f32 {
 
 #[test]
 fn tiny_model_trains_generates_and_round_trips() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let g = tiny_model();
     let r = &g.manifest.report;
     let tok: Vec<f32> = r.tokenizer_log.iter().map(|l| l.main).collect();
@@ -163,6 +170,9 @@ fn corrupt_bundles_are_clear_errors() {
 
 #[test]
 fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ds = demo_dataset(
         &DemoConfig {
             subjects: 3,
@@ -202,6 +212,23 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
         a.manifest.report.mpjpe_train_mm,
         b.manifest.report.mpjpe_train_mm
     );
+    // Training is repeatable: the same plan without a checkpoint gives the same run.
+    let fresh = train(
+        &ds,
+        &plan,
+        "f",
+        &Device::flex(),
+        "cpu",
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.manifest.report.tokenizer_log,
+        fresh.manifest.report.tokenizer_log
+    );
+    assert_eq!(a.manifest.report.gpt_log, fresh.manifest.report.gpt_log);
     // A different plan trains afresh.
     plan.seed = 99;
     let c = run(&plan, "c");

@@ -74,12 +74,12 @@ impl Default for TrainPlan {
             gpt_heads: 4,
             gpt_dropout: 0.1,
             tokenizer_stage: StageConfig {
-                steps: 1500,
+                steps: 1000,
                 batch: 32,
                 lr: 2e-3,
             },
             gpt_stage: StageConfig {
-                steps: 1500,
+                steps: 1000,
                 batch: 32,
                 lr: 1e-3,
             },

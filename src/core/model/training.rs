@@ -208,6 +208,9 @@ pub fn train_tokenizer(
         return Err(ModelError::Data("no training windows".into()));
     }
     let ad = device.clone().autodiff();
+    // Weight initialisation and dropout draw from the backend's generator: seed it so a run
+    // is repeatable (the seed may be process-wide, see `Device::seed`).
+    ad.seed(seed);
     let mut model = cfg.init(&ad);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -353,6 +356,9 @@ pub fn train_gpt(
         return Err(ModelError::Data("no training windows".into()));
     }
     let ad = device.clone().autodiff();
+    // Weight initialisation and dropout draw from the backend's generator: seed it so a run
+    // is repeatable (the seed may be process-wide, see `Device::seed`).
+    ad.seed(seed);
     let mut model = cfg.init(&ad);
     if let Some(path) = init {
         model = model.load_gpt2(path)?.0;
