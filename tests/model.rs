@@ -16,8 +16,8 @@ use pathogait::core::model::prompt::Prompt;
 /// only its own seed and stays repeatable.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn tiny_model() -> GaitGenerator {
-    let ds = demo_dataset(
+fn tiny_demo() -> pathogait::core::data::Dataset {
+    demo_dataset(
         &DemoConfig {
             subjects: 3,
             trials: 1,
@@ -26,7 +26,11 @@ fn tiny_model() -> GaitGenerator {
         &NoProgress,
         &CancelToken::new(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn tiny_model() -> GaitGenerator {
+    let ds = tiny_demo();
     train(
         &ds,
         &TrainPlan::tiny(),
@@ -173,16 +177,7 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
     let _turn = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ds = demo_dataset(
-        &DemoConfig {
-            subjects: 3,
-            trials: 1,
-            ..DemoConfig::default()
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let ds = tiny_demo();
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("checkpoint");
     let mut plan = TrainPlan::tiny();

@@ -202,19 +202,7 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
         println!("not analysed: {f}");
     }
     if let Some(p) = &c.csv {
-        let csv: String = text
-            .lines()
-            .enumerate()
-            .filter(|(i, _)| *i != 1)
-            .map(|(_, l)| {
-                l.split("  ")
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(",")
-                    + "\n"
-            })
-            .collect();
+        let csv = t.to_csv().context("formatting the CSV table")?;
         write_atomic(p, csv.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
         println!("Table written to {}", p.display());
     }

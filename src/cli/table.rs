@@ -22,6 +22,16 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The same cells as CSV (quoted where needed), header first.
+    pub fn to_csv(&self) -> anyhow::Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.header)?;
+        for r in &self.rows {
+            w.write_record((0..self.header.len()).map(|i| r.get(i).map_or("", String::as_str)))?;
+        }
+        Ok(String::from_utf8(w.into_inner()?)?)
+    }
+
     /// Renders with two spaces between columns.
     pub fn render(&self) -> String {
         let n = self.header.len();

@@ -214,13 +214,7 @@ fn save_module<M: burn::module::Module>(m: M, path: &Path) -> Result<(), ModelEr
     let tmp = path.with_extension("bpk.tmp");
     m.save_file(&tmp)
         .map_err(|e| files_err(&tmp, format!("cannot save weights: {e:?}")))?;
-    // burn may append its own extension; find what it wrote.
-    let written = if tmp.exists() {
-        tmp.clone()
-    } else {
-        tmp.with_extension("tmp.bpk")
-    };
-    std::fs::rename(&written, path).map_err(|e| files_err(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| files_err(path, e))
 }
 
 impl GaitGenerator {

@@ -90,6 +90,34 @@ pub fn sequence_features(seq: &GaitSequence, fps: f32) -> Option<Vec<[f32; FEATU
     )
 }
 
+/// The 12 common joints of one feature frame (in [`CommonJoint::ALL`] order: the pelvis, then
+/// [`REL_JOINTS`]), with the pelvis at `pelvis_xy` and its stored height.
+#[must_use]
+pub fn frame_joints(v: &[f32; FEATURES], pelvis_xy: [f32; 2]) -> [Vec3; 12] {
+    let pelvis = [pelvis_xy[0], pelvis_xy[1], v[33]];
+    let mut p = [pelvis; 12];
+    for k in 0..REL_JOINTS.len() {
+        p[k + 1] = [
+            pelvis[0] + v[3 * k],
+            pelvis[1] + v[3 * k + 1],
+            pelvis[2] + v[3 * k + 2],
+        ];
+    }
+    p
+}
+
+/// Splits row-major `[frames * FEATURES]` values (a tensor read back) into feature frames.
+#[must_use]
+pub fn feature_rows(data: &[f32]) -> Vec<[f32; FEATURES]> {
+    data.chunks_exact(FEATURES)
+        .map(|c| {
+            let mut row = [0.0f32; FEATURES];
+            row.copy_from_slice(c);
+            row
+        })
+        .collect()
+}
+
 /// Rebuilds a sequence on the common rig from feature frames (pelvis starts at the origin).
 #[must_use]
 pub fn features_to_sequence(
@@ -108,18 +136,7 @@ pub fn features_to_sequence(
             x += 0.5 * (frames[f - 1][34] + v[34]) / fps;
             y += 0.5 * (frames[f - 1][35] + v[35]) / fps;
         }
-        let pelvis = [x, y, v[33]];
-        for c in CommonJoint::ALL {
-            let p = match REL_JOINTS.iter().position(|j| *j == c) {
-                Some(k) => [
-                    pelvis[0] + v[3 * k],
-                    pelvis[1] + v[3 * k + 1],
-                    pelvis[2] + v[3 * k + 2],
-                ],
-                None => pelvis,
-            };
-            positions.push(p);
-        }
+        positions.extend(frame_joints(v, [x, y]));
     }
     GaitSequence {
         id: id.to_string(),
@@ -231,6 +248,12 @@ mod tests {
 
     fn pa0(s: &GaitSequence) -> f32 {
         s.common(0, CommonJoint::Pelvis).unwrap()[0]
+    }
+
+    #[test]
+    fn relative_joints_follow_the_common_order() {
+        assert_eq!(&CommonJoint::ALL[1..], &REL_JOINTS[..]);
+        assert_eq!(CommonJoint::ALL[0], CommonJoint::Pelvis);
     }
 
     #[test]

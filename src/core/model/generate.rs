@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ModelError;
 use super::bundle::GaitGenerator;
 use super::data::augment;
-use super::features::{FEATURES, features_to_sequence};
+use super::features::{FEATURES, feature_rows, features_to_sequence};
 use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, expand};
 use super::vocab::CodeKind;
@@ -189,14 +189,13 @@ pub fn generate(
         }
         let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
         let t = feats.dims()[1];
-        let data: Vec<f32> = feats.into_data().try_to_vec_as::<f32>().unwrap_or_default();
+        let rows = feature_rows(&feats.into_data().try_to_vec_as::<f32>().unwrap_or_default());
         for i in 0..b {
-            let frames: Vec<[f32; FEATURES]> = (0..t)
-                .map(|f| {
-                    let mut row = [0.0f32; FEATURES];
-                    row.copy_from_slice(&data[(i * t + f) * FEATURES..(i * t + f + 1) * FEATURES]);
-                    m.normalizer.invert(&row)
-                })
+            let frames: Vec<[f32; FEATURES]> = rows
+                .iter()
+                .skip(i * t)
+                .take(t)
+                .map(|r| m.normalizer.invert(r))
                 .collect();
             let seed = s.seed.wrapping_add((start + i) as u64);
             let prov = Provenance::Generated {

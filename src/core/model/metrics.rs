@@ -16,7 +16,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::Window;
-use super::features::{FEATURES, Normalizer};
+use super::features::{Normalizer, feature_rows, frame_joints};
 use super::tokenizer::GaitTokenizer;
 use super::training::batch_tensor;
 use super::vocab::DESCRIPTORS;
@@ -24,15 +24,6 @@ use crate::core::biomech::analyse;
 use crate::core::biomech::priors::{GroupPriors, features};
 use crate::core::data::{CommonJoint, GaitSequence};
 use crate::core::math::{mean, norm, std_dev, sub};
-
-fn positions(f: &[f32; FEATURES]) -> [[f32; 3]; 12] {
-    let mut p = [[0.0f32; 3]; 12];
-    p[0] = [0.0, 0.0, f[33]];
-    for k in 0..11 {
-        p[k + 1] = [f[3 * k], f[3 * k + 1], f[3 * k + 2] + f[33]];
-    }
-    p
-}
 
 /// Root-relative MPJPE (mm) of the tokeniser on windows.
 #[must_use]
@@ -43,13 +34,14 @@ pub fn mpjpe_mm(tok: &GaitTokenizer, windows: &[&Window], n: &Normalizer, device
         let x = batch_tensor(chunk, device);
         let recon = tok.forward(x).recon.swap_dims(1, 2); // [B, T, F]
         let [b, t, _] = recon.dims();
-        let data: Vec<f32> = recon.into_data().try_to_vec_as::<f32>().unwrap_or_default();
+        let rows = feature_rows(&recon.into_data().try_to_vec_as::<f32>().unwrap_or_default());
         for i in 0..b {
             for f in 0..t {
-                let mut row = [0.0f32; FEATURES];
-                row.copy_from_slice(&data[(i * t + f) * FEATURES..(i * t + f + 1) * FEATURES]);
-                let pr = positions(&n.invert(&row));
-                let gt = positions(&n.invert(&chunk[i].frames[f]));
+                let Some(row) = rows.get(i * t + f) else {
+                    continue;
+                };
+                let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
+                let gt = frame_joints(&n.invert(&chunk[i].frames[f]), [0.0, 0.0]);
                 for j in 0..12 {
                     total += f64::from(norm(sub(pr[j], gt[j])));
                     count += 1;
