@@ -19,10 +19,11 @@ use super::progress::Bars;
 use super::table::{Table, mean_sd, num};
 use super::{DataArgs, DemoDataCmd, ImportCmd, PriorsCmd, StatsCmd, load_data};
 
-fn describe(ds: &Dataset, args: &DataArgs) -> String {
+/// The data line printed by every command; the demo data is always called synthetic.
+pub(super) fn describe(ds: &Dataset, args: &DataArgs) -> String {
     let src = if is_demo(ds) {
         "embedded demo data (SYNTHETIC: parametric gait model, not real patients)".to_string()
-    } else if let Some(p) = &args.path {
+    } else if let Some(p) = args.path.as_ref().or(args.data.as_ref()) {
         p.display().to_string()
     } else {
         ds.name.clone()

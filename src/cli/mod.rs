@@ -1,6 +1,7 @@
 //! Command-line interface: the same core the studio uses, headless, with progress bars.
 
 mod commands;
+mod eval_cmd;
 mod model_cmds;
 mod progress;
 mod table;
@@ -44,6 +45,8 @@ enum Command {
     Train(model_cmds::TrainCmd),
     /// Generate sequences from a prompt with a trained model.
     Generate(model_cmds::GenerateCmd),
+    /// Does synthetic data help? Subject-wise classifiers on real, synthetic and mixed data.
+    Evaluate(eval_cmd::EvaluateCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
 }
@@ -53,8 +56,11 @@ enum Command {
 struct DataArgs {
     /// File or directory (BVH, Kinect v2 CSV, C3D, TRC). Omit for the embedded demo data.
     path: Option<PathBuf>,
+    /// The same as PATH, as an option.
+    #[arg(long = "data", conflicts_with = "path")]
+    data: Option<PathBuf>,
     /// Project file (RON) whose data sources to load instead of PATH.
-    #[arg(long, conflicts_with = "path")]
+    #[arg(long, conflicts_with_all = ["path", "data"])]
     project: Option<PathBuf>,
     /// Label table (CSV with file, subject, label[, severity, side]); default: index.csv or
     /// labels.csv next to the data.
@@ -175,6 +181,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::DemoData(c)) => commands::demo_data(&c),
         Some(Command::Train(c)) => model_cmds::train_cmd(&c),
         Some(Command::Generate(c)) => model_cmds::generate_cmd(&c),
+        Some(Command::Evaluate(c)) => eval_cmd::evaluate_cmd(&c),
         Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }
@@ -202,7 +209,7 @@ fn load_data(args: &DataArgs) -> Result<(Dataset, Option<ImportReport>)> {
         }
         return Ok((ds, report));
     }
-    let Some(path) = &args.path else {
+    let Some(path) = args.path.as_ref().or(args.data.as_ref()) else {
         let ds = demo_dataset(&DemoConfig::default(), &bars, &cancel)?;
         return Ok((ds, None));
     };

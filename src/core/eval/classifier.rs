@@ -1,0 +1,431 @@
+//! Gait classifiers used to judge synthetic data: GRU, LSTM and 1D-CNN over standardised
+//! feature windows, trained with class-balanced batches and early stopping on a validation
+//! split.
+//!
+//! Shapes: windows `[B, T, F]` (T = window frames / subsample, F = 36 features) ->
+//! logits `[B, C]` and an embedding `[B, H]` (the pooled hidden features, used for the
+//! Fréchet distance).
+
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{
+    Dropout, DropoutConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig,
+    PaddingConfig1d,
+};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softmax};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::core::jobs::{CancelToken, Progress};
+use crate::core::model::ModelError;
+use crate::core::model::features::FEATURES;
+
+/// Classifier architecture.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum ClassifierKind {
+    /// Gated recurrent unit (the paper's classifier).
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+    /// Temporal 1D convolutions.
+    Cnn,
+}
+
+impl ClassifierKind {
+    /// All kinds, in table order.
+    pub const ALL: [Self; 3] = [Self::Gru, Self::Lstm, Self::Cnn];
+
+    /// Name used in tables and on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gru => "GRU",
+            Self::Lstm => "LSTM",
+            Self::Cnn => "CNN",
+        }
+    }
+
+    /// Parses `gru`, `lstm` or `cnn` (any case).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// Classifier size and optimisation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClassifierConfig {
+    /// Hidden width (recurrent state or convolution channels).
+    pub hidden: usize,
+    /// Dropout before the output layer.
+    pub dropout: f64,
+    /// Upper bound on epochs.
+    pub max_epochs: usize,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Keep every n-th frame (30 Hz windows -> 15 Hz with 2): halves recurrent steps while
+    /// keeping the gait cycle's shape.
+    pub subsample: usize,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self {
+            hidden: 64,
+            dropout: 0.2,
+            max_epochs: 40,
+            patience: 6,
+            batch: 32,
+            lr: 2e-3,
+            subsample: 2,
+        }
+    }
+}
+
+impl ClassifierConfig {
+    /// A tiny configuration for tests (seconds on a CPU).
+    #[must_use]
+    pub fn tiny() -> Self {
+        Self {
+            hidden: 16,
+            dropout: 0.0,
+            max_epochs: 4,
+            patience: 2,
+            batch: 16,
+            lr: 5e-3,
+            subsample: 4,
+        }
+    }
+}
+
+/// One labelled, standardised window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledWindow {
+    /// Standardised feature frames.
+    pub frames: Vec<[f32; FEATURES]>,
+    /// Class index.
+    pub class: usize,
+    /// Index of the sequence it came from (windows of one sequence are pooled at test time).
+    pub sequence: usize,
+}
+
+/// GRU over time, mean-pooled hidden states.
+#[derive(Module, Debug)]
+pub struct GruNet {
+    rnn: Gru,
+    drop: Dropout,
+    head: Linear,
+}
+
+/// LSTM over time, mean-pooled hidden states.
+#[derive(Module, Debug)]
+pub struct LstmNet {
+    rnn: Lstm,
+    drop: Dropout,
+    head: Linear,
+}
+
+/// Three temporal convolutions (the last two stride 2), global average pooling.
+#[derive(Module, Debug)]
+pub struct CnnNet {
+    c1: Conv1d,
+    c2: Conv1d,
+    c3: Conv1d,
+    drop: Dropout,
+    head: Linear,
+}
+
+/// Any of the three architectures.
+#[derive(Module, Debug)]
+pub enum Net {
+    /// GRU.
+    Gru(GruNet),
+    /// LSTM.
+    Lstm(LstmNet),
+    /// 1D CNN.
+    Cnn(CnnNet),
+}
+
+impl Net {
+    /// A fresh network.
+    #[must_use]
+    pub fn new(kind: ClassifierKind, cfg: &ClassifierConfig, classes: usize, device: &Device) -> Self {
+        let h = cfg.hidden.max(2);
+        let drop = DropoutConfig::new(cfg.dropout).init();
+        let head = LinearConfig::new(h, classes.max(1)).init(device);
+        match kind {
+            ClassifierKind::Gru => Self::Gru(GruNet {
+                rnn: GruConfig::new(FEATURES, h, true).init(device),
+                drop,
+                head,
+            }),
+            ClassifierKind::Lstm => Self::Lstm(LstmNet {
+                rnn: LstmConfig::new(FEATURES, h, true).init(device),
+                drop,
+                head,
+            }),
+            ClassifierKind::Cnn => Self::Cnn(CnnNet {
+                c1: Conv1dConfig::new(FEATURES, h, 5)
+                    .with_padding(PaddingConfig1d::Explicit(2, 2))
+                    .init(device),
+                c2: Conv1dConfig::new(h, h, 5)
+                    .with_stride(2)
+                    .with_padding(PaddingConfig1d::Explicit(2, 2))
+                    .init(device),
+                c3: Conv1dConfig::new(h, h, 3)
+                    .with_stride(2)
+                    .with_padding(PaddingConfig1d::Explicit(1, 1))
+                    .init(device),
+                drop,
+                head,
+            }),
+        }
+    }
+
+    /// `[B, T, F]` -> (logits `[B, C]`, embedding `[B, H]`).
+    pub fn forward(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
+        let pool_time = |h: Tensor<3>| -> Tensor<2> {
+            let [b, _, w] = h.dims();
+            h.mean_dim(1).reshape([b, w])
+        };
+        let (emb, drop, head) = match self {
+            Self::Gru(n) => (pool_time(n.rnn.forward(x, None)), &n.drop, &n.head),
+            Self::Lstm(n) => (pool_time(n.rnn.forward(x, None).0), &n.drop, &n.head),
+            Self::Cnn(n) => {
+                let x = x.swap_dims(1, 2); // [B, F, T]
+                let h = relu(n.c3.forward(relu(n.c2.forward(relu(n.c1.forward(x))))));
+                let [b, w, _] = h.dims();
+                (h.mean_dim(2).reshape([b, w]), &n.drop, &n.head)
+            }
+        };
+        (head.forward(drop.forward(emb.clone())), emb)
+    }
+}
+
+/// What training did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FitLog {
+    /// Epochs run.
+    pub epochs: usize,
+    /// Epoch whose weights were kept (lowest validation loss), 1-based.
+    pub best_epoch: usize,
+    /// Validation loss per epoch (training loss when there is no validation set).
+    pub val_loss: Vec<f32>,
+}
+
+/// A trained classifier (inference device, no autodiff).
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    /// Architecture.
+    pub kind: ClassifierKind,
+    /// Classes it predicts.
+    pub classes: usize,
+    subsample: usize,
+    net: Net,
+    device: Device,
+}
+
+/// `[B, T, F]` tensor from windows, every `step`-th frame.
+fn batch(windows: &[&LabelledWindow], step: usize, device: &Device) -> Tensor<3> {
+    let step = step.max(1);
+    let t = windows.first().map_or(0, |w| w.frames.len().div_ceil(step));
+    let data: Vec<f32> = windows
+        .iter()
+        .flat_map(|w| w.frames.iter().step_by(step).flat_map(|f| f.iter().copied()))
+        .collect();
+    Tensor::<3>::from_data(TensorData::new(data, [windows.len(), t, FEATURES]), device)
+}
+
+fn labels(windows: &[&LabelledWindow], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = windows.iter().map(|w| w.class as i64).collect();
+    Tensor::<1, Int>::from_data(TensorData::new(v, [windows.len()]), device)
+}
+
+fn read(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_to_vec_as::<f32>().unwrap_or_default()
+}
+
+/// Mean cross-entropy of `net` on `windows` (inference, chunks of 256).
+fn mean_loss(net: &Net, windows: &[&LabelledWindow], step: usize, device: &Device) -> f32 {
+    let ce = CrossEntropyLossConfig::new().init(device);
+    let mut total = 0.0f64;
+    for chunk in windows.chunks(256) {
+        let (logits, _) = net.forward(batch(chunk, step, device));
+        let l = ce.forward(logits, labels(chunk, device));
+        let v = l.into_data().try_to_vec_as::<f32>().unwrap_or_default();
+        total += f64::from(v.first().copied().unwrap_or(f32::NAN)) * chunk.len() as f64;
+    }
+    (total / windows.len().max(1) as f64) as f32
+}
+
+/// Trains a classifier. Batches draw a class uniformly, then a window of it, so rare classes
+/// count as much as common ones; an epoch is `train.len() / batch` steps. The weights of the
+/// epoch with the lowest validation loss are kept.
+///
+/// # Errors
+/// No training windows, or cancellation.
+#[allow(clippy::too_many_arguments)] // the protocol passes these straight through
+pub fn train_classifier(
+    kind: ClassifierKind,
+    cfg: &ClassifierConfig,
+    classes: usize,
+    train: &[&LabelledWindow],
+    val: &[&LabelledWindow],
+    device: &Device,
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Classifier, FitLog), ModelError> {
+    let mut by_class: Vec<Vec<&LabelledWindow>> = vec![Vec::new(); classes];
+    for w in train {
+        if let Some(v) = by_class.get_mut(w.class) {
+            v.push(w);
+        }
+    }
+    let present: Vec<usize> = (0..classes).filter(|&c| !by_class[c].is_empty()).collect();
+    if present.is_empty() {
+        return Err(ModelError::Data("no classifier training windows".into()));
+    }
+    let ad = device.clone().autodiff();
+    ad.seed(seed);
+    let mut model = Net::new(kind, cfg, classes, &ad);
+    let mut optim = AdamConfig::new().init();
+    let ce = CrossEntropyLossConfig::new().init(&ad);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let steps_per_epoch = train.len().div_ceil(cfg.batch.max(1)).max(1);
+    let mut log = FitLog::default();
+    let mut best: Option<(f32, Net)> = None;
+    let mut since_best = 0usize;
+    progress.start(
+        &format!("{} classifier", kind.name()),
+        cfg.max_epochs.max(1) as u64,
+    );
+    for epoch in 1..=cfg.max_epochs.max(1) {
+        let mut train_loss = 0.0f32;
+        for _ in 0..steps_per_epoch {
+            if cancel.is_cancelled() {
+                progress.finish();
+                return Err(ModelError::Cancelled);
+            }
+            let mut pick: Vec<&LabelledWindow> = (0..cfg.batch.max(1))
+                .map(|_| {
+                    let c = present[rng.random_range(0..present.len())];
+                    by_class[c][rng.random_range(0..by_class[c].len())]
+                })
+                .collect();
+            pick.shuffle(&mut rng);
+            let (logits, _) = model.forward(batch(&pick, cfg.subsample, &ad));
+            let loss = ce.forward(logits, labels(&pick, &ad));
+            train_loss += loss
+                .clone()
+                .into_data()
+                .try_to_vec_as::<f32>()
+                .ok()
+                .and_then(|v| v.first().copied())
+                .unwrap_or(f32::NAN)
+                / steps_per_epoch as f32;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.lr, model, grads);
+        }
+        let inner = model.valid();
+        let score = if val.is_empty() {
+            train_loss
+        } else {
+            mean_loss(&inner, val, cfg.subsample, device)
+        };
+        log.val_loss.push(score);
+        log.epochs = epoch;
+        progress.advance(1, &format!("epoch {epoch} loss {score:.3}"));
+        if best.as_ref().is_none_or(|(b, _)| score < *b) {
+            best = Some((score, inner));
+            log.best_epoch = epoch;
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= cfg.patience.max(1) {
+                break;
+            }
+        }
+    }
+    progress.finish();
+    let net = match best {
+        Some((_, n)) => n,
+        None => model.valid(),
+    };
+    Ok((
+        Classifier {
+            kind,
+            classes,
+            subsample: cfg.subsample,
+            net,
+            device: device.clone(),
+        },
+        log,
+    ))
+}
+
+impl Classifier {
+    /// Class probabilities `[windows][classes]`.
+    #[must_use]
+    pub fn probabilities(&self, windows: &[&LabelledWindow]) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(windows.len());
+        for chunk in windows.chunks(256) {
+            let (logits, _) = self.net.forward(batch(chunk, self.subsample, &self.device));
+            let p = read(softmax(logits, 1));
+            out.extend(p.chunks_exact(self.classes.max(1)).map(<[f32]>::to_vec));
+        }
+        out
+    }
+
+    /// Pooled hidden features `[windows][hidden]` (the space of the Fréchet distance).
+    #[must_use]
+    pub fn embeddings(&self, windows: &[&LabelledWindow]) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(windows.len());
+        for chunk in windows.chunks(256) {
+            let (_, emb) = self.net.forward(batch(chunk, self.subsample, &self.device));
+            let w = emb.dims()[1];
+            out.extend(read(emb).chunks_exact(w.max(1)).map(<[f32]>::to_vec));
+        }
+        out
+    }
+
+    /// One prediction per sequence: window probabilities averaged over each sequence's
+    /// windows, then the most likely class. Returns `(sequence, true class, predicted)`.
+    #[must_use]
+    pub fn predict_sequences(&self, windows: &[&LabelledWindow]) -> Vec<(usize, usize, usize)> {
+        let probs = self.probabilities(windows);
+        let mut acc: std::collections::BTreeMap<usize, (usize, Vec<f32>)> =
+            std::collections::BTreeMap::new();
+        for (w, p) in windows.iter().zip(&probs) {
+            let e = acc
+                .entry(w.sequence)
+                .or_insert_with(|| (w.class, vec![0.0; p.len()]));
+            for (a, b) in e.1.iter_mut().zip(p) {
+                *a += b;
+            }
+        }
+        acc.into_iter()
+            .map(|(s, (truth, p))| {
+                let pred = p
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                (s, truth, pred)
+            })
+            .collect()
+    }
+}

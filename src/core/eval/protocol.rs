@@ -1,0 +1,572 @@
+//! The evaluation protocol of the paper's Table I, per fold of subjects:
+//!
+//! 1. Hold out the test subjects; drop any training walk whose content equals a test walk
+//!    (a copy filed under another subject would otherwise leak).
+//! 2. Split the remaining subjects into *fit* subjects and a few *validation* subjects (early
+//!    stopping only). The generator, the baseline and every classifier see fit subjects only.
+//! 3. Train the generator on the fit subjects, generate N windows per class; build the same
+//!    number of jitter/time-warp baseline windows from the fit subjects' real windows.
+//! 4. Train each classifier on Real, Synthetic only, Real+Synthetic, Baseline only and
+//!    Real+Baseline; test on the held-out subjects' walks (one prediction per walk).
+//! 5. Measure the synthetic sets: Fréchet distance in the real-data GRU's feature space per
+//!    class, diversity, prior adherence, foot skating and bone-length error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::baseline::{AugmentConfig, baseline_windows};
+use super::classifier::{
+    Classifier, ClassifierConfig, ClassifierKind, FitLog, LabelledWindow, train_classifier,
+};
+use super::generative::{SetQuality, frechet_distance, set_quality};
+use super::{Condition, Prefixed, resample_rows, size_normalise};
+use crate::core::data::{Dataset, Fold, GaitSequence, Provenance};
+use crate::core::jobs::{CancelToken, Progress};
+use crate::core::model::bundle::{TrainPlan, train};
+use crate::core::model::features::{
+    FEATURES, Normalizer, features_to_sequence, sequence_features, window_starts,
+};
+use crate::core::model::generate::{Sampling, generate};
+use crate::core::model::prompt::Prompt;
+use crate::core::model::{ModelError, bundle::GaitGenerator};
+
+/// How subjects are split into folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Leave one subject out: one fold per subject.
+    Loso,
+    /// `k` folds of whole subjects (faster; every subject is tested once).
+    KFold(usize),
+}
+
+/// Everything that defines an evaluation run (saved with its results).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalConfig {
+    /// Fold scheme.
+    pub protocol: Protocol,
+    /// Classifiers to train, in table order.
+    pub classifiers: Vec<ClassifierKind>,
+    /// Classifier size and optimisation.
+    pub classifier: ClassifierConfig,
+    /// Synthetic windows per class (model and baseline alike).
+    pub synthetic_per_class: usize,
+    /// Generator training plan (trained afresh in every fold).
+    pub generator: TrainPlan,
+    /// Sampling settings (count, frames and seed are set per fold and class).
+    pub sampling: Sampling,
+    /// Baseline augmentation strengths.
+    pub baseline: AugmentConfig,
+    /// Share of training subjects kept for early stopping (at least one when there are three
+    /// or more training subjects).
+    pub val_fraction: f64,
+    /// Frames between the starts of real windows.
+    pub real_hop: usize,
+    /// Run only the first folds (quick looks); `None` runs all.
+    pub max_folds: Option<usize>,
+    /// Seed of splits, classifiers, sampling and baseline.
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            protocol: Protocol::Loso,
+            classifiers: ClassifierKind::ALL.to_vec(),
+            classifier: ClassifierConfig::default(),
+            synthetic_per_class: 100,
+            generator: TrainPlan::default(),
+            sampling: Sampling {
+                augment: 0.15,
+                ..Sampling::default()
+            },
+            baseline: AugmentConfig::default(),
+            val_fraction: 0.15,
+            real_hop: 32,
+            max_folds: None,
+            seed: 1,
+        }
+    }
+}
+
+/// One classifier trained on one condition, tested on a fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionResult {
+    /// Classifier.
+    pub classifier: ClassifierKind,
+    /// Training data.
+    pub condition: Condition,
+    /// Windows it trained on.
+    pub train_windows: usize,
+    /// Walk-level accuracy on the held-out subjects.
+    pub accuracy: f64,
+    /// Macro-F1 over the classes present in the truth or the predictions.
+    pub macro_f1: f64,
+    /// `confusion[true][predicted]`, walks.
+    pub confusion: Vec<Vec<usize>>,
+    /// Early-stopping record.
+    pub fit: FitLog,
+}
+
+/// Fréchet distances of one class (NaN where a side has fewer than two windows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassDistance {
+    /// Class name.
+    pub class: String,
+    /// Real (fit subjects) vs model windows.
+    pub model: f64,
+    /// Real (fit subjects) vs baseline windows.
+    pub baseline: f64,
+    /// Real (fit subjects) vs real walks of the validation subjects: the distance between
+    /// two samples of real people, for scale.
+    pub real_reference: f64,
+}
+
+/// Quality of the fold's synthetic data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerativeResult {
+    /// Classifier whose pooled features define the Fréchet distance (real-trained).
+    pub feature_space: String,
+    /// Per class.
+    pub per_class: Vec<ClassDistance>,
+    /// All classes pooled: real vs model.
+    pub model_all: f64,
+    /// All classes pooled: real vs baseline.
+    pub baseline_all: f64,
+    /// Real fit windows.
+    pub real: SetQuality,
+    /// Model windows.
+    pub model: SetQuality,
+    /// Baseline windows.
+    pub baseline_quality: SetQuality,
+}
+
+/// Everything measured in one fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldResult {
+    /// Fold number (0-based).
+    pub fold: usize,
+    /// Held-out subjects.
+    pub test_subjects: Vec<String>,
+    /// Early-stopping subjects.
+    pub val_subjects: Vec<String>,
+    /// Subjects the generator, baseline and classifiers trained on.
+    pub fit_subjects: Vec<String>,
+    /// Ids of training walks dropped because their content equals a test walk.
+    pub dropped_duplicates: Vec<String>,
+    /// Walks tested.
+    pub test_walks: usize,
+    /// Real windows: fit, validation, test.
+    pub real_windows: (usize, usize, usize),
+    /// Model windows per class name.
+    pub synthetic_windows: BTreeMap<String, usize>,
+    /// Generator reconstruction error on its own held-out subjects (mm), as a sanity check.
+    pub generator_mpjpe_mm: f64,
+    /// Classifier results.
+    pub results: Vec<ConditionResult>,
+    /// Synthetic data quality.
+    pub generative: GenerativeResult,
+    /// Wall time of the fold.
+    pub seconds: f64,
+}
+
+/// Walk ids, subjects and windows of a dataset, computed once for all folds.
+pub(crate) struct Prepared {
+    pub classes: Vec<String>,
+    /// Per sequence: class index (None = unlabelled) and raw windows.
+    pub windows: Vec<(Option<usize>, Vec<Vec<[f32; FEATURES]>>)>,
+    pub hashes: Vec<String>,
+}
+
+pub(crate) fn prepare(ds: &Dataset, cfg: &EvalConfig) -> Result<Prepared, ModelError> {
+    let classes = ds.labels();
+    if classes.len() < 2 {
+        return Err(ModelError::Data(format!(
+            "dataset '{}' needs at least two labelled classes to evaluate (found: {})",
+            ds.name,
+            if classes.is_empty() { "none".to_string() } else { classes.join(", ") }
+        )));
+    }
+    let w = cfg.generator.window;
+    let wcfg = crate::core::model::features::WindowConfig {
+        hop: cfg.real_hop.max(1),
+        ..w
+    };
+    let windows = ds
+        .sequences
+        .iter()
+        .map(|s| {
+            let class = s
+                .label
+                .as_ref()
+                .and_then(|l| classes.iter().position(|c| c == l));
+            let feats = sequence_features(s, w.fps).unwrap_or_default();
+            let wins = window_starts(feats.len(), &wcfg)
+                .into_iter()
+                .map(|st| feats[st..st + w.frames].to_vec())
+                .collect();
+            (class, wins)
+        })
+        .collect();
+    Ok(Prepared {
+        classes,
+        windows,
+        hashes: ds.sequences.iter().map(GaitSequence::content_hash).collect(),
+    })
+}
+
+/// Macro-F1 over the classes that occur in the truth or the predictions.
+#[must_use]
+pub fn macro_f1(confusion: &[Vec<usize>]) -> f64 {
+    let c = confusion.len();
+    let mut f1s = Vec::new();
+    for k in 0..c {
+        let tp = confusion[k][k] as f64;
+        let truth: usize = confusion[k].iter().sum();
+        let pred: usize = confusion.iter().map(|r| r[k]).sum();
+        if truth + pred == 0 {
+            continue;
+        }
+        f1s.push(2.0 * tp / (truth + pred) as f64);
+    }
+    if f1s.is_empty() { f64::NAN } else { f1s.iter().sum::<f64>() / f1s.len() as f64 }
+}
+
+/// Accuracy of a confusion matrix.
+#[must_use]
+pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
+    let total: usize = confusion.iter().flatten().sum();
+    let right: usize = (0..confusion.len()).map(|k| confusion[k][k]).sum();
+    if total == 0 { f64::NAN } else { right as f64 / total as f64 }
+}
+
+/// Size-normalised, then standardised with the fit subjects' statistics.
+fn standardise(w: &[[f32; FEATURES]], n: &Normalizer) -> Vec<[f32; FEATURES]> {
+    let mut w = w.to_vec();
+    size_normalise(&mut w);
+    w.iter().map(|f| n.apply(f)).collect()
+}
+
+fn classify(
+    clf: &Classifier,
+    test: &[&LabelledWindow],
+    classes: usize,
+) -> Vec<Vec<usize>> {
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (_, truth, pred) in clf.predict_sequences(test) {
+        if truth < classes && pred < classes {
+            confusion[truth][pred] += 1;
+        }
+    }
+    confusion
+}
+
+/// Generates `per_class` windows of every class the generator knows; `(class, raw frames,
+/// sequence)` triples.
+fn model_windows(
+    g: &GaitGenerator,
+    classes: &[String],
+    cfg: &EvalConfig,
+    fold: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Vec<(usize, Vec<[f32; FEATURES]>, GaitSequence)>, ModelError> {
+    let w = g.manifest.window;
+    let mut out = Vec::new();
+    for (c, name) in classes.iter().enumerate() {
+        if g.manifest.vocab.class_index(name).is_none() || cfg.synthetic_per_class == 0 {
+            continue;
+        }
+        let prompt = Prompt {
+            class: name.clone(),
+            ..Prompt::default()
+        };
+        let sampling = Sampling {
+            count: cfg.synthetic_per_class,
+            frames: w.frames,
+            seed: cfg
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add((fold * 10_000 + c * 1_000) as u64),
+            ..cfg.sampling
+        };
+        let generated = generate(g, &prompt, &sampling, progress, cancel)?;
+        for s in generated.sequences {
+            if let Some(f) = sequence_features(&s, w.fps) {
+                out.push((c, resample_rows(&f, w.frames), s));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs one fold. `prep` comes from [`prepare`] on the same dataset.
+#[allow(clippy::too_many_arguments)] // evaluate() is the one caller
+pub(crate) fn run_fold(
+    ds: &Dataset,
+    prep: &Prepared,
+    fold_no: usize,
+    fold: &Fold,
+    cfg: &EvalConfig,
+    device: &burn::tensor::Device,
+    backend: &str,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<FoldResult, ModelError> {
+    let t0 = Instant::now();
+    let nc = prep.classes.len();
+    let subject = |i: usize| ds.sequences[i].subject.clone();
+    // 1. No copy of a test walk may train anything.
+    let test_hashes: BTreeSet<&str> = fold.test.iter().map(|&i| prep.hashes[i].as_str()).collect();
+    let (dups, kept): (Vec<usize>, Vec<usize>) = fold
+        .train
+        .iter()
+        .partition(|&&i| test_hashes.contains(prep.hashes[i].as_str()));
+    // 2. Validation subjects from the training subjects only.
+    let mut train_subjects: Vec<String> = kept
+        .iter()
+        .map(|&i| subject(i))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    train_subjects.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed ^ (fold_no as u64) << 16));
+    let n_val = if train_subjects.len() >= 3 {
+        ((train_subjects.len() as f64 * cfg.val_fraction).round() as usize)
+            .clamp(1, train_subjects.len() - 2)
+    } else {
+        0
+    };
+    let mut val_subjects: Vec<String> = train_subjects[..n_val].to_vec();
+    let mut fit_subjects: Vec<String> = train_subjects[n_val..].to_vec();
+    val_subjects.sort();
+    fit_subjects.sort();
+    let fit: Vec<usize> = kept.iter().copied().filter(|&i| fit_subjects.contains(&subject(i))).collect();
+    let val: Vec<usize> = kept.iter().copied().filter(|&i| val_subjects.contains(&subject(i))).collect();
+    let labelled = |idx: &[usize]| -> Vec<usize> {
+        idx.iter().copied().filter(|&i| prep.windows[i].0.is_some()).collect()
+    };
+    let (fit, val, test) = (labelled(&fit), labelled(&val), labelled(&fold.test));
+    // Standardisation from the fit subjects' real frames.
+    let fit_frames: Vec<[f32; FEATURES]> = fit
+        .iter()
+        .flat_map(|&i| {
+            prep.windows[i].1.iter().flat_map(|w| {
+                let mut w = w.clone();
+                size_normalise(&mut w);
+                w
+            })
+        })
+        .collect();
+    if fit_frames.is_empty() {
+        return Err(ModelError::Data(format!(
+            "fold {}: the training subjects have no walk long enough for a {}-frame window",
+            fold_no + 1,
+            cfg.generator.window.frames
+        )));
+    }
+    let norm = Normalizer::fit(&fit_frames);
+    let real = |idx: &[usize]| -> Vec<LabelledWindow> {
+        idx.iter()
+            .flat_map(|&i| {
+                let class = prep.windows[i].0.unwrap_or(0);
+                prep.windows[i].1.iter().map(move |w| (i, class, w))
+            })
+            .map(|(i, class, w)| LabelledWindow {
+                frames: standardise(w, &norm),
+                class,
+                sequence: i,
+            })
+            .collect()
+    };
+    let (real_fit, real_val, real_test) = (real(&fit), real(&val), real(&test));
+    // 3. Generator and baseline, fit subjects only.
+    let fit_ds = Dataset::new(
+        format!("{} (fold {}: fit subjects)", ds.name, fold_no + 1),
+        fit.iter().map(|&i| ds.sequences[i].clone()).collect(),
+    );
+    let prefix = |s: &str| Prefixed { inner: progress, prefix: format!("fold {} · {s}", fold_no + 1) };
+    let gen_plan = TrainPlan { seed: cfg.generator.seed ^ fold_no as u64, ..cfg.generator.clone() };
+    let g = train(&fit_ds, &gen_plan, "fold generator", device, backend, None, &prefix("generator"), cancel)?;
+    let model = model_windows(&g, &prep.classes, cfg, fold_no, &prefix("synthetic"), cancel)?;
+    let sources: Vec<(usize, &[[f32; FEATURES]])> = fit
+        .iter()
+        .flat_map(|&i| {
+            let c = prep.windows[i].0.unwrap_or(0);
+            prep.windows[i].1.iter().map(move |w| (c, w.as_slice()))
+        })
+        .collect();
+    let base = baseline_windows(&sources, nc, cfg.synthetic_per_class, &cfg.baseline, cfg.seed ^ 0xba5e ^ fold_no as u64);
+    let synth = |set: &mut dyn Iterator<Item = (usize, &Vec<[f32; FEATURES]>)>| -> Vec<LabelledWindow> {
+        set.enumerate()
+            .map(|(k, (class, w))| LabelledWindow {
+                frames: standardise(w, &norm),
+                class,
+                // Synthetic windows pool with nothing: give each its own id past the real ones.
+                sequence: ds.sequences.len() + k,
+            })
+            .collect()
+    };
+    let model_w = synth(&mut model.iter().map(|(c, w, _)| (*c, w)));
+    let base_w = synth(&mut base.iter().map(|(c, w)| (*c, w)));
+    // 4. Classifiers.
+    let val_r: Vec<&LabelledWindow> = real_val.iter().collect();
+    let test_r: Vec<&LabelledWindow> = real_test.iter().collect();
+    let mut results = Vec::new();
+    let mut feature_net: Option<Classifier> = None;
+    for (ki, &kind) in cfg.classifiers.iter().enumerate() {
+        for cond in Condition::ALL {
+            if cancel.is_cancelled() {
+                return Err(ModelError::Cancelled);
+            }
+            let mut tr: Vec<&LabelledWindow> = Vec::new();
+            if cond.uses_real() {
+                tr.extend(&real_fit);
+            }
+            match cond {
+                Condition::Synthetic | Condition::RealSynthetic => tr.extend(&model_w),
+                Condition::Baseline | Condition::RealBaseline => tr.extend(&base_w),
+                Condition::Real => {}
+            }
+            let seed = cfg.seed.wrapping_mul(7919).wrapping_add((fold_no * 100 + ki * 10) as u64);
+            let p = prefix(&format!("{} · {}", kind.name(), cond.name()));
+            let (clf, fit_log) = match train_classifier(kind, &cfg.classifier, nc, &tr, &val_r, device, seed, &p, cancel) {
+                Ok(r) => r,
+                Err(ModelError::Data(_)) => continue, // e.g. no synthetic windows at all
+                Err(e) => return Err(e),
+            };
+            let confusion = classify(&clf, &test_r, nc);
+            results.push(ConditionResult {
+                classifier: kind,
+                condition: cond,
+                train_windows: tr.len(),
+                accuracy: accuracy(&confusion),
+                macro_f1: macro_f1(&confusion),
+                confusion,
+                fit: fit_log,
+            });
+            if cond == Condition::Real && (kind == ClassifierKind::Gru || feature_net.is_none()) {
+                feature_net = Some(clf);
+            }
+        }
+    }
+    // 5. Synthetic data quality.
+    let generative = measure(prep, &norm, feature_net.as_ref(), &real_fit, &real_val, &model, &base, &fit, ds, &g);
+    Ok(FoldResult {
+        fold: fold_no,
+        test_subjects: fold.test_subjects.clone(),
+        val_subjects,
+        fit_subjects,
+        dropped_duplicates: dups.iter().map(|&i| ds.sequences[i].id.clone()).collect(),
+        test_walks: test.len(),
+        real_windows: (real_fit.len(), real_val.len(), real_test.len()),
+        synthetic_windows: prep
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(c, n)| (n.clone(), model.iter().filter(|m| m.0 == c).count()))
+            .collect(),
+        generator_mpjpe_mm: g.manifest.report.mpjpe_heldout_mm,
+        results,
+        generative,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Up to this many walks per class and set enter the sequence-level quality checks (they
+/// analyse gait cycles, which costs far more than a classifier pass).
+const QUALITY_PER_CLASS: usize = 30;
+
+#[allow(clippy::too_many_arguments)] // private helper of run_fold
+fn measure(
+    prep: &Prepared,
+    norm: &Normalizer,
+    net: Option<&Classifier>,
+    real_fit: &[LabelledWindow],
+    real_val: &[LabelledWindow],
+    model: &[(usize, Vec<[f32; FEATURES]>, GaitSequence)],
+    base: &[(usize, Vec<[f32; FEATURES]>)],
+    fit: &[usize],
+    ds: &Dataset,
+    g: &GaitGenerator,
+) -> GenerativeResult {
+    let fps = g.manifest.window.fps;
+    let to_seq = |c: usize, w: &[[f32; FEATURES]], id: String| {
+        features_to_sequence(w, fps, &id, Some(prep.classes[c].clone()), Provenance::Generated {
+            model: "baseline: jitter + time warp + scaling".into(),
+            prompt: prep.classes[c].clone(),
+            seed: 0,
+            sampling: String::new(),
+        })
+    };
+    let group = |items: Vec<(usize, GaitSequence)>| -> Vec<(String, Vec<GaitSequence>)> {
+        prep.classes
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let v: Vec<GaitSequence> = items
+                    .iter()
+                    .filter(|(k, _)| *k == c)
+                    .take(QUALITY_PER_CLASS)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                (name.clone(), v)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    };
+    let real_items: Vec<(usize, GaitSequence)> = fit
+        .iter()
+        .flat_map(|&i| {
+            let c = prep.windows[i].0.unwrap_or(0);
+            prep.windows[i].1.iter().enumerate().map(move |(k, w)| (i, c, k, w))
+        })
+        .map(|(i, c, k, w)| (c, to_seq(c, w, format!("{}#{k}", ds.sequences[i].id))))
+        .collect();
+    let model_items: Vec<(usize, GaitSequence)> = model.iter().map(|(c, _, s)| (*c, s.clone())).collect();
+    let base_items: Vec<(usize, GaitSequence)> = base
+        .iter()
+        .enumerate()
+        .map(|(k, (c, w))| (*c, to_seq(*c, w, format!("baseline_{k}"))))
+        .collect();
+    let priors = &g.manifest.class_priors;
+    let mut out = GenerativeResult {
+        real: set_quality(&group(real_items), priors, false),
+        model: set_quality(&group(model_items), priors, true),
+        baseline_quality: set_quality(&group(base_items), priors, true),
+        ..GenerativeResult::default()
+    };
+    let Some(net) = net else {
+        return out;
+    };
+    out.feature_space = format!("{} trained on real data", net.kind.name());
+    let emb = |w: Vec<&LabelledWindow>| net.embeddings(&w);
+    let lw = |v: &[(usize, Vec<[f32; FEATURES]>)]| -> Vec<LabelledWindow> {
+        v.iter()
+            .map(|(c, w)| LabelledWindow { frames: standardise(w, norm), class: *c, sequence: 0 })
+            .collect()
+    };
+    let model_lw = lw(&model.iter().map(|(c, w, _)| (*c, w.clone())).collect::<Vec<_>>());
+    let base_lw = lw(base);
+    let of = |v: &[LabelledWindow], c: Option<usize>| -> Vec<Vec<f32>> {
+        emb(v.iter().filter(|w| c.is_none_or(|c| w.class == c)).collect())
+    };
+    let fd = |a: &[Vec<f32>], b: &[Vec<f32>]| frechet_distance(a, b).unwrap_or(f64::NAN);
+    for (c, name) in prep.classes.iter().enumerate() {
+        let r = of(real_fit, Some(c));
+        out.per_class.push(ClassDistance {
+            class: name.clone(),
+            model: fd(&r, &of(&model_lw, Some(c))),
+            baseline: fd(&r, &of(&base_lw, Some(c))),
+            real_reference: fd(&r, &of(real_val, Some(c))),
+        });
+    }
+    let r = of(real_fit, None);
+    out.model_all = fd(&r, &of(&model_lw, None));
+    out.baseline_all = fd(&r, &of(&base_lw, None));
+    out
+}

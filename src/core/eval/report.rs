@@ -1,0 +1,305 @@
+//! Aggregation over folds and the files an evaluation writes: `report.json` (settings, seeds,
+//! every fold), `summary.csv` (the Table-I numbers), `per_fold.csv`, `confusion.csv` and
+//! `generative.csv`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::Condition;
+use super::classifier::ClassifierKind;
+use super::protocol::{EvalConfig, FoldResult, accuracy, macro_f1};
+use crate::core::data::Dataset;
+use crate::core::math::{mean, std_dev};
+use crate::core::model::ModelError;
+use crate::core::project::write_atomic;
+
+/// Report format version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// One cell group of the table: a classifier on a condition, over folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// Classifier.
+    pub classifier: ClassifierKind,
+    /// Condition.
+    pub condition: Condition,
+    /// Folds that produced a result.
+    pub folds: usize,
+    /// Mean of per-fold accuracy.
+    pub accuracy_mean: f64,
+    /// SD of per-fold accuracy (NaN with one fold).
+    pub accuracy_sd: f64,
+    /// Mean of per-fold macro-F1.
+    pub macro_f1_mean: f64,
+    /// SD of per-fold macro-F1.
+    pub macro_f1_sd: f64,
+    /// Accuracy of all held-out walks pooled.
+    pub pooled_accuracy: f64,
+    /// Macro-F1 of all held-out walks pooled (per-fold F1 is coarse when a fold holds one
+    /// subject of one class).
+    pub pooled_macro_f1: f64,
+    /// Pooled `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+/// Fréchet distances of a class averaged over folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistanceRow {
+    /// Class (or "all").
+    pub class: String,
+    /// Real vs model, mean over folds.
+    pub model: f64,
+    /// Real vs baseline.
+    pub baseline: f64,
+    /// Real vs real (validation subjects).
+    pub real_reference: f64,
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Format version.
+    pub version: u32,
+    /// Dataset name.
+    pub dataset: String,
+    /// Walks in the dataset.
+    pub walks: usize,
+    /// Subjects in the dataset.
+    pub subjects: usize,
+    /// Class names (confusion matrix order).
+    pub classes: Vec<String>,
+    /// Settings and seeds.
+    pub settings: EvalConfig,
+    /// Every fold.
+    pub folds: Vec<FoldResult>,
+    /// Table rows.
+    pub summary: Vec<SummaryRow>,
+    /// Fréchet distances per class (mean over folds).
+    pub distances: Vec<DistanceRow>,
+}
+
+fn finite_mean(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    mean(&f).unwrap_or(f64::NAN)
+}
+
+fn finite_sd(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    std_dev(&f).unwrap_or(f64::NAN)
+}
+
+impl EvalReport {
+    /// Aggregates fold results.
+    #[must_use]
+    pub fn new(ds: &Dataset, cfg: &EvalConfig, classes: Vec<String>, folds: Vec<FoldResult>) -> Self {
+        let nc = classes.len();
+        let mut summary = Vec::new();
+        for &kind in &cfg.classifiers {
+            for cond in Condition::ALL {
+                let rs: Vec<_> = folds
+                    .iter()
+                    .flat_map(|f| &f.results)
+                    .filter(|r| r.classifier == kind && r.condition == cond)
+                    .collect();
+                if rs.is_empty() {
+                    continue;
+                }
+                let mut confusion = vec![vec![0usize; nc]; nc];
+                for r in &rs {
+                    for (t, row) in r.confusion.iter().enumerate().take(nc) {
+                        for (p, n) in row.iter().enumerate().take(nc) {
+                            confusion[t][p] += n;
+                        }
+                    }
+                }
+                let acc: Vec<f64> = rs.iter().map(|r| r.accuracy).collect();
+                let f1: Vec<f64> = rs.iter().map(|r| r.macro_f1).collect();
+                summary.push(SummaryRow {
+                    classifier: kind,
+                    condition: cond,
+                    folds: rs.len(),
+                    accuracy_mean: finite_mean(&acc),
+                    accuracy_sd: finite_sd(&acc),
+                    macro_f1_mean: finite_mean(&f1),
+                    macro_f1_sd: finite_sd(&f1),
+                    pooled_accuracy: accuracy(&confusion),
+                    pooled_macro_f1: macro_f1(&confusion),
+                    confusion,
+                });
+            }
+        }
+        let mut distances: Vec<DistanceRow> = classes
+            .iter()
+            .map(|c| {
+                let per: Vec<_> = folds
+                    .iter()
+                    .flat_map(|f| &f.generative.per_class)
+                    .filter(|d| &d.class == c)
+                    .collect();
+                DistanceRow {
+                    class: c.clone(),
+                    model: finite_mean(&per.iter().map(|d| d.model).collect::<Vec<_>>()),
+                    baseline: finite_mean(&per.iter().map(|d| d.baseline).collect::<Vec<_>>()),
+                    real_reference: finite_mean(
+                        &per.iter().map(|d| d.real_reference).collect::<Vec<_>>(),
+                    ),
+                }
+            })
+            .collect();
+        distances.push(DistanceRow {
+            class: "all".into(),
+            model: finite_mean(&folds.iter().map(|f| f.generative.model_all).collect::<Vec<_>>()),
+            baseline: finite_mean(
+                &folds.iter().map(|f| f.generative.baseline_all).collect::<Vec<_>>(),
+            ),
+            real_reference: f64::NAN,
+        });
+        Self {
+            version: REPORT_VERSION,
+            dataset: ds.name.clone(),
+            walks: ds.sequences.len(),
+            subjects: ds.subjects().len(),
+            classes,
+            settings: cfg.clone(),
+            folds,
+            summary,
+            distances,
+        }
+    }
+
+    /// The row for a classifier and condition.
+    #[must_use]
+    pub fn row(&self, kind: ClassifierKind, cond: Condition) -> Option<&SummaryRow> {
+        self.summary
+            .iter()
+            .find(|r| r.classifier == kind && r.condition == cond)
+    }
+
+    /// `summary.csv` text.
+    #[must_use]
+    pub fn summary_csv(&self) -> String {
+        let mut s = String::from(
+            "classifier,condition,folds,accuracy_mean,accuracy_sd,macro_f1_mean,macro_f1_sd,pooled_accuracy,pooled_macro_f1\n",
+        );
+        for r in &self.summary {
+            let _ = writeln!(
+                s,
+                "{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
+                r.classifier.name(),
+                r.condition.name(),
+                r.folds,
+                r.accuracy_mean,
+                r.accuracy_sd,
+                r.macro_f1_mean,
+                r.macro_f1_sd,
+                r.pooled_accuracy,
+                r.pooled_macro_f1
+            );
+        }
+        s
+    }
+
+    /// `per_fold.csv` text.
+    #[must_use]
+    pub fn per_fold_csv(&self) -> String {
+        let mut s = String::from(
+            "fold,test_subjects,classifier,condition,train_windows,test_walks,accuracy,macro_f1,epochs,best_epoch\n",
+        );
+        for f in &self.folds {
+            for r in &f.results {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{},{:.4},{:.4},{},{}",
+                    f.fold + 1,
+                    f.test_subjects.join(" "),
+                    r.classifier.name(),
+                    r.condition.name(),
+                    r.train_windows,
+                    f.test_walks,
+                    r.accuracy,
+                    r.macro_f1,
+                    r.fit.epochs,
+                    r.fit.best_epoch
+                );
+            }
+        }
+        s
+    }
+
+    /// `confusion.csv` text: pooled confusion matrices, one row per (classifier, condition,
+    /// true class).
+    #[must_use]
+    pub fn confusion_csv(&self) -> String {
+        let mut s = format!("classifier,condition,true\\predicted,{}\n", self.classes.join(","));
+        for r in &self.summary {
+            for (t, row) in r.confusion.iter().enumerate() {
+                let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{}",
+                    r.classifier.name(),
+                    r.condition.name(),
+                    self.classes.get(t).map_or("?", String::as_str),
+                    cells.join(",")
+                );
+            }
+        }
+        s
+    }
+
+    /// `generative.csv` text: per fold, the quality of real, model and baseline sets and the
+    /// pooled Fréchet distances.
+    #[must_use]
+    pub fn generative_csv(&self) -> String {
+        let mut s = String::from(
+            "fold,set,walks,diversity_m,foot_skating,bone_cv_pct,prior_hit_rate,frechet_all\n",
+        );
+        for f in &self.folds {
+            let g = &f.generative;
+            for (name, q, fd) in [
+                ("real", &g.real, 0.0),
+                ("model", &g.model, g.model_all),
+                ("baseline", &g.baseline_quality, g.baseline_all),
+            ] {
+                let _ = writeln!(
+                    s,
+                    "{},{name},{},{:.4},{:.4},{:.3},{:.3},{:.3}",
+                    f.fold + 1,
+                    q.walks,
+                    q.diversity_m,
+                    q.foot_skating,
+                    q.bone_violation_pct,
+                    q.prior_hit_rate,
+                    fd
+                );
+            }
+        }
+        s
+    }
+
+    /// Writes all report files into `dir` (created if needed), each atomically.
+    ///
+    /// # Errors
+    /// A file that cannot be written, named in the error.
+    pub fn write(&self, dir: &Path) -> Result<(), ModelError> {
+        let err = |p: &Path, e: &dyn std::fmt::Display| ModelError::Files {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| err(dir, &e))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| err(dir, &e))?;
+        for (name, text) in [
+            ("report.json", json),
+            ("summary.csv", self.summary_csv()),
+            ("per_fold.csv", self.per_fold_csv()),
+            ("confusion.csv", self.confusion_csv()),
+            ("generative.csv", self.generative_csv()),
+        ] {
+            let p = dir.join(name);
+            write_atomic(&p, text.as_bytes()).map_err(|e| err(&p, &e))?;
+        }
+        Ok(())
+    }
+}

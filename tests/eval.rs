@@ -1,0 +1,242 @@
+//! Evaluation protocol on small demo data: no leakage of test subjects (or copies of their
+//! walks) into anything that trains, well-formed results, resume, and classifiers that learn.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
+
+use std::collections::BTreeSet;
+
+use burn::tensor::Device;
+use pathogait::core::data::{Dataset, GaitSequence};
+use pathogait::core::demo::{DemoConfig, demo_dataset};
+use pathogait::core::eval::classifier::{
+    ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
+};
+use pathogait::core::eval::protocol::accuracy;
+use pathogait::core::eval::{size_normalise, Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate};
+use pathogait::core::jobs::{CancelToken, NoProgress};
+use pathogait::core::model::ModelError;
+use pathogait::core::model::bundle::TrainPlan;
+use pathogait::core::model::features::{Normalizer, WindowConfig, sequence_features, window_starts};
+
+/// burn's generator seed is process-wide: tests that train take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn demo(subjects: usize) -> Dataset {
+    demo_dataset(
+        &DemoConfig {
+            subjects,
+            trials: 1,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
+fn tiny_config(protocol: Protocol) -> EvalConfig {
+    EvalConfig {
+        protocol,
+        classifier: ClassifierConfig::tiny(),
+        synthetic_per_class: 4,
+        generator: TrainPlan::tiny(),
+        ..EvalConfig::default()
+    }
+}
+
+fn run(
+    ds: &Dataset,
+    cfg: &EvalConfig,
+    out: Option<&std::path::Path>,
+) -> (Result<EvalReport, ModelError>, Vec<bool>) {
+    let mut resumed = Vec::new();
+    let r = evaluate(
+        ds,
+        cfg,
+        &Device::flex(),
+        "CPU (Flex)",
+        out,
+        &NoProgress,
+        &CancelToken::new(),
+        &mut |_: &FoldResult, _, _, was| resumed.push(was),
+    );
+    (r, resumed)
+}
+
+#[test]
+fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
+    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut ds = demo(4);
+    // A copy of the first subject's first walk filed under another (new) subject: it must not
+    // train anything while the first subject is tested.
+    let first = ds.subjects()[0].clone();
+    let orig = ds.sequences.iter().find(|s| s.subject == first).unwrap().clone();
+    let mut copy: GaitSequence = orig.clone();
+    copy.id = "copy_of_first".into();
+    copy.subject = "zz_copycat".into();
+    ds.sequences.push(copy);
+    let cfg = EvalConfig {
+        max_folds: Some(2),
+        ..tiny_config(Protocol::Loso)
+    };
+    let (report, resumed) = run(&ds, &cfg, None);
+    let report = report.unwrap();
+    assert_eq!(resumed, vec![false, false]);
+    assert_eq!(report.folds.len(), 2);
+    let all: BTreeSet<String> = ds.subjects().into_iter().collect();
+    for f in &report.folds {
+        let test: BTreeSet<&String> = f.test_subjects.iter().collect();
+        let fit: BTreeSet<&String> = f.fit_subjects.iter().collect();
+        let val: BTreeSet<&String> = f.val_subjects.iter().collect();
+        assert!(test.is_disjoint(&fit) && test.is_disjoint(&val) && fit.is_disjoint(&val));
+        let mut union: BTreeSet<String> = test.iter().chain(&fit).chain(&val).map(|s| (*s).clone()).collect();
+        if !f.dropped_duplicates.is_empty() {
+            union.insert("zz_copycat".into()); // its only walk was the dropped copy
+        }
+        assert_eq!(union, all, "every subject is test, fit or validation");
+        assert!(!f.val_subjects.is_empty(), "early stopping needs a validation subject");
+        let walks = ds.sequences.iter().filter(|s| f.test_subjects.contains(&s.subject)).count();
+        assert_eq!(f.test_walks, walks);
+        assert_eq!(f.results.len(), 3 * Condition::ALL.len());
+        for r in &f.results {
+            let tested: usize = r.confusion.iter().flatten().sum();
+            assert_eq!(tested, walks, "{:?} {:?}", r.classifier, r.condition);
+            assert_eq!(r.accuracy, accuracy(&r.confusion));
+            assert!((0.0..=1.0).contains(&r.accuracy));
+            assert!(r.fit.best_epoch >= 1 && r.fit.best_epoch <= r.fit.epochs);
+        }
+        assert!(f.synthetic_windows.values().all(|&n| n == 4), "{:?}", f.synthetic_windows);
+        assert_eq!(f.generative.per_class.len(), 6);
+        assert!(f.generative.model_all.is_finite() && f.generative.baseline_all.is_finite());
+        assert!(f.generative.real.walks > 0 && f.generative.model.walks > 0);
+    }
+    // Fold 1 tests the first subject: the copy must have been dropped from its training side.
+    assert_eq!(report.folds[0].test_subjects, vec![first]);
+    assert_eq!(report.folds[0].dropped_duplicates, vec!["copy_of_first".to_string()]);
+    assert!(report.folds[1].dropped_duplicates.is_empty());
+    // Table rows: every classifier x condition, pooled over both folds.
+    assert_eq!(report.summary.len(), 15);
+    let row = report.row(ClassifierKind::Gru, Condition::RealSynthetic).unwrap();
+    assert_eq!(row.folds, 2);
+    let pooled: usize = row.confusion.iter().flatten().sum();
+    assert_eq!(pooled, report.folds.iter().map(|f| f.test_walks).sum::<usize>());
+    let csv = report.summary_csv();
+    assert_eq!(csv.lines().count(), 16);
+    assert!(csv.contains("GRU,Real+Synthetic,2,"));
+}
+
+#[test]
+fn a_rerun_reuses_saved_folds_and_new_settings_do_not() {
+    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(3);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = EvalConfig {
+        classifiers: vec![ClassifierKind::Cnn],
+        max_folds: Some(2),
+        ..tiny_config(Protocol::KFold(3))
+    };
+    let (a, resumed) = run(&ds, &cfg, Some(dir.path()));
+    let a = a.unwrap();
+    assert_eq!(resumed, vec![false, false]);
+    assert!(dir.path().join("folds/fold_001.ron").exists());
+    let (b, resumed) = run(&ds, &cfg, Some(dir.path()));
+    assert_eq!(resumed, vec![true, true]);
+    // (NaN-aware equality: the text of both reports.)
+    assert_eq!(ron::to_string(&a).unwrap(), ron::to_string(&b.unwrap()).unwrap());
+    // Another seed is another experiment: nothing reused.
+    let other = EvalConfig { seed: 2, max_folds: Some(1), ..cfg };
+    let (_, resumed) = run(&ds, &other, Some(dir.path()));
+    assert_eq!(resumed, vec![false]);
+    a.write(dir.path()).unwrap();
+    for f in ["report.json", "summary.csv", "per_fold.csv", "confusion.csv", "generative.csv"] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+    let back: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let settings: EvalConfig = serde_json::from_value(back["settings"].clone()).unwrap();
+    assert_eq!(settings, a.settings);
+    assert_eq!(back["classes"].as_array().unwrap().len(), 6);
+    assert_eq!(back["folds"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn unusable_datasets_are_refused_with_the_reason() {
+    let ds = demo(3);
+    let mut one_class = ds.clone();
+    one_class.sequences.retain(|s| s.label.as_deref() == Some("normal"));
+    let err = run(&one_class, &tiny_config(Protocol::Loso), None).0.unwrap_err();
+    assert!(err.to_string().contains("two labelled classes"), "{err}");
+    let mut one_subject = ds;
+    let s0 = one_subject.subjects()[0].clone();
+    one_subject.sequences.retain(|s| s.subject == s0);
+    let err = run(&one_subject, &tiny_config(Protocol::Loso), None).0.unwrap_err();
+    assert!(err.to_string().contains("at least two"), "{err}");
+}
+
+/// Standardised windows of some subjects' walks.
+fn windows(ds: &Dataset, subjects: &[String], norm: Option<&Normalizer>) -> (Vec<LabelledWindow>, Normalizer) {
+    let classes = ds.labels();
+    let cfg = WindowConfig { hop: 32, ..WindowConfig::default() };
+    let mut raw = Vec::new();
+    for (i, s) in ds.sequences.iter().enumerate() {
+        if !subjects.contains(&s.subject) {
+            continue;
+        }
+        let f = sequence_features(s, cfg.fps).unwrap();
+        let c = classes.iter().position(|c| Some(c) == s.label.as_ref()).unwrap();
+        for st in window_starts(f.len(), &cfg) {
+            let mut w = f[st..st + cfg.frames].to_vec();
+            size_normalise(&mut w);
+            raw.push((i, c, w));
+        }
+    }
+    let n = norm.cloned().unwrap_or_else(|| {
+        Normalizer::fit(&raw.iter().flat_map(|(_, _, w)| w.iter().copied()).collect::<Vec<_>>())
+    });
+    let w = raw
+        .into_iter()
+        .map(|(i, c, w)| LabelledWindow {
+            frames: w.iter().map(|f| n.apply(f)).collect(),
+            class: c,
+            sequence: i,
+        })
+        .collect();
+    (w, n)
+}
+
+#[test]
+fn classifiers_learn_demo_classes_on_unseen_subjects() {
+    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(5);
+    let subjects = ds.subjects();
+    let (train, norm) = windows(&ds, &subjects[1..], None);
+    let (test, _) = windows(&ds, &subjects[..1], Some(&norm));
+    let tr: Vec<&LabelledWindow> = train.iter().collect();
+    let te: Vec<&LabelledWindow> = test.iter().collect();
+    let cfg = ClassifierConfig {
+        hidden: 32,
+        max_epochs: 60,
+        patience: 60,
+        batch: 16,
+        lr: 3e-3,
+        dropout: 0.2,
+        subsample: 2,
+    };
+    for kind in [ClassifierKind::Gru, ClassifierKind::Cnn] {
+        let (clf, log) = train_classifier(
+            kind, &cfg, 6, &tr, &[], &Device::flex(), 3, &NoProgress, &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(log.epochs, 60);
+        assert!(log.val_loss[59] < log.val_loss[0], "{kind:?} {:?}", log.val_loss);
+        let preds = clf.predict_sequences(&te);
+        assert_eq!(preds.len(), 6, "one prediction per held-out walk");
+        let right = preds.iter().filter(|(_, t, p)| t == p).count();
+
+        // Chance is 1 in 6 (measured: 5 of 6 for both).
+        assert!(right >= 4, "{kind:?}: {right}/6 held-out walks right");
+        let emb = clf.embeddings(&te[..3]);
+        assert_eq!(emb.len(), 3);
+        assert_eq!(emb[0].len(), 32);
+    }
+}
