@@ -223,3 +223,80 @@ fn train_then_generate_with_a_tiny_model() {
     assert!(!ok);
     assert!(err.contains("manifest.ron"), "{err}");
 }
+
+#[test]
+fn evaluate_writes_the_table_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("eval");
+    let (ok, _, err) = pathogait(&[
+        "demo-data",
+        "--out",
+        data.to_str().unwrap(),
+        "--subjects",
+        "3",
+        "--trials",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    let args = [
+        "evaluate",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "kfold",
+        "--folds",
+        "3",
+        "--max-folds",
+        "1",
+        "--classifiers",
+        "gru,cnn",
+        "--synthetic-per-class",
+        "3",
+        "--preset",
+        "tiny",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (ok, text, err) = pathogait(&args);
+    assert!(ok, "{err}");
+    for needle in [
+        "Real+Synthetic",
+        "Baseline only",
+        "GRU",
+        "CNN",
+        "Fréchet distance",
+        "fold 1/1",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(!text.contains("LSTM"), "{text}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 2 * 5, "{summary}");
+    for f in [
+        "report.json",
+        "per_fold.csv",
+        "confusion.csv",
+        "generative.csv",
+        "folds/fold_001.ron",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // Same command again: the fold is reused, the table is the same.
+    let (ok, again, err) = pathogait(&args);
+    assert!(ok, "{err}");
+    assert!(again.contains("reused from"), "{again}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.csv")).unwrap(),
+        summary
+    );
+    let mut bad = args.to_vec();
+    bad[10] = "gru,transformer";
+    let (ok, _, err) = pathogait(&bad);
+    assert!(
+        !ok && err.contains("unknown classifier 'transformer'"),
+        "{err}"
+    );
+}

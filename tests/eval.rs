@@ -11,11 +11,15 @@ use pathogait::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
 };
 use pathogait::core::eval::protocol::accuracy;
-use pathogait::core::eval::{size_normalise, Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate};
+use pathogait::core::eval::{
+    Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate, size_normalise,
+};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
 use pathogait::core::model::bundle::TrainPlan;
-use pathogait::core::model::features::{Normalizer, WindowConfig, sequence_features, window_starts};
+use pathogait::core::model::features::{
+    Normalizer, WindowConfig, sequence_features, window_starts,
+};
 
 /// burn's generator seed is process-wide: tests that train take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -64,12 +68,19 @@ fn run(
 
 #[test]
 fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut ds = demo(4);
     // A copy of the first subject's first walk filed under another (new) subject: it must not
     // train anything while the first subject is tested.
     let first = ds.subjects()[0].clone();
-    let orig = ds.sequences.iter().find(|s| s.subject == first).unwrap().clone();
+    let orig = ds
+        .sequences
+        .iter()
+        .find(|s| s.subject == first)
+        .unwrap()
+        .clone();
     let mut copy: GaitSequence = orig.clone();
     copy.id = "copy_of_first".into();
     copy.subject = "zz_copycat".into();
@@ -88,13 +99,25 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
         let fit: BTreeSet<&String> = f.fit_subjects.iter().collect();
         let val: BTreeSet<&String> = f.val_subjects.iter().collect();
         assert!(test.is_disjoint(&fit) && test.is_disjoint(&val) && fit.is_disjoint(&val));
-        let mut union: BTreeSet<String> = test.iter().chain(&fit).chain(&val).map(|s| (*s).clone()).collect();
+        let mut union: BTreeSet<String> = test
+            .iter()
+            .chain(&fit)
+            .chain(&val)
+            .map(|s| (*s).clone())
+            .collect();
         if !f.dropped_duplicates.is_empty() {
             union.insert("zz_copycat".into()); // its only walk was the dropped copy
         }
         assert_eq!(union, all, "every subject is test, fit or validation");
-        assert!(!f.val_subjects.is_empty(), "early stopping needs a validation subject");
-        let walks = ds.sequences.iter().filter(|s| f.test_subjects.contains(&s.subject)).count();
+        assert!(
+            !f.val_subjects.is_empty(),
+            "early stopping needs a validation subject"
+        );
+        let walks = ds
+            .sequences
+            .iter()
+            .filter(|s| f.test_subjects.contains(&s.subject))
+            .count();
         assert_eq!(f.test_walks, walks);
         assert_eq!(f.results.len(), 3 * Condition::ALL.len());
         for r in &f.results {
@@ -104,21 +127,33 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
             assert!((0.0..=1.0).contains(&r.accuracy));
             assert!(r.fit.best_epoch >= 1 && r.fit.best_epoch <= r.fit.epochs);
         }
-        assert!(f.synthetic_windows.values().all(|&n| n == 4), "{:?}", f.synthetic_windows);
+        assert!(
+            f.synthetic_windows.values().all(|&n| n == 4),
+            "{:?}",
+            f.synthetic_windows
+        );
         assert_eq!(f.generative.per_class.len(), 6);
         assert!(f.generative.model_all.is_finite() && f.generative.baseline_all.is_finite());
         assert!(f.generative.real.walks > 0 && f.generative.model.walks > 0);
     }
     // Fold 1 tests the first subject: the copy must have been dropped from its training side.
     assert_eq!(report.folds[0].test_subjects, vec![first]);
-    assert_eq!(report.folds[0].dropped_duplicates, vec!["copy_of_first".to_string()]);
+    assert_eq!(
+        report.folds[0].dropped_duplicates,
+        vec!["copy_of_first".to_string()]
+    );
     assert!(report.folds[1].dropped_duplicates.is_empty());
     // Table rows: every classifier x condition, pooled over both folds.
     assert_eq!(report.summary.len(), 15);
-    let row = report.row(ClassifierKind::Gru, Condition::RealSynthetic).unwrap();
+    let row = report
+        .row(ClassifierKind::Gru, Condition::RealSynthetic)
+        .unwrap();
     assert_eq!(row.folds, 2);
     let pooled: usize = row.confusion.iter().flatten().sum();
-    assert_eq!(pooled, report.folds.iter().map(|f| f.test_walks).sum::<usize>());
+    assert_eq!(
+        pooled,
+        report.folds.iter().map(|f| f.test_walks).sum::<usize>()
+    );
     let csv = report.summary_csv();
     assert_eq!(csv.lines().count(), 16);
     assert!(csv.contains("GRU,Real+Synthetic,2,"));
@@ -126,7 +161,9 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
 
 #[test]
 fn a_rerun_reuses_saved_folds_and_new_settings_do_not() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ds = demo(3);
     let dir = tempfile::tempdir().unwrap();
     let cfg = EvalConfig {
@@ -141,13 +178,26 @@ fn a_rerun_reuses_saved_folds_and_new_settings_do_not() {
     let (b, resumed) = run(&ds, &cfg, Some(dir.path()));
     assert_eq!(resumed, vec![true, true]);
     // (NaN-aware equality: the text of both reports.)
-    assert_eq!(ron::to_string(&a).unwrap(), ron::to_string(&b.unwrap()).unwrap());
+    assert_eq!(
+        ron::to_string(&a).unwrap(),
+        ron::to_string(&b.unwrap()).unwrap()
+    );
     // Another seed is another experiment: nothing reused.
-    let other = EvalConfig { seed: 2, max_folds: Some(1), ..cfg };
+    let other = EvalConfig {
+        seed: 2,
+        max_folds: Some(1),
+        ..cfg
+    };
     let (_, resumed) = run(&ds, &other, Some(dir.path()));
     assert_eq!(resumed, vec![false]);
     a.write(dir.path()).unwrap();
-    for f in ["report.json", "summary.csv", "per_fold.csv", "confusion.csv", "generative.csv"] {
+    for f in [
+        "report.json",
+        "summary.csv",
+        "per_fold.csv",
+        "confusion.csv",
+        "generative.csv",
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     let back: serde_json::Value =
@@ -163,27 +213,43 @@ fn a_rerun_reuses_saved_folds_and_new_settings_do_not() {
 fn unusable_datasets_are_refused_with_the_reason() {
     let ds = demo(3);
     let mut one_class = ds.clone();
-    one_class.sequences.retain(|s| s.label.as_deref() == Some("normal"));
-    let err = run(&one_class, &tiny_config(Protocol::Loso), None).0.unwrap_err();
+    one_class
+        .sequences
+        .retain(|s| s.label.as_deref() == Some("normal"));
+    let err = run(&one_class, &tiny_config(Protocol::Loso), None)
+        .0
+        .unwrap_err();
     assert!(err.to_string().contains("two labelled classes"), "{err}");
     let mut one_subject = ds;
     let s0 = one_subject.subjects()[0].clone();
     one_subject.sequences.retain(|s| s.subject == s0);
-    let err = run(&one_subject, &tiny_config(Protocol::Loso), None).0.unwrap_err();
+    let err = run(&one_subject, &tiny_config(Protocol::Loso), None)
+        .0
+        .unwrap_err();
     assert!(err.to_string().contains("at least two"), "{err}");
 }
 
 /// Standardised windows of some subjects' walks.
-fn windows(ds: &Dataset, subjects: &[String], norm: Option<&Normalizer>) -> (Vec<LabelledWindow>, Normalizer) {
+fn windows(
+    ds: &Dataset,
+    subjects: &[String],
+    norm: Option<&Normalizer>,
+) -> (Vec<LabelledWindow>, Normalizer) {
     let classes = ds.labels();
-    let cfg = WindowConfig { hop: 32, ..WindowConfig::default() };
+    let cfg = WindowConfig {
+        hop: 32,
+        ..WindowConfig::default()
+    };
     let mut raw = Vec::new();
     for (i, s) in ds.sequences.iter().enumerate() {
         if !subjects.contains(&s.subject) {
             continue;
         }
         let f = sequence_features(s, cfg.fps).unwrap();
-        let c = classes.iter().position(|c| Some(c) == s.label.as_ref()).unwrap();
+        let c = classes
+            .iter()
+            .position(|c| Some(c) == s.label.as_ref())
+            .unwrap();
         for st in window_starts(f.len(), &cfg) {
             let mut w = f[st..st + cfg.frames].to_vec();
             size_normalise(&mut w);
@@ -191,7 +257,11 @@ fn windows(ds: &Dataset, subjects: &[String], norm: Option<&Normalizer>) -> (Vec
         }
     }
     let n = norm.cloned().unwrap_or_else(|| {
-        Normalizer::fit(&raw.iter().flat_map(|(_, _, w)| w.iter().copied()).collect::<Vec<_>>())
+        Normalizer::fit(
+            &raw.iter()
+                .flat_map(|(_, _, w)| w.iter().copied())
+                .collect::<Vec<_>>(),
+        )
     });
     let w = raw
         .into_iter()
@@ -206,7 +276,9 @@ fn windows(ds: &Dataset, subjects: &[String], norm: Option<&Normalizer>) -> (Vec
 
 #[test]
 fn classifiers_learn_demo_classes_on_unseen_subjects() {
-    let _turn = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ds = demo(5);
     let subjects = ds.subjects();
     let (train, norm) = windows(&ds, &subjects[1..], None);
@@ -224,11 +296,23 @@ fn classifiers_learn_demo_classes_on_unseen_subjects() {
     };
     for kind in [ClassifierKind::Gru, ClassifierKind::Cnn] {
         let (clf, log) = train_classifier(
-            kind, &cfg, 6, &tr, &[], &Device::flex(), 3, &NoProgress, &CancelToken::new(),
+            kind,
+            &cfg,
+            6,
+            &tr,
+            &[],
+            &Device::flex(),
+            3,
+            &NoProgress,
+            &CancelToken::new(),
         )
         .unwrap();
         assert_eq!(log.epochs, 60);
-        assert!(log.val_loss[59] < log.val_loss[0], "{kind:?} {:?}", log.val_loss);
+        assert!(
+            log.val_loss[59] < log.val_loss[0],
+            "{kind:?} {:?}",
+            log.val_loss
+        );
         let preds = clf.predict_sequences(&te);
         assert_eq!(preds.len(), 6, "one prediction per held-out walk");
         let right = preds.iter().filter(|(_, t, p)| t == p).count();

@@ -30,8 +30,8 @@ pub enum ProtocolArg {
 pub struct EvaluateCmd {
     #[command(flatten)]
     data: DataArgs,
-    /// Output folder: report.json, summary.csv, per_fold.csv, confusion.csv, generative.csv,
-    /// and folds/ (finished folds, reused when the same run is started again).
+    /// Output folder: `report.json`, `summary.csv`, `per_fold.csv`, `confusion.csv`,
+    /// `generative.csv`, and `folds/` (finished folds, reused when the same run is started again).
     #[arg(long)]
     out: PathBuf,
     /// Fold scheme.
@@ -126,7 +126,11 @@ fn fmt_duration(s: f64) -> String {
 }
 
 fn pct(v: f64) -> String {
-    if v.is_finite() { format!("{:.1}", 100.0 * v) } else { "-".into() }
+    if v.is_finite() {
+        format!("{:.1}", 100.0 * v)
+    } else {
+        "-".into()
+    }
 }
 
 /// The paper-style table: rows classifiers, columns conditions, accuracy mean ± SD over folds.
@@ -141,15 +145,16 @@ pub fn print_report(r: &EvalReport) {
         let mut row = vec![k.name().to_string()];
         let mut frow = vec![k.name().to_string()];
         for cond in Condition::ALL {
-            match r.row(k, cond) {
-                Some(s) => {
-                    row.push(format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd)));
-                    frow.push(format!("{} ({})", pct(s.pooled_macro_f1), pct(s.pooled_accuracy)));
-                }
-                None => {
-                    row.push("-".into());
-                    frow.push("-".into());
-                }
+            if let Some(s) = r.row(k, cond) {
+                row.push(format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd)));
+                frow.push(format!(
+                    "{} ({})",
+                    pct(s.pooled_macro_f1),
+                    pct(s.pooled_accuracy)
+                ));
+            } else {
+                row.push("-".into());
+                frow.push("-".into());
             }
         }
         t.row(row);
@@ -157,15 +162,36 @@ pub fn print_report(r: &EvalReport) {
     }
     println!("\n{}", t.render());
     println!("\nAll held-out walks pooled:\n{}", f.render());
-    let mut d = Table::new(&["Fréchet distance (GRU features)", "model", "baseline", "real vs real"]);
+    let mut d = Table::new(&[
+        "Fréchet distance (GRU features)",
+        "model",
+        "baseline",
+        "real vs real",
+    ]);
     for row in &r.distances {
-        d.row(vec![row.class.clone(), num(row.model, 2), num(row.baseline, 2), num(row.real_reference, 2)]);
+        d.row(vec![
+            row.class.clone(),
+            num(row.model, 2),
+            num(row.baseline, 2),
+            num(row.real_reference, 2),
+        ]);
     }
     println!("\n{}", d.render());
-    let mut q = Table::new(&["set (mean over folds)", "walks", "diversity m", "foot skating", "bone CV %", "prior hit %"]);
+    let mut q = Table::new(&[
+        "set (mean over folds)",
+        "walks",
+        "diversity m",
+        "foot skating",
+        "bone CV %",
+        "prior hit %",
+    ]);
     let avg = |g: &dyn Fn(&pathogait::core::eval::FoldResult) -> f64| {
         let v: Vec<f64> = r.folds.iter().map(g).filter(|x| x.is_finite()).collect();
-        if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
     };
     for (name, pick) in [
         ("real (fit subjects)", 0usize),
@@ -204,29 +230,43 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
     let cancel = CancelToken::new();
     let t0 = Instant::now();
     let mut computed: Vec<f64> = Vec::new();
-    let mut on_fold = |f: &pathogait::core::eval::FoldResult, done: usize, total: usize, resumed: bool| {
-        if resumed {
-            println!("fold {done}/{total} (test: {}) reused from {}", f.test_subjects.join(", "), folds_dir.display());
-            return;
-        }
-        computed.push(f.seconds);
-        let per = computed.iter().sum::<f64>() / computed.len() as f64;
-        let gru = f
-            .results
-            .iter()
-            .filter(|r| r.classifier == cfg.classifiers[0])
-            .map(|r| format!("{} {}", r.condition.name(), pct(r.accuracy)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        println!(
-            "fold {done}/{total} (test: {}) {} · {}: {gru} · ETA {}",
-            f.test_subjects.join(", "),
-            fmt_duration(f.seconds),
-            cfg.classifiers[0].name(),
-            fmt_duration(per * (total - done) as f64)
-        );
-    };
-    let report = evaluate(&ds, &cfg, &device, &backend, Some(&c.out), &bars, &cancel, &mut on_fold)?;
+    let mut on_fold =
+        |f: &pathogait::core::eval::FoldResult, done: usize, total: usize, resumed: bool| {
+            if resumed {
+                println!(
+                    "fold {done}/{total} (test: {}) reused from {}",
+                    f.test_subjects.join(", "),
+                    folds_dir.display()
+                );
+                return;
+            }
+            computed.push(f.seconds);
+            let per = computed.iter().sum::<f64>() / computed.len() as f64;
+            let gru = f
+                .results
+                .iter()
+                .filter(|r| r.classifier == cfg.classifiers[0])
+                .map(|r| format!("{} {}", r.condition.name(), pct(r.accuracy)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "fold {done}/{total} (test: {}) {} · {}: {gru} · ETA {}",
+                f.test_subjects.join(", "),
+                fmt_duration(f.seconds),
+                cfg.classifiers[0].name(),
+                fmt_duration(per * (total - done) as f64)
+            );
+        };
+    let report = evaluate(
+        &ds,
+        &cfg,
+        &device,
+        &backend,
+        Some(&c.out),
+        &bars,
+        &cancel,
+        &mut on_fold,
+    )?;
     report.write(&c.out)?;
     print_report(&report);
     println!(

@@ -133,7 +133,11 @@ mod tests {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let p = warp_positions(64, 0.0, &mut rng);
-        assert!(p.iter().enumerate().all(|(i, x)| (x - i as f32).abs() < 1e-3));
+        assert!(
+            p.iter()
+                .enumerate()
+                .all(|(i, x)| (x - i as f32).abs() < 1e-3)
+        );
     }
 
     #[test]

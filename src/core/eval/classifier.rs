@@ -9,8 +9,7 @@
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{
-    Dropout, DropoutConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig,
-    PaddingConfig1d,
+    Dropout, DropoutConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d,
 };
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -25,9 +24,7 @@ use crate::core::model::ModelError;
 use crate::core::model::features::FEATURES;
 
 /// Classifier architecture.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ClassifierKind {
     /// Gated recurrent unit (the paper's classifier).
     Gru,
@@ -150,6 +147,7 @@ pub struct CnnNet {
 
 /// Any of the three architectures.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one value per trained classifier: size is irrelevant
 pub enum Net {
     /// GRU.
     Gru(GruNet),
@@ -162,7 +160,12 @@ pub enum Net {
 impl Net {
     /// A fresh network.
     #[must_use]
-    pub fn new(kind: ClassifierKind, cfg: &ClassifierConfig, classes: usize, device: &Device) -> Self {
+    pub fn new(
+        kind: ClassifierKind,
+        cfg: &ClassifierConfig,
+        classes: usize,
+        device: &Device,
+    ) -> Self {
         let h = cfg.hidden.max(2);
         let drop = DropoutConfig::new(cfg.dropout).init();
         let head = LinearConfig::new(h, classes.max(1)).init(device);
@@ -196,6 +199,7 @@ impl Net {
     }
 
     /// `[B, T, F]` -> (logits `[B, C]`, embedding `[B, H]`).
+    #[must_use]
     pub fn forward(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
         let pool_time = |h: Tensor<3>| -> Tensor<2> {
             let [b, _, w] = h.dims();
@@ -244,7 +248,12 @@ fn batch(windows: &[&LabelledWindow], step: usize, device: &Device) -> Tensor<3>
     let t = windows.first().map_or(0, |w| w.frames.len().div_ceil(step));
     let data: Vec<f32> = windows
         .iter()
-        .flat_map(|w| w.frames.iter().step_by(step).flat_map(|f| f.iter().copied()))
+        .flat_map(|w| {
+            w.frames
+                .iter()
+                .step_by(step)
+                .flat_map(|f| f.iter().copied())
+        })
         .collect();
     Tensor::<3>::from_data(TensorData::new(data, [windows.len(), t, FEATURES]), device)
 }

@@ -143,7 +143,10 @@ mod tests {
         assert!((frechet_distance(&u, &w).unwrap() - expected).abs() < 1e-5);
         // Symmetric, and undefined for a single vector or mismatched widths.
         let c = cloud(300, 0.5, 1.5);
-        let (x, y) = (frechet_distance(&a, &c).unwrap(), frechet_distance(&c, &a).unwrap());
+        let (x, y) = (
+            frechet_distance(&a, &c).unwrap(),
+            frechet_distance(&c, &a).unwrap(),
+        );
         assert!((x - y).abs() < 1e-6 * x.max(1.0));
         assert!(frechet_distance(&a[..1], &c).is_none());
         assert!(frechet_distance(&a, &[vec![0.0; 2], vec![1.0; 2]]).is_none());

@@ -74,7 +74,8 @@ pub(crate) struct Prefixed<'a> {
 
 impl Progress for Prefixed<'_> {
     fn start(&self, stage: &str, total: u64) {
-        self.inner.start(&format!("{} · {stage}", self.prefix), total);
+        self.inner
+            .start(&format!("{} · {stage}", self.prefix), total);
     }
     fn advance(&self, n: u64, item: &str) {
         self.inner.advance(n, item);
@@ -92,7 +93,11 @@ pub fn resample_rows(rows: &[[f32; FEATURES]], n: usize) -> Vec<[f32; FEATURES]>
     }
     (0..n)
         .map(|i| {
-            let p = if n > 1 { i as f32 * (rows.len() - 1) as f32 / (n - 1) as f32 } else { 0.0 };
+            let p = if n > 1 {
+                i as f32 * (rows.len() - 1) as f32 / (n - 1) as f32
+            } else {
+                0.0
+            };
             let a = (p.floor() as usize).min(rows.len() - 1);
             let b = (a + 1).min(rows.len() - 1);
             let f = p - a as f32;
@@ -215,10 +220,13 @@ pub fn evaluate(
                 let p = fold_path(dir, i);
                 // RON, not JSON: it keeps NaN (a metric with no data) as NaN.
                 let text = ron::ser::to_string_pretty(
-                    &SavedFold { key: key.clone(), result: r.clone() },
+                    &SavedFold {
+                        key: key.clone(),
+                        result: r.clone(),
+                    },
                     ron::ser::PrettyConfig::default(),
                 )
-                    .map_err(|e| files_err(&p, &e))?;
+                .map_err(|e| files_err(&p, &e))?;
                 write_atomic(&p, text.as_bytes()).map_err(|e| files_err(&p, &e))?;
             }
             (r, false)

@@ -175,11 +175,17 @@ pub struct FoldResult {
     pub seconds: f64,
 }
 
+/// Raw (not standardised) feature frames of one window.
+type RawWindow = Vec<[f32; FEATURES]>;
+
+/// A generated window: class, raw frames, and the sequence they came from.
+type ModelWindow = (usize, RawWindow, GaitSequence);
+
 /// Walk ids, subjects and windows of a dataset, computed once for all folds.
 pub(crate) struct Prepared {
     pub classes: Vec<String>,
     /// Per sequence: class index (None = unlabelled) and raw windows.
-    pub windows: Vec<(Option<usize>, Vec<Vec<[f32; FEATURES]>>)>,
+    pub windows: Vec<(Option<usize>, Vec<RawWindow>)>,
     pub hashes: Vec<String>,
 }
 
@@ -189,7 +195,11 @@ pub(crate) fn prepare(ds: &Dataset, cfg: &EvalConfig) -> Result<Prepared, ModelE
         return Err(ModelError::Data(format!(
             "dataset '{}' needs at least two labelled classes to evaluate (found: {})",
             ds.name,
-            if classes.is_empty() { "none".to_string() } else { classes.join(", ") }
+            if classes.is_empty() {
+                "none".to_string()
+            } else {
+                classes.join(", ")
+            }
         )));
     }
     let w = cfg.generator.window;
@@ -216,7 +226,11 @@ pub(crate) fn prepare(ds: &Dataset, cfg: &EvalConfig) -> Result<Prepared, ModelE
     Ok(Prepared {
         classes,
         windows,
-        hashes: ds.sequences.iter().map(GaitSequence::content_hash).collect(),
+        hashes: ds
+            .sequences
+            .iter()
+            .map(GaitSequence::content_hash)
+            .collect(),
     })
 }
 
@@ -234,7 +248,11 @@ pub fn macro_f1(confusion: &[Vec<usize>]) -> f64 {
         }
         f1s.push(2.0 * tp / (truth + pred) as f64);
     }
-    if f1s.is_empty() { f64::NAN } else { f1s.iter().sum::<f64>() / f1s.len() as f64 }
+    if f1s.is_empty() {
+        f64::NAN
+    } else {
+        f1s.iter().sum::<f64>() / f1s.len() as f64
+    }
 }
 
 /// Accuracy of a confusion matrix.
@@ -242,7 +260,11 @@ pub fn macro_f1(confusion: &[Vec<usize>]) -> f64 {
 pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
     let total: usize = confusion.iter().flatten().sum();
     let right: usize = (0..confusion.len()).map(|k| confusion[k][k]).sum();
-    if total == 0 { f64::NAN } else { right as f64 / total as f64 }
+    if total == 0 {
+        f64::NAN
+    } else {
+        right as f64 / total as f64
+    }
 }
 
 /// Size-normalised, then standardised with the fit subjects' statistics.
@@ -252,11 +274,7 @@ fn standardise(w: &[[f32; FEATURES]], n: &Normalizer) -> Vec<[f32; FEATURES]> {
     w.iter().map(|f| n.apply(f)).collect()
 }
 
-fn classify(
-    clf: &Classifier,
-    test: &[&LabelledWindow],
-    classes: usize,
-) -> Vec<Vec<usize>> {
+fn classify(clf: &Classifier, test: &[&LabelledWindow], classes: usize) -> Vec<Vec<usize>> {
     let mut confusion = vec![vec![0usize; classes]; classes];
     for (_, truth, pred) in clf.predict_sequences(test) {
         if truth < classes && pred < classes {
@@ -275,7 +293,7 @@ fn model_windows(
     fold: usize,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<Vec<(usize, Vec<[f32; FEATURES]>, GaitSequence)>, ModelError> {
+) -> Result<Vec<ModelWindow>, ModelError> {
     let w = g.manifest.window;
     let mut out = Vec::new();
     for (c, name) in classes.iter().enumerate() {
@@ -334,7 +352,9 @@ pub(crate) fn run_fold(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    train_subjects.shuffle(&mut ChaCha8Rng::seed_from_u64(cfg.seed ^ (fold_no as u64) << 16));
+    train_subjects.shuffle(&mut ChaCha8Rng::seed_from_u64(
+        cfg.seed ^ (fold_no as u64) << 16,
+    ));
     let n_val = if train_subjects.len() >= 3 {
         ((train_subjects.len() as f64 * cfg.val_fraction).round() as usize)
             .clamp(1, train_subjects.len() - 2)
@@ -345,10 +365,21 @@ pub(crate) fn run_fold(
     let mut fit_subjects: Vec<String> = train_subjects[n_val..].to_vec();
     val_subjects.sort();
     fit_subjects.sort();
-    let fit: Vec<usize> = kept.iter().copied().filter(|&i| fit_subjects.contains(&subject(i))).collect();
-    let val: Vec<usize> = kept.iter().copied().filter(|&i| val_subjects.contains(&subject(i))).collect();
+    let fit: Vec<usize> = kept
+        .iter()
+        .copied()
+        .filter(|&i| fit_subjects.contains(&subject(i)))
+        .collect();
+    let val: Vec<usize> = kept
+        .iter()
+        .copied()
+        .filter(|&i| val_subjects.contains(&subject(i)))
+        .collect();
     let labelled = |idx: &[usize]| -> Vec<usize> {
-        idx.iter().copied().filter(|&i| prep.windows[i].0.is_some()).collect()
+        idx.iter()
+            .copied()
+            .filter(|&i| prep.windows[i].0.is_some())
+            .collect()
     };
     let (fit, val, test) = (labelled(&fit), labelled(&val), labelled(&fold.test));
     // Standardisation from the fit subjects' real frames.
@@ -389,10 +420,32 @@ pub(crate) fn run_fold(
         format!("{} (fold {}: fit subjects)", ds.name, fold_no + 1),
         fit.iter().map(|&i| ds.sequences[i].clone()).collect(),
     );
-    let prefix = |s: &str| Prefixed { inner: progress, prefix: format!("fold {} · {s}", fold_no + 1) };
-    let gen_plan = TrainPlan { seed: cfg.generator.seed ^ fold_no as u64, ..cfg.generator.clone() };
-    let g = train(&fit_ds, &gen_plan, "fold generator", device, backend, None, &prefix("generator"), cancel)?;
-    let model = model_windows(&g, &prep.classes, cfg, fold_no, &prefix("synthetic"), cancel)?;
+    let prefix = |s: &str| Prefixed {
+        inner: progress,
+        prefix: format!("fold {} · {s}", fold_no + 1),
+    };
+    let gen_plan = TrainPlan {
+        seed: cfg.generator.seed ^ fold_no as u64,
+        ..cfg.generator.clone()
+    };
+    let g = train(
+        &fit_ds,
+        &gen_plan,
+        "fold generator",
+        device,
+        backend,
+        None,
+        &prefix("generator"),
+        cancel,
+    )?;
+    let model = model_windows(
+        &g,
+        &prep.classes,
+        cfg,
+        fold_no,
+        &prefix("synthetic"),
+        cancel,
+    )?;
     let sources: Vec<(usize, &[[f32; FEATURES]])> = fit
         .iter()
         .flat_map(|&i| {
@@ -400,17 +453,24 @@ pub(crate) fn run_fold(
             prep.windows[i].1.iter().map(move |w| (c, w.as_slice()))
         })
         .collect();
-    let base = baseline_windows(&sources, nc, cfg.synthetic_per_class, &cfg.baseline, cfg.seed ^ 0xba5e ^ fold_no as u64);
-    let synth = |set: &mut dyn Iterator<Item = (usize, &Vec<[f32; FEATURES]>)>| -> Vec<LabelledWindow> {
-        set.enumerate()
-            .map(|(k, (class, w))| LabelledWindow {
-                frames: standardise(w, &norm),
-                class,
-                // Synthetic windows pool with nothing: give each its own id past the real ones.
-                sequence: ds.sequences.len() + k,
-            })
-            .collect()
-    };
+    let base = baseline_windows(
+        &sources,
+        nc,
+        cfg.synthetic_per_class,
+        &cfg.baseline,
+        cfg.seed ^ 0xba5e ^ fold_no as u64,
+    );
+    let synth =
+        |set: &mut dyn Iterator<Item = (usize, &Vec<[f32; FEATURES]>)>| -> Vec<LabelledWindow> {
+            set.enumerate()
+                .map(|(k, (class, w))| LabelledWindow {
+                    frames: standardise(w, &norm),
+                    class,
+                    // Synthetic windows pool with nothing: give each its own id past the real ones.
+                    sequence: ds.sequences.len() + k,
+                })
+                .collect()
+        };
     let model_w = synth(&mut model.iter().map(|(c, w, _)| (*c, w)));
     let base_w = synth(&mut base.iter().map(|(c, w)| (*c, w)));
     // 4. Classifiers.
@@ -432,9 +492,22 @@ pub(crate) fn run_fold(
                 Condition::Baseline | Condition::RealBaseline => tr.extend(&base_w),
                 Condition::Real => {}
             }
-            let seed = cfg.seed.wrapping_mul(7919).wrapping_add((fold_no * 100 + ki * 10) as u64);
+            let seed = cfg
+                .seed
+                .wrapping_mul(7919)
+                .wrapping_add((fold_no * 100 + ki * 10) as u64);
             let p = prefix(&format!("{} · {}", kind.name(), cond.name()));
-            let (clf, fit_log) = match train_classifier(kind, &cfg.classifier, nc, &tr, &val_r, device, seed, &p, cancel) {
+            let (clf, fit_log) = match train_classifier(
+                kind,
+                &cfg.classifier,
+                nc,
+                &tr,
+                &val_r,
+                device,
+                seed,
+                &p,
+                cancel,
+            ) {
                 Ok(r) => r,
                 Err(ModelError::Data(_)) => continue, // e.g. no synthetic windows at all
                 Err(e) => return Err(e),
@@ -455,7 +528,18 @@ pub(crate) fn run_fold(
         }
     }
     // 5. Synthetic data quality.
-    let generative = measure(prep, &norm, feature_net.as_ref(), &real_fit, &real_val, &model, &base, &fit, ds, &g);
+    let generative = measure(
+        prep,
+        &norm,
+        feature_net.as_ref(),
+        &real_fit,
+        &real_val,
+        &model,
+        &base,
+        &fit,
+        ds,
+        &g,
+    );
     Ok(FoldResult {
         fold: fold_no,
         test_subjects: fold.test_subjects.clone(),
@@ -488,7 +572,7 @@ fn measure(
     net: Option<&Classifier>,
     real_fit: &[LabelledWindow],
     real_val: &[LabelledWindow],
-    model: &[(usize, Vec<[f32; FEATURES]>, GaitSequence)],
+    model: &[ModelWindow],
     base: &[(usize, Vec<[f32; FEATURES]>)],
     fit: &[usize],
     ds: &Dataset,
@@ -496,12 +580,18 @@ fn measure(
 ) -> GenerativeResult {
     let fps = g.manifest.window.fps;
     let to_seq = |c: usize, w: &[[f32; FEATURES]], id: String| {
-        features_to_sequence(w, fps, &id, Some(prep.classes[c].clone()), Provenance::Generated {
-            model: "baseline: jitter + time warp + scaling".into(),
-            prompt: prep.classes[c].clone(),
-            seed: 0,
-            sampling: String::new(),
-        })
+        features_to_sequence(
+            w,
+            fps,
+            &id,
+            Some(prep.classes[c].clone()),
+            Provenance::Generated {
+                model: "baseline: jitter + time warp + scaling".into(),
+                prompt: prep.classes[c].clone(),
+                seed: 0,
+                sampling: String::new(),
+            },
+        )
     };
     let group = |items: Vec<(usize, GaitSequence)>| -> Vec<(String, Vec<GaitSequence>)> {
         prep.classes
@@ -523,11 +613,16 @@ fn measure(
         .iter()
         .flat_map(|&i| {
             let c = prep.windows[i].0.unwrap_or(0);
-            prep.windows[i].1.iter().enumerate().map(move |(k, w)| (i, c, k, w))
+            prep.windows[i]
+                .1
+                .iter()
+                .enumerate()
+                .map(move |(k, w)| (i, c, k, w))
         })
         .map(|(i, c, k, w)| (c, to_seq(c, w, format!("{}#{k}", ds.sequences[i].id))))
         .collect();
-    let model_items: Vec<(usize, GaitSequence)> = model.iter().map(|(c, _, s)| (*c, s.clone())).collect();
+    let model_items: Vec<(usize, GaitSequence)> =
+        model.iter().map(|(c, _, s)| (*c, s.clone())).collect();
     let base_items: Vec<(usize, GaitSequence)> = base
         .iter()
         .enumerate()
@@ -547,13 +642,23 @@ fn measure(
     let emb = |w: Vec<&LabelledWindow>| net.embeddings(&w);
     let lw = |v: &[(usize, Vec<[f32; FEATURES]>)]| -> Vec<LabelledWindow> {
         v.iter()
-            .map(|(c, w)| LabelledWindow { frames: standardise(w, norm), class: *c, sequence: 0 })
+            .map(|(c, w)| LabelledWindow {
+                frames: standardise(w, norm),
+                class: *c,
+                sequence: 0,
+            })
             .collect()
     };
-    let model_lw = lw(&model.iter().map(|(c, w, _)| (*c, w.clone())).collect::<Vec<_>>());
+    let model_lw = lw(&model
+        .iter()
+        .map(|(c, w, _)| (*c, w.clone()))
+        .collect::<Vec<_>>());
     let base_lw = lw(base);
     let of = |v: &[LabelledWindow], c: Option<usize>| -> Vec<Vec<f32>> {
-        emb(v.iter().filter(|w| c.is_none_or(|c| w.class == c)).collect())
+        emb(v
+            .iter()
+            .filter(|w| c.is_none_or(|c| w.class == c))
+            .collect())
     };
     let fd = |a: &[Vec<f32>], b: &[Vec<f32>]| frechet_distance(a, b).unwrap_or(f64::NAN);
     for (c, name) in prep.classes.iter().enumerate() {

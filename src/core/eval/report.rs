@@ -93,7 +93,12 @@ fn finite_sd(v: &[f64]) -> f64 {
 impl EvalReport {
     /// Aggregates fold results.
     #[must_use]
-    pub fn new(ds: &Dataset, cfg: &EvalConfig, classes: Vec<String>, folds: Vec<FoldResult>) -> Self {
+    pub fn new(
+        ds: &Dataset,
+        cfg: &EvalConfig,
+        classes: Vec<String>,
+        folds: Vec<FoldResult>,
+    ) -> Self {
         let nc = classes.len();
         let mut summary = Vec::new();
         for &kind in &cfg.classifiers {
@@ -150,9 +155,17 @@ impl EvalReport {
             .collect();
         distances.push(DistanceRow {
             class: "all".into(),
-            model: finite_mean(&folds.iter().map(|f| f.generative.model_all).collect::<Vec<_>>()),
+            model: finite_mean(
+                &folds
+                    .iter()
+                    .map(|f| f.generative.model_all)
+                    .collect::<Vec<_>>(),
+            ),
             baseline: finite_mean(
-                &folds.iter().map(|f| f.generative.baseline_all).collect::<Vec<_>>(),
+                &folds
+                    .iter()
+                    .map(|f| f.generative.baseline_all)
+                    .collect::<Vec<_>>(),
             ),
             real_reference: f64::NAN,
         });
@@ -232,7 +245,10 @@ impl EvalReport {
     /// true class).
     #[must_use]
     pub fn confusion_csv(&self) -> String {
-        let mut s = format!("classifier,condition,true\\predicted,{}\n", self.classes.join(","));
+        let mut s = format!(
+            "classifier,condition,true\\predicted,{}\n",
+            self.classes.join(",")
+        );
         for r in &self.summary {
             for (t, row) in r.confusion.iter().enumerate() {
                 let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
