@@ -1,7 +1,10 @@
-//! indicatif progress bars behind the core's [`Progress`] sink (hidden when stderr is not a
-//! terminal, so batch logs stay clean).
+//! indicatif progress bars behind the core's [`Progress`] sink. When stderr is not a terminal
+//! (batch jobs, GPU servers, CI logs) the bars are hidden and each stage prints one line when
+//! it starts and one when it ends, with its duration, so a log still shows where a run is.
 
+use std::io::IsTerminal as _;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pathogait::core::jobs::Progress;
@@ -9,7 +12,7 @@ use pathogait::core::jobs::Progress;
 /// One bar per stage.
 #[derive(Default)]
 pub struct Bars {
-    bar: Mutex<Option<ProgressBar>>,
+    bar: Mutex<Option<(ProgressBar, String, Instant)>>,
 }
 
 impl Progress for Bars {
@@ -21,14 +24,17 @@ impl Progress for Bars {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(stage.to_string());
+        if !std::io::stderr().is_terminal() {
+            eprintln!("{stage}: {total} steps");
+        }
         if let Ok(mut b) = self.bar.lock() {
-            *b = Some(bar);
+            *b = Some((bar, stage.to_string(), Instant::now()));
         }
     }
 
     fn advance(&self, n: u64, _item: &str) {
         if let Ok(b) = self.bar.lock()
-            && let Some(b) = b.as_ref()
+            && let Some((b, _, _)) = b.as_ref()
         {
             b.inc(n);
         }
@@ -36,8 +42,11 @@ impl Progress for Bars {
 
     fn finish(&self) {
         if let Ok(mut b) = self.bar.lock()
-            && let Some(b) = b.take()
+            && let Some((b, stage, t0)) = b.take()
         {
+            if !std::io::stderr().is_terminal() {
+                eprintln!("{stage}: done in {:.1} s", t0.elapsed().as_secs_f64());
+            }
             b.finish_and_clear();
         }
     }

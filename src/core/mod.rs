@@ -7,6 +7,7 @@ pub mod biomech;
 pub mod data;
 pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod io;
 pub mod jobs;
 pub mod math;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::sequence::GaitSequence;
-use super::skeleton::{Axis, CommonJoint};
+use super::skeleton::{Axis, CommonJoint, JointDef, Skeleton};
 use crate::core::math::{Vec3, dot, is_finite, median, norm, quantile, sub};
 
 /// Thresholds for [`clean`].
@@ -61,6 +61,9 @@ pub struct CleanReport {
     pub trimmed_end: usize,
     /// Gaps longer than the configured limit.
     pub long_gaps: Vec<LongGap>,
+    /// Joints never tracked in any frame, removed from the rig (only joints that gait
+    /// analysis does not need; a needed one is an error).
+    pub removed_joints: Vec<String>,
 }
 
 impl CleanReport {
@@ -77,6 +80,12 @@ impl CleanReport {
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if !self.removed_joints.is_empty() {
+            out.push(format!(
+                "never tracked, removed from the rig: {}",
+                self.removed_joints.join(", ")
+            ));
+        }
         if self.empty_frames > 0 {
             out.push(format!("{} empty (all-NaN) frame(s)", self.empty_frames));
         }
@@ -199,6 +208,8 @@ pub fn clean(seq: &mut GaitSequence, cfg: &CleanConfig) -> Result<CleanReport, P
             }
         }
     }
+    remove_untracked(seq, &mut report)?;
+    let nj = seq.skeleton.joint_count();
     // Trim ends where any required (or, for unknown rigs, any) joint is missing.
     let needed: Vec<usize> = needed_joints(seq);
     let frame_ok = |s: &GaitSequence, f: usize| needed.iter().all(|&j| is_finite(s.pos(f, j)));
@@ -225,6 +236,61 @@ pub fn clean(seq: &mut GaitSequence, cfg: &CleanConfig) -> Result<CleanReport, P
         interpolate_joint(seq, j, first, max_gap, &mut report)?;
     }
     Ok(report)
+}
+
+/// Drops joints that are missing in every frame (e.g. a file written without arms) when gait
+/// analysis does not need them; children of a dropped joint hang from its nearest kept
+/// ancestor.
+fn remove_untracked(
+    seq: &mut GaitSequence,
+    report: &mut CleanReport,
+) -> Result<(), PreprocessError> {
+    let nj = seq.skeleton.joint_count();
+    let nf = seq.frames();
+    let never: Vec<usize> = (0..nj)
+        .filter(|&j| (0..nf).all(|f| !is_finite(seq.positions[f * nj + j])))
+        .collect();
+    if never.is_empty() {
+        return Ok(());
+    }
+    let needed = needed_joints(seq);
+    if let Some(&j) = never.iter().find(|j| needed.contains(j)) {
+        return Err(PreprocessError::JointNeverSeen(
+            seq.skeleton.joints[j].name.clone(),
+        ));
+    }
+    let keep: Vec<usize> = (0..nj).filter(|j| !never.contains(j)).collect();
+    let new_index = |j: usize| keep.iter().position(|&k| k == j);
+    let joints = keep
+        .iter()
+        .map(|&j| {
+            let mut parent = seq.skeleton.joints[j].parent;
+            while let Some(p) = parent {
+                if new_index(p).is_some() {
+                    break;
+                }
+                parent = seq.skeleton.joints[p].parent;
+            }
+            JointDef {
+                name: seq.skeleton.joints[j].name.clone(),
+                parent: parent.and_then(new_index),
+            }
+        })
+        .collect();
+    let sk = &seq.skeleton;
+    let skeleton = Skeleton::new(
+        format!("{} (tracked joints)", sk.name),
+        joints,
+        sk.up,
+        sk.source_units,
+    );
+    seq.positions = (0..nf)
+        .flat_map(|f| keep.iter().map(move |&j| (f, j)))
+        .map(|(f, j)| seq.positions[f * nj + j])
+        .collect();
+    report.removed_joints = never.iter().map(|&j| sk.joints[j].name.clone()).collect();
+    seq.skeleton = skeleton;
+    Ok(())
 }
 
 fn needed_joints(seq: &GaitSequence) -> Vec<usize> {

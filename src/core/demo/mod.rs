@@ -150,12 +150,7 @@ pub fn write_kinect_layout(
             )));
         }
         let n = s.frames();
-        let mid = s.pos(n / 2, 0);
-        let mut pos: Vec<Vec3> = s
-            .positions
-            .iter()
-            .map(|p| [-(p[1] - mid[1]), p[0] - mid[0], p[2]])
-            .collect();
+        let mut pos: Vec<Vec3> = kinect_csv::from_canonical(&s.positions, 25);
         if artifacts {
             let mut rng = ChaCha8Rng::seed_from_u64(
                 s.content_hash()

@@ -205,6 +205,22 @@ fn unwrap_times(raw: &[f64]) -> (Vec<f64>, Vec<String>) {
     (out, notes)
 }
 
+/// Positions in the dataset's convention from our canonical frame (Z up, walking +X, left +Y):
+/// walking along +Y and centred on the middle frame's joint 0 (`joints` per frame).
+#[must_use]
+pub fn from_canonical(positions: &[Vec3], joints: usize) -> Vec<Vec3> {
+    let frames = positions.len() / joints.max(1);
+    let mid = positions
+        .get((frames / 2) * joints)
+        .copied()
+        .filter(|p| p.iter().all(|v| v.is_finite()))
+        .unwrap_or([0.0; 3]);
+    positions
+        .iter()
+        .map(|p| [-(p[1] - mid[1]), p[0] - mid[0], p[2]])
+        .collect()
+}
+
 /// Writes frames of 25 Kinect v2 joints in the dataset's layout (tab-separated, ids as floats,
 /// time wrapping at 60 s). `start_time_s` is the clock value of the first frame.
 #[must_use]
