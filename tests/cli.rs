@@ -300,3 +300,80 @@ fn evaluate_writes_the_table_and_resumes() {
         "{err}"
     );
 }
+
+#[test]
+fn export_recorded_and_generated_walks_with_curation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("model");
+    let out = dir.path().join("export");
+    let (ok, _, err) = pathogait(&[
+        "demo-data",
+        "--out",
+        data.to_str().unwrap(),
+        "--subjects",
+        "3",
+        "--trials",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = pathogait(&[
+        "train",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--preset",
+        "tiny",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let curation = dir.path().join("curation.ron");
+    std::fs::write(
+        &curation,
+        "{\"human1_normal1_SkeletonData1\": (decision: Rejected, tags: [\"too short\"], note: \"\")}",
+    )
+    .unwrap();
+    let (ok, text, err) = pathogait(&[
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "antalgic,normal",
+        "--count",
+        "2",
+        "--frames",
+        "90",
+        "--format",
+        "npz,trc,bvh",
+        "--curation",
+        curation.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // Walks read back from files count as recorded: the files carry no provenance.
+    assert!(
+        text.contains("Exported 21 walks (4 synthetic, 17 recorded)"),
+        "{text}"
+    );
+    assert!(text.contains("1 left out by curation"), "{text}");
+    let manifest = std::fs::read_to_string(out.join("manifest.ron")).unwrap();
+    assert!(
+        manifest.contains("Generated(") && manifest.contains("seed:"),
+        "provenance kept"
+    );
+    assert!(out.join("dataset.npz").is_file());
+    assert!(out.join("bvh/gen_antalgic_0000.bvh").is_file());
+    assert!(out.join("trc/human2_lurch1_SkeletonData1.trc").is_file());
+    assert!(
+        !out.join("trc/human1_normal1_SkeletonData1.trc").exists(),
+        "rejected walk exported"
+    );
+    let (ok, _, err) = pathogait(&["export", "--format", "fbx", "--out", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("unknown format 'fbx'"), "{err}");
+}

@@ -2,6 +2,7 @@
 
 mod commands;
 mod eval_cmd;
+mod export_cmd;
 mod model_cmds;
 mod progress;
 mod table;
@@ -47,6 +48,8 @@ enum Command {
     Generate(model_cmds::GenerateCmd),
     /// Does synthetic data help? Subject-wise classifiers on real, synthetic and mixed data.
     Evaluate(eval_cmd::EvaluateCmd),
+    /// Export a curated set (recorded and/or generated walks) with a manifest.
+    Export(export_cmd::ExportCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
 }
@@ -67,7 +70,7 @@ struct DataArgs {
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Force the input format instead of detecting it.
-    #[arg(long, value_enum)]
+    #[arg(long = "input-format", value_enum)]
     format: Option<FormatArg>,
     /// BVH length units (default: detected from the skeleton size).
     #[arg(long, value_enum)]
@@ -182,6 +185,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Train(c)) => model_cmds::train_cmd(&c),
         Some(Command::Generate(c)) => model_cmds::generate_cmd(&c),
         Some(Command::Evaluate(c)) => eval_cmd::evaluate_cmd(&c),
+        Some(Command::Export(c)) => export_cmd::export_cmd(&c),
         Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }

@@ -60,7 +60,7 @@ pub enum ExportFormat {
     Csv,
     /// `c3d/<id>.c3d`: joints as markers (mm in the file, float).
     C3d,
-    /// `trc/<id>.trc`: joints as markers for OpenSim (mm).
+    /// `trc/<id>.trc`: joints as markers for OpenSim (mm, Y up).
     Trc,
     /// `bvh/<id>.bvh`: the walk's rig with rotations solved from positions (Y-up, cm).
     Bvh,
@@ -433,7 +433,9 @@ pub fn export(
                     std::fs::rename(&tmp, &p).map_err(|e| werr(&p, e))?;
                 }
                 ExportFormat::Trc => {
-                    let text = trc::to_text(&format!("{id}.trc"), &names, &s.positions, s.fps);
+                    // OpenSim's convention: Y up, X forward, Z to the right.
+                    let yup: Vec<Vec3> = s.positions.iter().map(|p| [p[0], p[2], -p[1]]).collect();
+                    let text = trc::to_text(&format!("{id}.trc"), &names, &yup, s.fps);
                     write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
                 }
                 ExportFormat::Bvh => {
@@ -465,9 +467,10 @@ pub fn export(
     let manifest = ExportManifest {
         version: MANIFEST_VERSION,
         created_by: format!("pathogait {}", env!("CARGO_PKG_VERSION")),
-        conventions: "npz/csv: metres; c3d/trc: millimetres; all four Z up, walking along +X, \
-                      left at +Y. bvh: centimetres, Y up, walking along +X. kinect: metres, Z up, \
-                      walking along +Y, as the reference dataset"
+        conventions: "npz/csv: metres; c3d: millimetres; all three Z up, walking along +X, \
+                      left at +Y. trc: millimetres, Y up, walking along +X, right at +Z (OpenSim). \
+                      bvh: centimetres, Y up, walking along +X. kinect: metres, Z up, walking \
+                      along +Y, as the reference dataset"
             .into(),
         formats: opts.formats.clone(),
         shared_files,
