@@ -253,6 +253,12 @@ fn remove_untracked(
     if never.is_empty() {
         return Ok(());
     }
+    if never.len() == nj {
+        return Err(PreprocessError::TooFewFrames {
+            valid: 0,
+            needed: 10,
+        });
+    }
     let needed = needed_joints(seq);
     if let Some(&j) = never.iter().find(|j| needed.contains(j)) {
         return Err(PreprocessError::JointNeverSeen(
