@@ -377,3 +377,30 @@ fn export_recorded_and_generated_walks_with_curation() {
     let (ok, _, err) = pathogait(&["export", "--format", "fbx", "--out", out.to_str().unwrap()]);
     assert!(!ok && err.contains("unknown format 'fbx'"), "{err}");
 }
+
+#[test]
+fn report_writes_markdown_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    let (ok, text, err) = pathogait(&[
+        "report",
+        "--class",
+        "steppage",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(text.contains("Wrote"), "{text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<h1>Gait report: class steppage</h1>") && page.contains("SYNTHETIC DATA")
+    );
+    let (ok, md, err) = pathogait(&["report", "--walk", "human3_lurch2"]);
+    assert!(ok, "{err}");
+    assert!(
+        md.starts_with("# Gait report: walk human3_lurch2") && md.contains("## Findings"),
+        "{md}"
+    );
+    let (ok, _, err) = pathogait(&["report", "--walk", "nobody"]);
+    assert!(!ok && err.contains("walk nobody is not in"), "{err}");
+}

@@ -47,7 +47,7 @@ fn load_bands(path: Option<&Path>, speed: Option<&str>) -> Result<Option<Normati
 
 /// Normal class and normative bands: command-line flags win, then the project's settings
 /// (paths relative to the project file).
-fn settings(
+pub(super) fn settings(
     args: &DataArgs,
     normal_class: Option<&str>,
     normative: Option<&Path>,

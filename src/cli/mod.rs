@@ -5,6 +5,7 @@ mod eval_cmd;
 mod export_cmd;
 mod model_cmds;
 mod progress;
+mod report_cmd;
 mod table;
 
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Evaluate(eval_cmd::EvaluateCmd),
     /// Export a curated set (recorded and/or generated walks) with a manifest.
     Export(export_cmd::ExportCmd),
+    /// Clinical text report (Markdown or HTML) citing the measured evidence.
+    Report(report_cmd::ReportCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
 }
@@ -186,6 +189,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Generate(c)) => model_cmds::generate_cmd(&c),
         Some(Command::Evaluate(c)) => eval_cmd::evaluate_cmd(&c),
         Some(Command::Export(c)) => export_cmd::export_cmd(&c),
+        Some(Command::Report(c)) => report_cmd::report_cmd(&c),
         Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }

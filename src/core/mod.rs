@@ -13,3 +13,4 @@ pub mod jobs;
 pub mod math;
 pub mod model;
 pub mod project;
+pub mod report;

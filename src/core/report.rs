@@ -1,0 +1,428 @@
+//! Evidence-grounded clinical text (after BioGait-VLM's rationales): for one walk or a group
+//! of walks, every sentence cites measured values, the reference they are compared with, and
+//! the metric that produced them. Deterministic: the same walks and references give the same
+//! text. Exported as Markdown or standalone HTML.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::biomech::normative::{NormativeBands, gait_profile};
+use crate::core::biomech::priors::{FEATURES, GroupPriors, features};
+use crate::core::biomech::{AngleVar, analyse};
+use crate::core::data::{GaitSequence, Side};
+use crate::core::math::mean;
+
+/// How a value compares with its reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flag {
+    /// Within mean ± 2 SD of the reference.
+    Typical,
+    /// Below the reference range.
+    Low,
+    /// Above the reference range.
+    High,
+    /// No reference available.
+    NoReference,
+}
+
+/// One measured value with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Metric key (as in the priors' feature list).
+    pub key: String,
+    /// Readable name with unit.
+    pub name: String,
+    /// Value (mean over the walks for a group).
+    pub value: f64,
+    /// Reference range (mean ± 2 SD of the reference group), when there is one.
+    pub reference: Option<(f64, f64)>,
+    /// Comparison.
+    pub flag: Flag,
+    /// What computed it.
+    pub source: String,
+}
+
+/// A clinical report for one walk or a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicalReport {
+    /// What the report is about ("walk X", "subject S", "class C").
+    pub title: String,
+    /// Walks analysed.
+    pub walks: Vec<String>,
+    /// Walks that could not be analysed, with the reason.
+    pub not_analysed: Vec<(String, String)>,
+    /// True when any walk is synthetic (stated in the report).
+    pub synthetic: bool,
+    /// The reference group, described ("class 'normal' of demo, 12 walks").
+    pub reference: String,
+    /// Measurements.
+    pub evidence: Vec<Evidence>,
+    /// Gait Profile Score (degrees) and per-variable scores, against `bands_source`.
+    pub gps: Option<(f64, Vec<(String, f64)>)>,
+    /// Normative curves used for the GPS.
+    pub bands_source: Option<String>,
+    /// Findings, each citing its evidence.
+    pub findings: Vec<String>,
+}
+
+fn fmt(v: f64) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Builds the report for `walks` (one or several) against a reference group (typically the
+/// dataset's normal class) and, optionally, normative angle curves for the GPS.
+#[must_use]
+pub fn clinical_report(
+    title: &str,
+    walks: &[&GaitSequence],
+    reference: Option<&GroupPriors>,
+    reference_name: &str,
+    bands: Option<&NormativeBands>,
+) -> ClinicalReport {
+    let mut analysed = Vec::new();
+    let mut not_analysed = Vec::new();
+    for w in walks {
+        match analyse(w) {
+            Ok(a) => analysed.push(a),
+            Err(e) => not_analysed.push((w.id.clone(), e.to_string())),
+        }
+    }
+    let per_walk: Vec<BTreeMap<String, f64>> = analysed.iter().map(features).collect();
+    let value = |k: &str| {
+        let v: Vec<f64> = per_walk
+            .iter()
+            .filter_map(|f| f.get(k).copied())
+            .filter(|x| x.is_finite())
+            .collect();
+        mean(&v).unwrap_or(f64::NAN)
+    };
+    let mut evidence = Vec::new();
+    for (key, name) in FEATURES {
+        let v = value(key);
+        let range = reference
+            .and_then(|r| r.features.get(key))
+            .filter(|s| s.mean.is_finite() && s.sd.is_finite() && s.n >= 2)
+            // Every feature is non-negative (ranges, times, symmetry indices).
+            .map(|s| ((s.mean - 2.0 * s.sd).max(0.0), s.mean + 2.0 * s.sd));
+        let flag = match range {
+            None => Flag::NoReference,
+            Some(_) if !v.is_finite() => Flag::NoReference,
+            Some((lo, _)) if v < lo => Flag::Low,
+            Some((_, hi)) if v > hi => Flag::High,
+            Some(_) => Flag::Typical,
+        };
+        evidence.push(Evidence {
+            key: key.to_string(),
+            name: name.to_string(),
+            value: v,
+            reference: range,
+            flag,
+            source: if key.starts_with("si_") {
+                "symmetry index 100·abs(L−R)/(0.5·(L+R)) of per-side means (biomech::spatiotemporal)"
+                    .into()
+            } else if key == "asymmetry_pct" {
+                "mean of the five symmetry indices (biomech::priors)".into()
+            } else if key.ends_with("_rom_deg") {
+                "max − min of the mean cycle curve, 101 points (biomech::angles)".into()
+            } else {
+                "Zeni events, per-side cycle means (biomech::spatiotemporal)".into()
+            },
+        });
+    }
+    // Per-side values the text cites (step time, stance, ROM by side).
+    let side_value = |f: &dyn Fn(&crate::core::biomech::GaitAnalysis) -> f64| {
+        mean(
+            &analysed
+                .iter()
+                .map(f)
+                .filter(|x| x.is_finite())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(f64::NAN)
+    };
+    let step = [
+        side_value(&|a| a.spatiotemporal.left.step_time_s),
+        side_value(&|a| a.spatiotemporal.right.step_time_s),
+    ];
+    let stance = [
+        side_value(&|a| a.spatiotemporal.left.stance_pct),
+        side_value(&|a| a.spatiotemporal.right.stance_pct),
+    ];
+    let rom = |var: AngleVar| {
+        [
+            side_value(&|a| a.rom_deg(var, Side::Left)),
+            side_value(&|a| a.rom_deg(var, Side::Right)),
+        ]
+    };
+    let gps = bands.and_then(|b| {
+        let profiles: Vec<_> = analysed
+            .iter()
+            .map(|a| gait_profile(&a.curves, b))
+            .collect();
+        let g = mean(
+            &profiles
+                .iter()
+                .map(|p| p.gps)
+                .filter(|x| x.is_finite())
+                .collect::<Vec<_>>(),
+        )?;
+        let mut gvs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for p in &profiles {
+            for (var, side, v) in &p.gvs {
+                gvs.entry(format!(
+                    "{} {}",
+                    var.label(),
+                    if *side == Side::Left { "left" } else { "right" }
+                ))
+                .or_default()
+                .push(*v);
+            }
+        }
+        let mut gvs: Vec<(String, f64)> = gvs
+            .into_iter()
+            .filter_map(|(k, v)| mean(&v).map(|m| (k, m)))
+            .collect();
+        gvs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Some((g, gvs))
+    });
+    let findings = findings(&evidence, step, stance, rom, gps.as_ref(), reference_name);
+    ClinicalReport {
+        title: title.to_string(),
+        walks: analysed.iter().map(|a| a.id.clone()).collect(),
+        not_analysed,
+        synthetic: walks.iter().any(|w| w.is_synthetic()),
+        reference: reference_name.to_string(),
+        evidence,
+        gps,
+        bands_source: bands.map(|b| b.source.clone()),
+        findings,
+    }
+}
+
+fn findings(
+    evidence: &[Evidence],
+    step: [f64; 2],
+    stance: [f64; 2],
+    rom: impl Fn(AngleVar) -> [f64; 2],
+    gps: Option<&(f64, Vec<(String, f64)>)>,
+    reference_name: &str,
+) -> Vec<String> {
+    let get = |k: &str| evidence.iter().find(|e| e.key == k);
+    let range = |e: &Evidence| {
+        e.reference.map_or_else(String::new, |(lo, hi)| {
+            format!(" against {}–{} in {reference_name}", fmt(lo), fmt(hi))
+        })
+    };
+    let mut out = Vec::new();
+    let level = |e: &Evidence, low: &str, high: &str| match e.flag {
+        Flag::Low => Some(low.to_string()),
+        Flag::High => Some(high.to_string()),
+        _ => None,
+    };
+    for (key, what, low, high) in [
+        ("cadence_steps_min", "Cadence", "reduced", "increased"),
+        ("speed_m_s", "Walking speed", "reduced", "increased"),
+        (
+            "stride_length_m",
+            "Stride length",
+            "shortened",
+            "lengthened",
+        ),
+        (
+            "double_support_pct",
+            "Double support",
+            "shortened",
+            "prolonged",
+        ),
+        ("step_width_m", "Step width", "narrow", "wide"),
+    ] {
+        if let Some(e) = get(key)
+            && let Some(l) = level(e, low, high)
+        {
+            out.push(format!(
+                "{what} is {l}: {} ({}){}.",
+                fmt(e.value),
+                e.name,
+                range(e)
+            ));
+        }
+    }
+    if let Some(e) = get("si_step_time_pct")
+        && e.flag == Flag::High
+    {
+        let longer = if step[0] > step[1] { "left" } else { "right" };
+        out.push(format!(
+            "Step time is asymmetric: left {} s, right {} s (symmetry index {} %{}); the {longer} step takes longer.",
+            fmt(step[0]), fmt(step[1]), fmt(e.value), range(e)
+        ));
+    }
+    if let Some(e) = get("si_stance_pct")
+        && e.flag == Flag::High
+    {
+        let shorter = if stance[0] < stance[1] {
+            "left"
+        } else {
+            "right"
+        };
+        out.push(format!(
+            "Stance is asymmetric: left {} %, right {} % of the stride (symmetry index {} %{}); shorter stance on the {shorter} side is typical of unloading a painful or weak limb.",
+            fmt(stance[0]), fmt(stance[1]), fmt(e.value), range(e)
+        ));
+    }
+    for (key, var, joint) in [
+        ("knee_rom_deg", AngleVar::KneeFlexion, "Knee flexion"),
+        ("hip_rom_deg", AngleVar::HipFlexion, "Hip flexion/extension"),
+        (
+            "ankle_rom_deg",
+            AngleVar::AnkleDorsiflexion,
+            "Ankle dorsi/plantarflexion",
+        ),
+        (
+            "pelvic_obliquity_rom_deg",
+            AngleVar::PelvicObliquity,
+            "Pelvic obliquity",
+        ),
+        (
+            "trunk_lateral_rom_deg",
+            AngleVar::TrunkLeanLateral,
+            "Lateral trunk lean",
+        ),
+    ] {
+        let Some(e) = get(key) else { continue };
+        let Some(l) = level(e, "reduced", "increased") else {
+            continue;
+        };
+        let [lv, rv] = rom(var);
+        out.push(format!(
+            "{joint} range of motion is {l}: {} deg (left {}, right {}){}.",
+            fmt(e.value),
+            fmt(lv),
+            fmt(rv),
+            range(e)
+        ));
+    }
+    if let Some((g, gvs)) = gps {
+        let top: Vec<String> = gvs
+            .iter()
+            .take(3)
+            .map(|(k, v)| format!("{k} {} deg", fmt(*v)))
+            .collect();
+        out.push(format!(
+            "Gait Profile Score {} deg (RMS deviation of the angle curves from the normative mean); largest variable scores: {}.",
+            fmt(*g),
+            top.join(", ")
+        ));
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "No measured value lies outside mean ± 2 SD of {reference_name}."
+        ));
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl ClinicalReport {
+    fn header_lines(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "Walks analysed: {} ({}).",
+            self.walks.len(),
+            self.walks.join(", ")
+        )];
+        if self.synthetic {
+            v.push(
+                "SYNTHETIC DATA: these walks come from the parametric demo model or a trained \
+                 generator, not from a person."
+                    .into(),
+            );
+        }
+        for (id, why) in &self.not_analysed {
+            v.push(format!("Not analysed: {id}: {why}."));
+        }
+        v.push(format!(
+            "Reference: {}; a value is flagged outside its mean ± 2 SD.",
+            self.reference
+        ));
+        if let Some(b) = &self.bands_source {
+            v.push(format!("Normative angle curves: {b}."));
+        }
+        v
+    }
+
+    /// Markdown text.
+    #[must_use]
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!("# Gait report: {}\n\n", self.title);
+        for l in self.header_lines() {
+            let _ = writeln!(s, "{l}  ");
+        }
+        s.push_str("\n## Findings\n\n");
+        for f in &self.findings {
+            let _ = writeln!(s, "- {f}");
+        }
+        s.push_str("\n## Measurements\n\n| measure | value | reference (mean ± 2 SD) | flag | computed by |\n|---|---|---|---|---|\n");
+        for e in &self.evidence {
+            let r = e
+                .reference
+                .map_or_else(|| "-".into(), |(lo, hi)| format!("{}–{}", fmt(lo), fmt(hi)));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {r} | {:?} | {} |",
+                e.name,
+                fmt(e.value),
+                e.flag,
+                e.source
+            );
+        }
+        s
+    }
+
+    /// Standalone HTML page (no scripts, no external resources).
+    #[must_use]
+    pub fn to_html(&self) -> String {
+        let mut s = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Gait report: {}</title>\n<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.2em .5em}}.Low,.High{{background:#fde2b8}}</style></head><body>\n<h1>Gait report: {}</h1>\n",
+            html_escape(&self.title),
+            html_escape(&self.title)
+        );
+        for l in self.header_lines() {
+            let _ = writeln!(s, "<p>{}</p>", html_escape(&l));
+        }
+        s.push_str("<h2>Findings</h2>\n<ul>\n");
+        for f in &self.findings {
+            let _ = writeln!(s, "<li>{}</li>", html_escape(f));
+        }
+        s.push_str("</ul>\n<h2>Measurements</h2>\n<table><tr><th>measure</th><th>value</th><th>reference (mean ± 2 SD)</th><th>flag</th><th>computed by</th></tr>\n");
+        for e in &self.evidence {
+            let r = e
+                .reference
+                .map_or_else(|| "-".into(), |(lo, hi)| format!("{}–{}", fmt(lo), fmt(hi)));
+            let _ = writeln!(
+                s,
+                "<tr class=\"{:?}\"><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td></tr>",
+                e.flag,
+                html_escape(&e.name),
+                fmt(e.value),
+                html_escape(&r),
+                e.flag,
+                html_escape(&e.source)
+            );
+        }
+        s.push_str("</table>\n</body></html>\n");
+        s
+    }
+}
