@@ -14,3 +14,4 @@ pub mod math;
 pub mod model;
 pub mod project;
 pub mod report;
+pub mod twin;
