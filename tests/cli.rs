@@ -404,3 +404,33 @@ fn report_writes_markdown_and_html() {
     let (ok, _, err) = pathogait(&["report", "--walk", "nobody"]);
     assert!(!ok && err.contains("walk nobody is not in"), "{err}");
 }
+
+#[test]
+fn twin_reports_scores_and_writes_both_walks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text, err) = pathogait(&[
+        "twin",
+        "--walk",
+        "human1_stiff_legged1",
+        "--steps",
+        "30",
+        "--backend",
+        "cpu",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    for needle in [
+        "Pass 1",
+        "KneeR",
+        "threshold, mm",
+        "Pass 2",
+        "Knee flexion (+)",
+        "held out for thresholds",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    assert!(dir.path().join("human1_stiff_legged1_twin.trc").is_file());
+    let (ok, _, err) = pathogait(&["twin", "--walk", "x", "--normal-class", "nope"]);
+    assert!(!ok && err.contains("class 'nope' not found"), "{err}");
+}

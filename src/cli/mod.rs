@@ -7,6 +7,7 @@ mod model_cmds;
 mod progress;
 mod report_cmd;
 mod table;
+mod twin_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ enum Command {
     Export(export_cmd::ExportCmd),
     /// Clinical text report (Markdown or HTML) citing the measured evidence.
     Report(report_cmd::ReportCmd),
+    /// Flag joints inconsistent with normal gait and rebuild them: the normative twin.
+    Twin(twin_cmd::TwinCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
 }
@@ -190,6 +193,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Evaluate(c)) => eval_cmd::evaluate_cmd(&c),
         Some(Command::Export(c)) => export_cmd::export_cmd(&c),
         Some(Command::Report(c)) => report_cmd::report_cmd(&c),
+        Some(Command::Twin(c)) => twin_cmd::twin_cmd(&c),
         Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }
