@@ -132,12 +132,10 @@ fn priors_on_the_shared_bvh_set() {
     }
 }
 
-#[test]
-fn train_then_generate_with_a_tiny_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let model = dir.path().join("model");
-    let out = dir.path().join("out");
+/// Writes a 3-subject demo set and trains a tiny model on it: `(data dir, model dir)`.
+fn demo_data_and_tiny_model(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    let model = dir.join("model");
     let (ok, _, err) = pathogait(&[
         "demo-data",
         "--out",
@@ -161,6 +159,14 @@ fn train_then_generate_with_a_tiny_model() {
     assert!(ok, "{err}");
     assert!(text.contains("Backend: CPU (Flex)"), "{text}");
     assert!(text.contains("Tokeniser MPJPE"), "{text}");
+    (data, model)
+}
+
+#[test]
+fn train_then_generate_with_a_tiny_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = demo_data_and_tiny_model(dir.path());
+    let out = dir.path().join("out");
     assert!(
         model.join("manifest.ron").is_file()
             && model.join("gpt.bpk").is_file()
@@ -304,30 +310,8 @@ fn evaluate_writes_the_table_and_resumes() {
 #[test]
 fn export_recorded_and_generated_walks_with_curation() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let model = dir.path().join("model");
+    let (data, model) = demo_data_and_tiny_model(dir.path());
     let out = dir.path().join("export");
-    let (ok, _, err) = pathogait(&[
-        "demo-data",
-        "--out",
-        data.to_str().unwrap(),
-        "--subjects",
-        "3",
-        "--trials",
-        "1",
-    ]);
-    assert!(ok, "{err}");
-    let (ok, _, err) = pathogait(&[
-        "train",
-        data.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-        "--preset",
-        "tiny",
-        "--backend",
-        "cpu",
-    ]);
-    assert!(ok, "{err}");
     let curation = dir.path().join("curation.ron");
     std::fs::write(
         &curation,

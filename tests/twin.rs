@@ -9,7 +9,15 @@ use pathogait::core::biomech::{AngleVar, NormativeBands, analyse};
 use pathogait::core::data::{CommonJoint, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::jobs::{CancelToken, NoProgress};
-use pathogait::core::twin::{TwinConfig, angle_deviation, train_twin};
+use pathogait::core::twin::{TwinConfig, TwinResult, angle_deviation, train_twin};
+
+fn flagged(r: &TwinResult) -> Vec<CommonJoint> {
+    r.scores
+        .iter()
+        .filter(|s| s.flagged)
+        .map(|s| s.joint)
+        .collect()
+}
 
 fn knee_ankle(side: Side) -> [CommonJoint; 2] {
     match side {
@@ -50,12 +58,7 @@ fn stiff_leg_is_flagged_on_its_side_and_the_twin_moves_toward_normal() {
         let seq = ds.sequences.iter().find(|s| s.id == id).unwrap();
         let side = seq.side.unwrap();
         let r = model.analyse_walk(seq).unwrap();
-        let flagged: Vec<CommonJoint> = r
-            .scores
-            .iter()
-            .filter(|s| s.flagged)
-            .map(|s| s.joint)
-            .collect();
+        let flagged = flagged(&r);
         assert!(
             knee_ankle(side).iter().any(|j| flagged.contains(j)),
             "{id}: {flagged:?}"
@@ -95,12 +98,7 @@ fn stiff_leg_is_flagged_on_its_side_and_the_twin_moves_toward_normal() {
         .find(|s| s.id == "human2_normal1")
         .unwrap();
     let r = model.analyse_walk(normal).unwrap();
-    let flagged: Vec<CommonJoint> = r
-        .scores
-        .iter()
-        .filter(|s| s.flagged)
-        .map(|s| s.joint)
-        .collect();
+    let flagged = flagged(&r);
     for side in Side::BOTH {
         assert!(
             !knee_ankle(side).iter().any(|j| flagged.contains(j)),

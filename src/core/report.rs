@@ -337,6 +337,23 @@ fn html_escape(s: &str) -> String {
 }
 
 impl ClinicalReport {
+    /// Measurement table cells: name, value, reference range, flag, metric.
+    fn table_rows(&self) -> Vec<[String; 5]> {
+        self.evidence
+            .iter()
+            .map(|e| {
+                [
+                    e.name.clone(),
+                    fmt(e.value),
+                    e.reference
+                        .map_or_else(|| "-".into(), |(lo, hi)| format!("{}–{}", fmt(lo), fmt(hi))),
+                    format!("{:?}", e.flag),
+                    e.source.clone(),
+                ]
+            })
+            .collect()
+    }
+
     fn header_lines(&self) -> Vec<String> {
         let mut v = vec![format!(
             "Walks analysed: {} ({}).",
@@ -375,18 +392,8 @@ impl ClinicalReport {
             let _ = writeln!(s, "- {f}");
         }
         s.push_str("\n## Measurements\n\n| measure | value | reference (mean ± 2 SD) | flag | computed by |\n|---|---|---|---|---|\n");
-        for e in &self.evidence {
-            let r = e
-                .reference
-                .map_or_else(|| "-".into(), |(lo, hi)| format!("{}–{}", fmt(lo), fmt(hi)));
-            let _ = writeln!(
-                s,
-                "| {} | {} | {r} | {:?} | {} |",
-                e.name,
-                fmt(e.value),
-                e.flag,
-                e.source
-            );
+        for row in self.table_rows() {
+            let _ = writeln!(s, "| {} |", row.join(" | "));
         }
         s
     }
@@ -407,20 +414,13 @@ impl ClinicalReport {
             let _ = writeln!(s, "<li>{}</li>", html_escape(f));
         }
         s.push_str("</ul>\n<h2>Measurements</h2>\n<table><tr><th>measure</th><th>value</th><th>reference (mean ± 2 SD)</th><th>flag</th><th>computed by</th></tr>\n");
-        for e in &self.evidence {
-            let r = e
-                .reference
-                .map_or_else(|| "-".into(), |(lo, hi)| format!("{}–{}", fmt(lo), fmt(hi)));
-            let _ = writeln!(
-                s,
-                "<tr class=\"{:?}\"><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td></tr>",
-                e.flag,
-                html_escape(&e.name),
-                fmt(e.value),
-                html_escape(&r),
-                e.flag,
-                html_escape(&e.source)
-            );
+        for row in self.table_rows() {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| format!("<td>{}</td>", html_escape(c)))
+                .collect();
+            // The flag names the row's class, so out-of-range rows are highlighted.
+            let _ = writeln!(s, "<tr class=\"{}\">{}</tr>", row[3], cells.concat());
         }
         s.push_str("</table>\n</body></html>\n");
         s
