@@ -418,3 +418,112 @@ fn twin_reports_scores_and_writes_both_walks() {
     let (ok, _, err) = pathogait(&["twin", "--walk", "x", "--normal-class", "nope"]);
     assert!(!ok && err.contains("class 'nope' not found"), "{err}");
 }
+
+#[test]
+fn a_project_keeps_generated_sets_and_curation_for_export() {
+    use pathogait::core::export::{CurationEntry, Decision};
+    use pathogait::core::project::{DataSource, Project};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = demo_data_and_tiny_model(dir.path());
+    let pfile = dir.path().join("study.ron");
+    let project = Project {
+        name: "study".into(),
+        sources: vec![DataSource::Demo(pathogait::core::demo::DemoConfig {
+            subjects: 2,
+            trials: 1,
+            ..pathogait::core::demo::DemoConfig::default()
+        })],
+        ..Project::default()
+    };
+    project.save(&pfile).unwrap();
+    let (ok, text, err) = pathogait(&[
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "antalgic",
+        "--count",
+        "3",
+        "--frames",
+        "80",
+        "--seed",
+        "40",
+        "--backend",
+        "cpu",
+        "--project",
+        pfile.to_str().unwrap(),
+        "--save-set",
+        "antalgic batch",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("Saved generated set 'antalgic batch' (3 walks)"),
+        "{text}"
+    );
+    let mut p = Project::load(&pfile).unwrap();
+    assert_eq!(p.generated.len(), 1);
+    let set = &p.generated[0];
+    assert_eq!(
+        set.walks.iter().map(|w| w.1).collect::<Vec<_>>(),
+        vec![40, 41, 42]
+    );
+    assert!(
+        dir.path()
+            .join("study.data/generated/antalgic_batch.npz")
+            .is_file()
+    );
+    // Curate in the project: reject the first generated walk.
+    let first = set.walks[0].0.clone();
+    p.curation.insert(
+        first.clone(),
+        CurationEntry {
+            decision: Decision::Rejected,
+            ..CurationEntry::default()
+        },
+    );
+    p.save(&pfile).unwrap();
+    let round = Project::from_ron(&p.to_ron().unwrap(), &pfile).unwrap();
+    assert_eq!(round, p);
+    let out = dir.path().join("export");
+    let (ok, text, err) = pathogait(&[
+        "export",
+        "--project",
+        pfile.to_str().unwrap(),
+        "--synthetic-only",
+        "--format",
+        "npz",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("Exported 2 walks (2 synthetic, 0 recorded)"),
+        "{text}"
+    );
+    let manifest = std::fs::read_to_string(out.join("manifest.ron")).unwrap();
+    assert!(
+        manifest.contains("seed: 41") && manifest.contains("seed: 42"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(&format!("(\"{first}\", \"rejected\")")),
+        "{manifest}"
+    );
+    // Same name again: refused, project unchanged.
+    let (ok, _, err) = pathogait(&[
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "antalgic",
+        "--count",
+        "1",
+        "--backend",
+        "cpu",
+        "--project",
+        pfile.to_str().unwrap(),
+        "--save-set",
+        "antalgic batch",
+    ]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+}

@@ -122,3 +122,16 @@ fn save_is_atomic_and_keeps_the_previous_version() {
         .to_string();
     assert!(e.contains("missing/dir"), "{e}");
 }
+
+#[test]
+fn version_1_files_load_with_empty_generation_state() {
+    let text = "Project(version: 1, name: \"old\", sources: [Demo(DemoConfig(seed: 1))])";
+    let p = Project::from_ron(text, Path::new("old.ron")).unwrap();
+    assert_eq!(p.version, PROJECT_VERSION);
+    assert!(p.generated.is_empty() && p.prompts.is_empty() && p.models.is_empty());
+    assert!(p.curation.is_empty());
+    assert_eq!(
+        Project::data_dir(Path::new("projects/demo.ron")),
+        Path::new("projects/demo.data")
+    );
+}

@@ -49,7 +49,7 @@ pub struct ExportCmd {
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Export only the generated walks (needs --model).
+    /// Export only generated walks (from --model, or the project's generated sets).
     #[arg(long)]
     synthetic_only: bool,
     /// Compute backend for generation.
@@ -99,10 +99,10 @@ pub fn export_cmd(c: &ExportCmd) -> Result<ExitCode> {
             formats.push(f);
         }
     }
-    if c.synthetic_only && c.model.is_none() {
-        bail!("--synthetic-only needs --model");
+    if c.synthetic_only && c.model.is_none() && c.data.project.is_none() {
+        bail!("--synthetic-only needs --model or --project (its generated sets)");
     }
-    let curation: Curation = match &c.curation {
+    let mut curation: Curation = match &c.curation {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read curation file {}", p.display()))?;
@@ -116,6 +116,24 @@ pub fn export_cmd(c: &ExportCmd) -> Result<ExitCode> {
         let (ds, _) = load_data(&c.data)?;
         print!("{}", super::commands::describe(&ds, &c.data));
         seqs.extend(ds.sequences);
+    }
+    // A project also brings its generated sets and curation (a --curation file wins).
+    if let Some(pfile) = &c.data.project {
+        let project = pathogait::core::project::Project::load(pfile)?;
+        let base = pfile.parent().unwrap_or(std::path::Path::new("."));
+        for set in &project.generated {
+            let walks = set.load_sequences(base)?;
+            println!(
+                "Generated set '{}': {} walks ({})",
+                set.name,
+                walks.len(),
+                set.model
+            );
+            seqs.extend(walks);
+        }
+        for (id, entry) in project.curation {
+            curation.entry(id).or_insert(entry);
+        }
     }
     if let Some(m) = &c.model {
         seqs.extend(generated(c, m, &bars)?);

@@ -141,6 +141,13 @@ pub struct GenerateCmd {
     /// Compute backend.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
+    /// Keep the walks in this project as a generated set (npz in `<project>.data/generated/`,
+    /// model, prompt, sampling and seeds in the project file), named by --save-set.
+    #[arg(long, requires = "save_set")]
+    project: Option<PathBuf>,
+    /// Name of the generated set (with --all-classes, the class is appended).
+    #[arg(long, requires = "project")]
+    save_set: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +378,14 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             num(foot_skating_ratio(&out.sequences), 2),
             num(bone_length_violation_pct(&out.sequences), 1),
         ]);
+        if let (Some(pfile), Some(name)) = (&c.project, &c.save_set) {
+            let name = if c.all_classes {
+                format!("{name}_{class}")
+            } else {
+                name.clone()
+            };
+            save_set(pfile, &name, &g, &prompt, &s, &out)?;
+        }
         if let Some(dir) = &c.out {
             let dir = if c.all_classes {
                 dir.join(class)
@@ -396,6 +411,38 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
         "gen/real: mean over generated walks / mean of the real class; nearest: real class closest in the descriptor features (RMS z)"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds a generated set to a project file (saved atomically, previous version kept).
+fn save_set(
+    pfile: &Path,
+    name: &str,
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    s: &Sampling,
+    out: &pathogait::core::model::generate::Generated,
+) -> Result<()> {
+    let mut project = pathogait::core::project::Project::load(pfile)?;
+    if project.generated.iter().any(|x| x.name == name) {
+        bail!(
+            "{}: a generated set named '{name}' already exists",
+            pfile.display()
+        );
+    }
+    let base = pfile.parent().unwrap_or(Path::new("."));
+    let data_dir = pathogait::core::project::Project::data_dir(pfile);
+    let model = format!("{} ({})", g.manifest.name, g.weights_hash);
+    let set = pathogait::core::project::GeneratedSet::save(
+        name, &model, prompt, s, out, &data_dir, base,
+    )?;
+    println!(
+        "Saved generated set '{name}' ({} walks) to {}",
+        set.walks.len(),
+        set.file.display()
+    );
+    project.generated.push(set);
+    project.save(pfile)?;
+    Ok(())
 }
 
 fn peak_rss_mib() -> Option<f64> {

@@ -8,6 +8,7 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod generated_set;
 pub mod io;
 pub mod jobs;
 pub mod math;

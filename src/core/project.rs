@@ -11,12 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::data::Dataset;
 use crate::core::demo::{DemoConfig, demo_dataset};
+use crate::core::export::Curation;
+pub use crate::core::generated_set::GeneratedSet;
 use crate::core::io::import::Format;
 use crate::core::io::{ImportError, ImportOptions, ImportReport, import_path};
 use crate::core::jobs::{CancelToken, Progress};
+use crate::core::model::generate::Sampling;
+use crate::core::model::prompt::Prompt;
 
 /// Current project format version. Older versions are upgraded on load; newer are refused.
-pub const PROJECT_VERSION: u32 = 1;
+/// Version 2 added prompts, models, generated sets and curation (absent in version 1 files,
+/// which load with these empty).
+pub const PROJECT_VERSION: u32 = 2;
 
 /// Where a project's data comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +56,38 @@ pub struct Project {
     pub normative: Option<(PathBuf, String)>,
     /// Free notes.
     pub notes: String,
+    /// Saved prompts with their sampling settings.
+    pub prompts: Vec<SavedPrompt>,
+    /// Trained model bundles.
+    pub models: Vec<ModelRef>,
+    /// Generated sets (sequences stored as npz in the project's data folder).
+    pub generated: Vec<GeneratedSet>,
+    /// Curation decisions by walk id (recorded or generated).
+    pub curation: Curation,
+}
+
+/// A prompt kept in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPrompt {
+    /// Name shown in lists.
+    pub name: String,
+    /// The structured prompt.
+    pub prompt: Prompt,
+    /// Sampling settings to use with it.
+    pub sampling: Sampling,
+}
+
+/// A trained model bundle used by a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Name.
+    pub name: String,
+    /// Bundle folder (relative to the project file, or absolute).
+    pub path: PathBuf,
+    /// What it was trained on.
+    pub trained_on: String,
+    /// Weights hash (identifies the checkpoint in exports).
+    pub weights_hash: String,
 }
 
 impl Default for Project {
@@ -61,6 +99,10 @@ impl Default for Project {
             normal_class: None,
             normative: None,
             notes: String::new(),
+            prompts: Vec::new(),
+            models: Vec::new(),
+            generated: Vec::new(),
+            curation: Curation::new(),
         }
     }
 }
@@ -191,6 +233,18 @@ impl Project {
             path: path.to_path_buf(),
             source: e,
         })
+    }
+
+    /// The folder for a project's generated data: `<file stem>.data/` beside the file.
+    #[must_use]
+    pub fn data_dir(project_file: &Path) -> PathBuf {
+        let stem = project_file
+            .file_stem()
+            .map_or_else(|| "project".into(), |s| s.to_string_lossy().into_owned());
+        project_file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("{stem}.data"))
     }
 
     /// Loads every data source, resolving relative paths against `base` (the project's folder).

@@ -1,0 +1,191 @@
+//! Generated sets kept in a project: the sequences in an npz file under the project's data
+//! folder, and in the project file the model, prompt, sampling and per-walk seeds, so an export
+//! can state where every synthetic walk came from.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::data::{GaitSequence, Provenance, Skeleton};
+use crate::core::export::numpy::{NpzSet, read_npz, write_npz};
+use crate::core::model::generate::{Generated, Sampling};
+use crate::core::model::prompt::Prompt;
+use crate::core::project::ProjectError;
+
+/// One batch of generated walks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedSet {
+    /// Name (unique within the project).
+    pub name: String,
+    /// Model name and weights hash.
+    pub model: String,
+    /// The structured prompt.
+    pub prompt: Prompt,
+    /// The expanded prompt text shown before generation.
+    pub expanded: String,
+    /// Sampling settings.
+    pub sampling: Sampling,
+    /// Walk ids and their sampling seeds, in file order.
+    pub walks: Vec<(String, u64)>,
+    /// The npz file (relative to the project file, or absolute).
+    pub file: PathBuf,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> ProjectError {
+    ProjectError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+impl GeneratedSet {
+    /// Writes `gen`'s sequences to `<data_dir>/generated/<name>.npz` and describes the set;
+    /// `file` is stored relative to `base` (the project's folder) when inside it.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save(
+        name: &str,
+        model: &str,
+        prompt: &Prompt,
+        sampling: &Sampling,
+        gen_out: &Generated,
+        data_dir: &Path,
+        base: &Path,
+    ) -> Result<Self, ProjectError> {
+        let dir = data_dir.join("generated");
+        std::fs::create_dir_all(&dir).map_err(|e| ProjectError::Io {
+            path: dir.clone(),
+            source: e,
+        })?;
+        let file: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{file}.npz"));
+        let seqs = &gen_out.sequences;
+        let j = Skeleton::common().joint_count();
+        let max_frames = seqs.iter().map(GaitSequence::frames).max().unwrap_or(0);
+        let labels: Vec<String> = {
+            let mut v: Vec<String> = seqs.iter().filter_map(|s| s.label.clone()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let set = NpzSet {
+            positions: seqs
+                .iter()
+                .map(|s| {
+                    let mut p = s.positions.clone();
+                    p.resize(max_frames * j, [f32::NAN; 3]);
+                    p
+                })
+                .collect(),
+            max_frames,
+            joints: j,
+            lengths: seqs.iter().map(|s| s.frames() as i32).collect(),
+            fps: seqs.iter().map(|s| s.fps).collect(),
+            labels: seqs
+                .iter()
+                .map(|s| {
+                    s.label
+                        .as_ref()
+                        .and_then(|l| labels.iter().position(|x| x == l))
+                        .map_or(-1, |i| i as i32)
+                })
+                .collect(),
+            subjects: vec![0; seqs.len()],
+            synthetic: vec![1; seqs.len()],
+            ids: seqs.iter().map(|s| s.id.clone()).collect(),
+            label_names: labels,
+            subject_names: vec!["generated".into()],
+            joint_names: Skeleton::common()
+                .joints
+                .iter()
+                .map(|x| x.name.clone())
+                .collect(),
+        };
+        let tmp = dir.join(format!(".{file}.npz.tmp"));
+        write_npz(&tmp, &set).map_err(|e| io_err(&path, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        let walks = seqs
+            .iter()
+            .map(|s| {
+                let seed = match &s.provenance {
+                    Provenance::Generated { seed, .. } => *seed,
+                    _ => 0,
+                };
+                (s.id.clone(), seed)
+            })
+            .collect();
+        Ok(Self {
+            name: name.to_string(),
+            model: model.to_string(),
+            prompt: prompt.clone(),
+            expanded: gen_out.prompt.text.clone(),
+            sampling: *sampling,
+            walks,
+            file: path
+                .strip_prefix(base)
+                .map_or(path.clone(), Path::to_path_buf),
+        })
+    }
+
+    /// Reads the set's walks back (common rig, generated provenance with each walk's seed).
+    ///
+    /// # Errors
+    /// A missing or corrupt npz file, or one whose walks do not match the project's record.
+    pub fn load_sequences(&self, base: &Path) -> Result<Vec<GaitSequence>, ProjectError> {
+        let path = if self.file.is_absolute() {
+            self.file.clone()
+        } else {
+            base.join(&self.file)
+        };
+        let set = read_npz(&path).map_err(|e| io_err(&path, e))?;
+        let rig = Skeleton::common();
+        if set.joints != rig.joint_count() || set.ids.len() != self.walks.len() {
+            return Err(io_err(
+                &path,
+                "the file does not match the generated set recorded in the project",
+            ));
+        }
+        let s = &self.sampling;
+        Ok(set
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let frames = set.lengths[i].max(0) as usize;
+                GaitSequence {
+                    id: id.clone(),
+                    subject: format!("generated:{}", self.name),
+                    label: usize::try_from(set.labels[i])
+                        .ok()
+                        .and_then(|l| set.label_names.get(l))
+                        .cloned(),
+                    severity: Some(self.prompt.severity),
+                    side: self.prompt.side,
+                    fps: set.fps[i],
+                    skeleton: rig.clone(),
+                    positions: set.positions[i][..frames * set.joints].to_vec(),
+                    provenance: Provenance::Generated {
+                        model: self.model.clone(),
+                        prompt: self.expanded.clone(),
+                        seed: self.walks.get(i).map_or(0, |w| w.1),
+                        sampling: format!(
+                            "temperature {} top-k {} top-p {}",
+                            s.temperature, s.top_k, s.top_p
+                        ),
+                    },
+                    canonical: true,
+                }
+            })
+            .collect())
+    }
+}
