@@ -247,3 +247,65 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
     .unwrap_err();
     assert!(matches!(e, ModelError::Cancelled), "{e}");
 }
+
+/// Cancels its token once a stage whose name contains `stage` has advanced `limit` steps
+/// (an interruption at a known point).
+struct CancelAt {
+    stage: &'static str,
+    limit: u64,
+    token: CancelToken,
+    current: std::sync::Mutex<(String, u64)>,
+}
+
+impl pathogait::core::jobs::Progress for CancelAt {
+    fn start(&self, stage: &str, _total: u64) {
+        *self.current.lock().unwrap() = (stage.to_string(), 0);
+    }
+    fn advance(&self, n: u64, _item: &str) {
+        let mut c = self.current.lock().unwrap();
+        c.1 += n;
+        if c.0.contains(self.stage) && c.1 >= self.limit {
+            self.token.cancel();
+        }
+    }
+    fn finish(&self) {}
+}
+
+#[test]
+fn an_interrupted_run_resumes_mid_stage_and_ends_as_an_uninterrupted_one() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = tiny_demo();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("checkpoint");
+    let plan = TrainPlan {
+        checkpoint_every: 10,
+        ..TrainPlan::tiny()
+    };
+    let go = |stop: Option<(&'static str, u64)>, ck: Option<&std::path::Path>| {
+        let token = CancelToken::new();
+        let p = CancelAt {
+            stage: stop.map_or("never", |s| s.0),
+            limit: stop.map_or(u64::MAX, |s| s.1),
+            token: token.clone(),
+            current: std::sync::Mutex::new((String::new(), 0)),
+        };
+        train(&ds, &plan, "r", &Device::flex(), "cpu", ck, &p, &token)
+    };
+    // Stopped at tokeniser step 35 (last save: 30), then at GPT step 25 (last save: 20).
+    let r = go(Some(("tokeniser", 35)), Some(&ckpt));
+    assert!(matches!(r, Err(ModelError::Cancelled)), "{:?}", r.err());
+    assert!(ckpt.join("tokenizer_progress.ron").is_file());
+    assert!(matches!(
+        go(Some(("GPT", 25)), Some(&ckpt)),
+        Err(ModelError::Cancelled)
+    ));
+    assert!(ckpt.join("gpt_progress.ron").is_file());
+    let resumed = go(None, Some(&ckpt)).unwrap();
+    let whole = go(None, None).unwrap();
+    let (a, b) = (&resumed.manifest.report, &whole.manifest.report);
+    assert_eq!(a.tokenizer_log, b.tokenizer_log);
+    assert_eq!(a.gpt_log, b.gpt_log);
+    assert_eq!(a.mpjpe_train_mm, b.mpjpe_train_mm);
+}

@@ -79,7 +79,8 @@ pub struct TrainCmd {
     /// Compute backend.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
-    /// Reuse the tokeniser checkpoint of an interrupted run with the same settings.
+    /// Continue an interrupted run with the same settings from its last checkpoint (the
+    /// finished tokeniser, or mid-stage progress saved every 100 steps in OUT/checkpoint).
     #[arg(long)]
     resume: bool,
     /// Initialise the GPT blocks from a local GPT-2 safetensors file (sets width 768, 12 heads;

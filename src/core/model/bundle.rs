@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ModelError;
+use super::checkpoint::StageCheckpoint;
 use super::data::{AuxScale, TrainingSet, build_training_set};
 use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
@@ -62,6 +63,9 @@ pub struct TrainPlan {
     /// Optional local GPT-2 safetensors file to initialise the GPT blocks from (fine-tuning);
     /// the GPT width must then equal the file's (768 for GPT-2 small).
     pub gpt2_init: Option<PathBuf>,
+    /// Steps between mid-stage checkpoints when training with a checkpoint folder (0 = only
+    /// the finished tokeniser is kept).
+    pub checkpoint_every: usize,
 }
 
 impl Default for TrainPlan {
@@ -89,6 +93,7 @@ impl Default for TrainPlan {
             normal_class: None,
             seed: 1,
             gpt2_init: None,
+            checkpoint_every: 100,
         }
     }
 }
@@ -318,6 +323,11 @@ pub fn train(
     let ckpt_tok = checkpoint.map(|c| c.join("tokenizer.bpk"));
     let ckpt_meta = checkpoint.map(|c| c.join("tokenizer.ron"));
     let plan_key = ron::to_string(plan).unwrap_or_default();
+    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
+        dir: dir.to_path_buf(),
+        every: plan.checkpoint_every,
+        key: plan_key.clone(),
+    });
     let resumed = match (&ckpt_tok, &ckpt_meta) {
         (Some(w), Some(m)) if w.exists() && m.exists() => {
             let saved: Option<(String, Vec<VqEma>, Vec<StepLog>)> = std::fs::read_to_string(m)
@@ -347,6 +357,7 @@ pub fn train(
             &plan.weights,
             device,
             plan.seed,
+            stage_ckpt.as_ref(),
             progress,
             cancel,
         )?;
@@ -378,6 +389,7 @@ pub fn train(
         plan.augment,
         device,
         plan.seed,
+        stage_ckpt.as_ref(),
         progress,
         cancel,
     )?;

@@ -4,6 +4,7 @@
 //! device (and with it the backend) is chosen at run time.
 
 pub mod bundle;
+pub mod checkpoint;
 pub mod data;
 pub mod features;
 pub mod generate;

@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
+use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, Window, augment};
 use super::features::{FEATURES, Normalizer};
 use super::gpt::{Gpt, GptConfig};
@@ -201,6 +202,7 @@ pub fn train_tokenizer(
     weights: &LossWeights,
     device: &Device,
     seed: u64,
+    ckpt: Option<&StageCheckpoint>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(GaitTokenizer, [VqEma; 3], Vec<StepLog>), ModelError> {
@@ -219,8 +221,16 @@ pub fn train_tokenizer(
     let ce = CrossEntropyLossConfig::new().init(&ad);
     let fps = 30.0_f32.max(1.0);
     let mut log = Vec::with_capacity(stage.steps);
+    let mut start = 1;
+    if let Some(r) = ckpt
+        .and_then(|c| c.load::<_, Vec<VqEma>>("tokenizer", model.clone(), AdamConfig::new().init()))
+        && let Ok(e) = <[VqEma; 3]>::try_from(r.extra)
+    {
+        (model, optim, rng, log, emas, start) = (r.model, r.optim, r.rng, r.log, e, r.step + 1);
+    }
     progress.start("training tokeniser", stage.steps as u64);
-    for step in 1..=stage.steps {
+    progress.advance((start - 1) as u64, "resumed from checkpoint");
+    for step in start..=stage.steps {
         if cancel.is_cancelled() {
             progress.finish();
             return Err(ModelError::Cancelled);
@@ -289,6 +299,19 @@ pub fn train_tokenizer(
             1,
             &format!("loss {loss_v:.4} recon {recon_v:.4} perplexity {perplexity:.1}"),
         );
+        if let Some(c) = ckpt
+            && c.due(step, stage.steps)
+        {
+            c.save(
+                "tokenizer",
+                step,
+                &model,
+                &optim,
+                &log,
+                &rng,
+                &emas.to_vec(),
+            )?;
+        }
     }
     progress.finish();
     Ok((model.valid(), emas, log))
@@ -349,6 +372,7 @@ pub fn train_gpt(
     augment_p: f64,
     device: &Device,
     seed: u64,
+    ckpt: Option<&StageCheckpoint>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(Gpt, Vec<StepLog>), ModelError> {
@@ -368,8 +392,18 @@ pub fn train_gpt(
     let prompt_len = set.vocab.prompt_len();
     let mut order: Vec<usize> = train.to_vec();
     let mut log = Vec::with_capacity(stage.steps);
+    let mut start = 1;
+    if let Some(r) =
+        ckpt.and_then(|c| c.load::<_, Vec<usize>>("gpt", model.clone(), AdamConfig::new().init()))
+    {
+        (model, optim, rng, log, order, start) =
+            (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
+        // Dropout draws from the backend's generator: give the rest of the run its own seed.
+        ad.seed(seed.wrapping_add(start as u64));
+    }
     progress.start("training GPT", stage.steps as u64);
-    for step in 1..=stage.steps {
+    progress.advance((start - 1) as u64, "resumed from checkpoint");
+    for step in start..=stage.steps {
         if cancel.is_cancelled() {
             progress.finish();
             return Err(ModelError::Cancelled);
@@ -431,6 +465,11 @@ pub fn train_gpt(
             perplexity: loss_v.exp(),
         });
         progress.advance(1, &format!("cross-entropy {loss_v:.3}"));
+        if let Some(c) = ckpt
+            && c.due(step, stage.steps)
+        {
+            c.save("gpt", step, &model, &optim, &log, &rng, &order)?;
+        }
     }
     progress.finish();
     Ok((model.valid(), log))
