@@ -5,8 +5,12 @@
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
+use super::classifier::{Classifier, LabelledWindow};
+use super::protocol::{ModelWindow, Prepared, standardise};
 use crate::core::biomech::priors::GroupPriors;
-use crate::core::data::GaitSequence;
+use crate::core::data::{Dataset, GaitSequence, Provenance};
+use crate::core::model::bundle::GaitGenerator;
+use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence};
 use crate::core::model::metrics::{
     bone_length_violation_pct, diversity_m, foot_skating_ratio, prior_adherence,
 };
@@ -105,6 +109,154 @@ pub fn set_quality(
         bone_violation_pct: bone_length_violation_pct(&all),
         prior_hit_rate,
     }
+}
+
+/// Fréchet distances of one class (NaN where a side has fewer than two windows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassDistance {
+    /// Class name.
+    pub class: String,
+    /// Real (fit subjects) vs model windows.
+    pub model: f64,
+    /// Real (fit subjects) vs baseline windows.
+    pub baseline: f64,
+    /// Real (fit subjects) vs real walks of the validation subjects: the distance between
+    /// two samples of real people, for scale.
+    pub real_reference: f64,
+}
+
+/// Quality of the fold's synthetic data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerativeResult {
+    /// Classifier whose pooled features define the Fréchet distance (real-trained).
+    pub feature_space: String,
+    /// Per class.
+    pub per_class: Vec<ClassDistance>,
+    /// All classes pooled: real vs model.
+    pub model_all: f64,
+    /// All classes pooled: real vs baseline.
+    pub baseline_all: f64,
+    /// Real fit windows.
+    pub real: SetQuality,
+    /// Model windows.
+    pub model: SetQuality,
+    /// Baseline windows.
+    pub baseline_quality: SetQuality,
+}
+
+/// Up to this many walks per class and set enter the sequence-level quality checks (they
+/// analyse gait cycles, which costs far more than a classifier pass).
+const QUALITY_PER_CLASS: usize = 30;
+
+#[allow(clippy::too_many_arguments)] // the fold's pieces, from run_fold
+pub(crate) fn measure(
+    prep: &Prepared,
+    norm: &Normalizer,
+    net: Option<&Classifier>,
+    real_fit: &[LabelledWindow],
+    real_val: &[LabelledWindow],
+    model: &[ModelWindow],
+    base: &[(usize, Vec<[f32; FEATURES]>)],
+    fit: &[usize],
+    ds: &Dataset,
+    g: &GaitGenerator,
+) -> GenerativeResult {
+    let fps = g.manifest.window.fps;
+    let to_seq = |c: usize, w: &[[f32; FEATURES]], id: String| {
+        features_to_sequence(
+            w,
+            fps,
+            &id,
+            Some(prep.classes[c].clone()),
+            Provenance::Generated {
+                model: "baseline: jitter + time warp + scaling".into(),
+                prompt: prep.classes[c].clone(),
+                seed: 0,
+                sampling: String::new(),
+            },
+        )
+    };
+    let group = |items: Vec<(usize, GaitSequence)>| -> Vec<(String, Vec<GaitSequence>)> {
+        prep.classes
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                let v: Vec<GaitSequence> = items
+                    .iter()
+                    .filter(|(k, _)| *k == c)
+                    .take(QUALITY_PER_CLASS)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                (name.clone(), v)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    };
+    let real_items: Vec<(usize, GaitSequence)> = fit
+        .iter()
+        .flat_map(|&i| {
+            let c = prep.windows[i].0.unwrap_or(0);
+            prep.windows[i]
+                .1
+                .iter()
+                .enumerate()
+                .map(move |(k, w)| (i, c, k, w))
+        })
+        .map(|(i, c, k, w)| (c, to_seq(c, w, format!("{}#{k}", ds.sequences[i].id))))
+        .collect();
+    let model_items: Vec<(usize, GaitSequence)> =
+        model.iter().map(|(c, _, s)| (*c, s.clone())).collect();
+    let base_items: Vec<(usize, GaitSequence)> = base
+        .iter()
+        .enumerate()
+        .map(|(k, (c, w))| (*c, to_seq(*c, w, format!("baseline_{k}"))))
+        .collect();
+    let priors = &g.manifest.class_priors;
+    let mut out = GenerativeResult {
+        real: set_quality(&group(real_items), priors, false),
+        model: set_quality(&group(model_items), priors, true),
+        baseline_quality: set_quality(&group(base_items), priors, true),
+        ..GenerativeResult::default()
+    };
+    let Some(net) = net else {
+        return out;
+    };
+    out.feature_space = format!("{} trained on real data", net.kind.name());
+    let emb = |w: Vec<&LabelledWindow>| net.embeddings(&w);
+    let lw = |v: &[(usize, Vec<[f32; FEATURES]>)]| -> Vec<LabelledWindow> {
+        v.iter()
+            .map(|(c, w)| LabelledWindow {
+                frames: standardise(w, norm),
+                class: *c,
+                sequence: 0,
+            })
+            .collect()
+    };
+    let model_lw = lw(&model
+        .iter()
+        .map(|(c, w, _)| (*c, w.clone()))
+        .collect::<Vec<_>>());
+    let base_lw = lw(base);
+    let of = |v: &[LabelledWindow], c: Option<usize>| -> Vec<Vec<f32>> {
+        emb(v
+            .iter()
+            .filter(|w| c.is_none_or(|c| w.class == c))
+            .collect())
+    };
+    let fd = |a: &[Vec<f32>], b: &[Vec<f32>]| frechet_distance(a, b).unwrap_or(f64::NAN);
+    for (c, name) in prep.classes.iter().enumerate() {
+        let r = of(real_fit, Some(c));
+        out.per_class.push(ClassDistance {
+            class: name.clone(),
+            model: fd(&r, &of(&model_lw, Some(c))),
+            baseline: fd(&r, &of(&base_lw, Some(c))),
+            real_reference: fd(&r, &of(real_val, Some(c))),
+        });
+    }
+    let r = of(real_fit, None);
+    out.model_all = fd(&r, &of(&model_lw, None));
+    out.baseline_all = fd(&r, &of(&base_lw, None));
+    out
 }
 
 #[cfg(test)]
