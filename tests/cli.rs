@@ -132,10 +132,9 @@ fn priors_on_the_shared_bvh_set() {
     }
 }
 
-/// Writes a 3-subject demo set and trains a tiny model on it: `(data dir, model dir)`.
-fn demo_data_and_tiny_model(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+/// Writes a 3-subject, one-walk-per-class demo set in the Kinect layout: `dir/data`.
+fn small_demo_data(dir: &std::path::Path) -> std::path::PathBuf {
     let data = dir.join("data");
-    let model = dir.join("model");
     let (ok, _, err) = pathogait(&[
         "demo-data",
         "--out",
@@ -146,6 +145,13 @@ fn demo_data_and_tiny_model(dir: &std::path::Path) -> (std::path::PathBuf, std::
         "1",
     ]);
     assert!(ok, "{err}");
+    data
+}
+
+/// Writes a 3-subject demo set and trains a tiny model on it: `(data dir, model dir)`.
+fn demo_data_and_tiny_model(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = small_demo_data(dir);
+    let model = dir.join("model");
     let (ok, text, err) = pathogait(&[
         "train",
         data.to_str().unwrap(),
@@ -233,18 +239,8 @@ fn train_then_generate_with_a_tiny_model() {
 #[test]
 fn evaluate_writes_the_table_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let data = small_demo_data(dir.path());
     let out = dir.path().join("eval");
-    let (ok, _, err) = pathogait(&[
-        "demo-data",
-        "--out",
-        data.to_str().unwrap(),
-        "--subjects",
-        "3",
-        "--trials",
-        "1",
-    ]);
-    assert!(ok, "{err}");
     let args = [
         "evaluate",
         "--data",

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::data::{GaitSequence, Provenance, Skeleton};
-use crate::core::export::numpy::{NpzSet, read_npz, write_npz};
+use crate::core::export::npz_set;
+use crate::core::export::numpy::{read_npz, write_npz};
 use crate::core::model::generate::{Generated, Sampling};
 use crate::core::model::prompt::Prompt;
 use crate::core::project::ProjectError;
@@ -70,47 +71,8 @@ impl GeneratedSet {
             .collect();
         let path = dir.join(format!("{file}.npz"));
         let seqs = &gen_out.sequences;
-        let j = Skeleton::common().joint_count();
-        let max_frames = seqs.iter().map(GaitSequence::frames).max().unwrap_or(0);
-        let labels: Vec<String> = {
-            let mut v: Vec<String> = seqs.iter().filter_map(|s| s.label.clone()).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
-        let set = NpzSet {
-            positions: seqs
-                .iter()
-                .map(|s| {
-                    let mut p = s.positions.clone();
-                    p.resize(max_frames * j, [f32::NAN; 3]);
-                    p
-                })
-                .collect(),
-            max_frames,
-            joints: j,
-            lengths: seqs.iter().map(|s| s.frames() as i32).collect(),
-            fps: seqs.iter().map(|s| s.fps).collect(),
-            labels: seqs
-                .iter()
-                .map(|s| {
-                    s.label
-                        .as_ref()
-                        .and_then(|l| labels.iter().position(|x| x == l))
-                        .map_or(-1, |i| i as i32)
-                })
-                .collect(),
-            subjects: vec![0; seqs.len()],
-            synthetic: vec![1; seqs.len()],
-            ids: seqs.iter().map(|s| s.id.clone()).collect(),
-            label_names: labels,
-            subject_names: vec!["generated".into()],
-            joint_names: Skeleton::common()
-                .joints
-                .iter()
-                .map(|x| x.name.clone())
-                .collect(),
-        };
+        // Generated walks share the common rig, so the arrays hold it whole.
+        let (set, _) = npz_set(&seqs.iter().collect::<Vec<_>>());
         let tmp = dir.join(format!(".{file}.npz.tmp"));
         write_npz(&tmp, &set).map_err(|e| io_err(&path, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;

@@ -233,7 +233,8 @@ fn kinect_positions(seq: &GaitSequence) -> (Vec<Vec3>, bool) {
     (out, true)
 }
 
-fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
+/// The npz arrays of walks (the common joints when their rigs differ, with a note saying so).
+pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
     let same_rig = seqs
         .windows(2)
         .all(|w| w[0].skeleton.joints == w[1].skeleton.joints);
