@@ -261,6 +261,8 @@ fn evaluate_writes_the_table_and_resumes() {
         "cpu",
         "--out",
         out.to_str().unwrap(),
+        "--temperature",
+        "0.7",
     ];
     let (ok, text, err) = pathogait(&args);
     assert!(ok, "{err}");
@@ -275,6 +277,12 @@ fn evaluate_writes_the_table_and_resumes() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
     assert!(!text.contains("LSTM"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let t = report["settings"]["sampling"]["temperature"]
+        .as_f64()
+        .unwrap();
+    assert!((t - 0.7).abs() < 1e-6, "{t}");
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 2 * 5, "{summary}");
     for f in [

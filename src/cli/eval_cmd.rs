@@ -61,6 +61,12 @@ pub struct EvaluateCmd {
     /// Classifier hidden width (overrides the preset).
     #[arg(long)]
     hidden: Option<usize>,
+    /// Sampling temperature of the generator (lower: closer to the class, less diverse).
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f32,
+    /// Sampling top-p.
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
     /// Seed of splits, classifiers, sampling and baseline.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -110,6 +116,11 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         generator,
         max_folds: c.max_folds,
         seed: c.seed,
+        sampling: pathogait::core::model::generate::Sampling {
+            temperature: c.temperature,
+            top_p: c.top_p,
+            ..EvalConfig::default().sampling
+        },
         ..EvalConfig::default()
     })
 }
