@@ -299,6 +299,18 @@ fn curation_decides_what_is_written() {
 }
 
 #[test]
+fn ids_that_map_to_one_file_name_get_distinct_files() {
+    let mut walks = demo_walks(2);
+    walks[0].id = "walk a".into();
+    walks[1].id = "walk/a".into();
+    let dir = tempfile::tempdir().unwrap();
+    let m = run(&walks, &Curation::new(), &[ExportFormat::Trc], dir.path()).unwrap();
+    assert_eq!(m.items[0].files, vec!["trc/walk_a.trc".to_string()]);
+    assert_eq!(m.items[1].files, vec!["trc/walk_a_2.trc".to_string()]);
+    assert!(dir.path().join("trc/walk_a_2.trc").is_file());
+}
+
+#[test]
 fn an_unwritable_destination_is_named() {
     let walks = demo_walks(1);
     let dir = tempfile::tempdir().unwrap();

@@ -406,8 +406,16 @@ pub fn export(
     }
     progress.advance(1, "shared files");
     let mut kinect_filled = false;
+    let mut used = std::collections::BTreeSet::new();
     for (i, s) in keep.iter().enumerate() {
-        let id = stem(&s.id);
+        // Ids that differ only in characters a file name cannot hold must not share files.
+        let mut id = stem(&s.id);
+        let base = id.clone();
+        let mut n = 2;
+        while !used.insert(id.clone()) {
+            id = format!("{base}_{n}");
+            n += 1;
+        }
         let names: Vec<String> = s.skeleton.joints.iter().map(|j| j.name.clone()).collect();
         for &f in &opts.formats {
             if cancel.is_cancelled() {
