@@ -530,4 +530,25 @@ fn a_project_keeps_generated_sets_and_curation_for_export() {
         "antalgic batch",
     ]);
     assert!(!ok && err.contains("already exists"), "{err}");
+    // A different name that sanitises to the same file gets its own file.
+    let (ok, _, err) = pathogait(&[
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "normal",
+        "--count",
+        "1",
+        "--backend",
+        "cpu",
+        "--project",
+        pfile.to_str().unwrap(),
+        "--save-set",
+        "antalgic/batch",
+    ]);
+    assert!(ok, "{err}");
+    let p = Project::load(&pfile).unwrap();
+    assert_eq!(p.generated.len(), 2);
+    assert_ne!(p.generated[0].file, p.generated[1].file);
+    assert_eq!(p.generated[0].load_sequences(dir.path()).unwrap().len(), 3);
 }

@@ -69,6 +69,14 @@ impl GeneratedSet {
                 }
             })
             .collect();
+        // Another set's name may sanitise to the same file name: never overwrite its walks.
+        let mut file = file;
+        let base_name = file.clone();
+        let mut n = 2;
+        while dir.join(format!("{file}.npz")).exists() {
+            file = format!("{base_name}_{n}");
+            n += 1;
+        }
         let path = dir.join(format!("{file}.npz"));
         let seqs = &gen_out.sequences;
         // Generated walks share the common rig, so the arrays hold it whole.
