@@ -514,38 +514,27 @@ fn a_project_keeps_generated_sets_and_curation_for_export() {
         "{manifest}"
     );
     // Same name again: refused, project unchanged.
-    let (ok, _, err) = pathogait(&[
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--class",
-        "antalgic",
-        "--count",
-        "1",
-        "--backend",
-        "cpu",
-        "--project",
-        pfile.to_str().unwrap(),
-        "--save-set",
-        "antalgic batch",
-    ]);
+    let save_one = |class: &str, name: &str| {
+        pathogait(&[
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--class",
+            class,
+            "--count",
+            "1",
+            "--backend",
+            "cpu",
+            "--project",
+            pfile.to_str().unwrap(),
+            "--save-set",
+            name,
+        ])
+    };
+    let (ok, _, err) = save_one("antalgic", "antalgic batch");
     assert!(!ok && err.contains("already exists"), "{err}");
     // A different name that sanitises to the same file gets its own file.
-    let (ok, _, err) = pathogait(&[
-        "generate",
-        "--model",
-        model.to_str().unwrap(),
-        "--class",
-        "normal",
-        "--count",
-        "1",
-        "--backend",
-        "cpu",
-        "--project",
-        pfile.to_str().unwrap(),
-        "--save-set",
-        "antalgic/batch",
-    ]);
+    let (ok, _, err) = save_one("normal", "antalgic/batch");
     assert!(ok, "{err}");
     let p = Project::load(&pfile).unwrap();
     assert_eq!(p.generated.len(), 2);

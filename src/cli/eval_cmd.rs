@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
-use pathogait::core::eval::{Condition, EvalConfig, EvalReport, Protocol, evaluate};
+use pathogait::core::eval::generative::SetQuality;
+use pathogait::core::eval::{Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate};
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::bundle::TrainPlan;
 use pathogait::core::model::select_device;
@@ -125,6 +126,9 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     })
 }
 
+/// Picks one set's quality figures out of a fold.
+type PickSet = fn(&FoldResult) -> &SetQuality;
+
 fn fmt_duration(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
     if s >= 3600 {
@@ -196,7 +200,7 @@ pub fn print_report(r: &EvalReport) {
         "bone CV %",
         "prior hit %",
     ]);
-    let avg = |g: &dyn Fn(&pathogait::core::eval::FoldResult) -> f64| {
+    let avg = |g: &dyn Fn(&FoldResult) -> f64| {
         let v: Vec<f64> = r.folds.iter().map(g).filter(|x| x.is_finite()).collect();
         if v.is_empty() {
             f64::NAN
@@ -204,16 +208,12 @@ pub fn print_report(r: &EvalReport) {
             v.iter().sum::<f64>() / v.len() as f64
         }
     };
-    for (name, pick) in [
-        ("real (fit subjects)", 0usize),
-        ("model", 1),
-        ("baseline", 2),
-    ] {
-        let get = |f: &pathogait::core::eval::FoldResult| match pick {
-            0 => f.generative.real.clone(),
-            1 => f.generative.model.clone(),
-            _ => f.generative.baseline_quality.clone(),
-        };
+    let sets: [(&str, PickSet); 3] = [
+        ("real (fit subjects)", |f| &f.generative.real),
+        ("model", |f| &f.generative.model),
+        ("baseline", |f| &f.generative.baseline_quality),
+    ];
+    for (name, get) in sets {
         q.row(vec![
             name.into(),
             num(avg(&|f| get(f).walks as f64), 0),
@@ -241,33 +241,32 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
     let cancel = CancelToken::new();
     let t0 = Instant::now();
     let mut computed: Vec<f64> = Vec::new();
-    let mut on_fold =
-        |f: &pathogait::core::eval::FoldResult, done: usize, total: usize, resumed: bool| {
-            if resumed {
-                println!(
-                    "fold {done}/{total} (test: {}) reused from {}",
-                    f.test_subjects.join(", "),
-                    folds_dir.display()
-                );
-                return;
-            }
-            computed.push(f.seconds);
-            let per = computed.iter().sum::<f64>() / computed.len() as f64;
-            let gru = f
-                .results
-                .iter()
-                .filter(|r| r.classifier == cfg.classifiers[0])
-                .map(|r| format!("{} {}", r.condition.name(), pct(r.accuracy)))
-                .collect::<Vec<_>>()
-                .join(", ");
+    let mut on_fold = |f: &FoldResult, done: usize, total: usize, resumed: bool| {
+        if resumed {
             println!(
-                "fold {done}/{total} (test: {}) {} · {}: {gru} · ETA {}",
+                "fold {done}/{total} (test: {}) reused from {}",
                 f.test_subjects.join(", "),
-                fmt_duration(f.seconds),
-                cfg.classifiers[0].name(),
-                fmt_duration(per * (total - done) as f64)
+                folds_dir.display()
             );
-        };
+            return;
+        }
+        computed.push(f.seconds);
+        let per = computed.iter().sum::<f64>() / computed.len() as f64;
+        let gru = f
+            .results
+            .iter()
+            .filter(|r| r.classifier == cfg.classifiers[0])
+            .map(|r| format!("{} {}", r.condition.name(), pct(r.accuracy)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "fold {done}/{total} (test: {}) {} · {}: {gru} · ETA {}",
+            f.test_subjects.join(", "),
+            fmt_duration(f.seconds),
+            cfg.classifiers[0].name(),
+            fmt_duration(per * (total - done) as f64)
+        );
+    };
     let report = evaluate(
         &ds,
         &cfg,

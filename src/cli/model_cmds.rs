@@ -298,10 +298,7 @@ fn write_outputs(
     let mut files = Vec::new();
     for seq in seqs {
         let name = format!("{}.trc", seq.id);
-        let names: Vec<String> = seq.skeleton.joints.iter().map(|j| j.name.clone()).collect();
-        // OpenSim's convention: Y up, X forward, Z to the right.
-        let yup: Vec<[f32; 3]> = seq.positions.iter().map(|p| [p[0], p[2], -p[1]]).collect();
-        let text = trc::to_text(&name, &names, &yup, seq.fps);
+        let text = trc::opensim_text(&name, seq);
         write_atomic(&dir.join(&name), text.as_bytes())
             .with_context(|| format!("writing {}", dir.join(&name).display()))?;
         let seed = match &seq.provenance {

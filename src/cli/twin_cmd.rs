@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use pathogait::core::biomech::priors::normal_label;
 use pathogait::core::biomech::{NormativeBands, analyse};
 use pathogait::core::io::trc;
 use pathogait::core::jobs::CancelToken;
@@ -49,20 +50,12 @@ pub fn twin_cmd(c: &TwinCmd) -> Result<ExitCode> {
     let normal = match &c.normal_class {
         Some(n) if labels.contains(n) => n.clone(),
         Some(n) => bail!("class '{n}' not found (classes: {})", labels.join(", ")),
-        None => labels
-            .iter()
-            .find(|l| {
-                ["normal", "healthy", "control"]
-                    .iter()
-                    .any(|k| l.to_lowercase().contains(k))
-            })
-            .cloned()
-            .with_context(|| {
-                format!(
-                    "no normal class found; name one with --normal-class ({})",
-                    labels.join(", ")
-                )
-            })?,
+        None => normal_label(&labels).with_context(|| {
+            format!(
+                "no normal class found; name one with --normal-class ({})",
+                labels.join(", ")
+            )
+        })?,
     };
     let seq = ds
         .sequences
@@ -144,12 +137,10 @@ pub fn twin_cmd(c: &TwinCmd) -> Result<ExitCode> {
     if let Some(dir) = &c.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for s in [&r.original, &r.twin] {
-            let names: Vec<String> = s.skeleton.joints.iter().map(|j| j.name.clone()).collect();
-            let yup: Vec<[f32; 3]> = s.positions.iter().map(|p| [p[0], p[2], -p[1]]).collect();
             let p = dir.join(format!("{}.trc", s.id));
             write_atomic(
                 &p,
-                trc::to_text(&format!("{}.trc", s.id), &names, &yup, s.fps).as_bytes(),
+                trc::opensim_text(&format!("{}.trc", s.id), s).as_bytes(),
             )
             .with_context(|| format!("writing {}", p.display()))?;
             println!("Wrote {}", p.display());

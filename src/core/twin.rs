@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::data::{CommonJoint, Dataset, GaitSequence, Provenance};
 use crate::core::jobs::{CancelToken, Progress};
-use crate::core::math::quantile;
+use crate::core::math::{norm, quantile, sub};
 use crate::core::model::ModelError;
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence, sequence_features};
 
@@ -432,9 +432,7 @@ impl TwinModel {
             for t in 0..self.cfg.frames {
                 let i = t * JOINTS + j;
                 let (a, b) = (self.metres(j, rec[r][i]), self.metres(j, win[i]));
-                e += f64::from(
-                    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt(),
-                );
+                e += f64::from(norm(sub(a, b)));
             }
             out[j] = 1000.0 * e / self.cfg.frames as f64;
         }

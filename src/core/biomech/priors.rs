@@ -47,6 +47,15 @@ pub const FEATURES: [(&str, &str); 19] = [
 /// Class names recognised as the normal/healthy reference when none is given.
 pub const NORMAL_NAMES: [&str; 6] = ["normal", "healthy", "control", "controls", "typical", "td"];
 
+/// The first label that names normal gait ([`NORMAL_NAMES`], any case).
+#[must_use]
+pub fn normal_label(labels: &[String]) -> Option<String> {
+    labels
+        .iter()
+        .find(|l| NORMAL_NAMES.contains(&l.to_ascii_lowercase().as_str()))
+        .cloned()
+}
+
 /// Feature values of one walk, keyed as in [`FEATURES`].
 #[must_use]
 pub fn features(a: &GaitAnalysis) -> BTreeMap<String, f64> {
@@ -272,11 +281,7 @@ pub fn compute_priors(
     progress.finish();
     let normal = normal_class
         .map(str::to_string)
-        .or_else(|| {
-            ds.labels()
-                .into_iter()
-                .find(|l| NORMAL_NAMES.contains(&l.to_ascii_lowercase().as_str()))
-        })
+        .or_else(|| normal_label(&ds.labels()))
         .and_then(|n| ds.labels().into_iter().find(|l| l.eq_ignore_ascii_case(&n)));
     let normal_bands = normal.as_ref().and_then(|n| {
         let curves: Vec<&[_]> = analysed

@@ -18,6 +18,7 @@ pub use self::protocol::{EvalConfig, FoldResult, Protocol};
 pub use self::report::{EvalReport, SummaryRow};
 use crate::core::data::Dataset;
 use crate::core::jobs::{CancelToken, Progress};
+use crate::core::math::{norm, sub};
 use crate::core::model::ModelError;
 use crate::core::model::features::FEATURES;
 use crate::core::project::write_atomic;
@@ -117,9 +118,7 @@ pub fn resample_rows(rows: &[[f32; FEATURES]], n: usize) -> Vec<[f32; FEATURES]>
 pub fn size_normalise(window: &mut [[f32; FEATURES]]) {
     // Feature triples of REL_JOINTS: HipL 3, KneeL 4, AnkleL 5, HipR 7, KneeR 8, AnkleR 9.
     let at = |f: &[f32; FEATURES], k: usize| [f[3 * k], f[3 * k + 1], f[3 * k + 2]];
-    let dist = |a: [f32; 3], b: [f32; 3]| {
-        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
-    };
+    let dist = |a: [f32; 3], b: [f32; 3]| norm(sub(a, b));
     let (mut sum, mut n) = (0.0f32, 0usize);
     for f in window.iter() {
         for (h, k, a) in [(3, 4, 5), (7, 8, 9)] {

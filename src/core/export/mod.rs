@@ -442,9 +442,7 @@ pub fn export(
                     std::fs::rename(&tmp, &p).map_err(|e| werr(&p, e))?;
                 }
                 ExportFormat::Trc => {
-                    // OpenSim's convention: Y up, X forward, Z to the right.
-                    let yup: Vec<Vec3> = s.positions.iter().map(|p| [p[0], p[2], -p[1]]).collect();
-                    let text = trc::to_text(&format!("{id}.trc"), &names, &yup, s.fps);
+                    let text = trc::opensim_text(&format!("{id}.trc"), s);
                     write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
                 }
                 ExportFormat::Bvh => {

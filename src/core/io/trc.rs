@@ -141,6 +141,15 @@ pub fn parse(text: &str, path: &Path) -> Result<TrcMotion, ImportError> {
     })
 }
 
+/// A walk (canonical frame: Z up, walking +X, left +Y) as a TRC file body in `OpenSim`'s axes:
+/// Y up, X forward, Z to the right; markers named after the rig's joints.
+#[must_use]
+pub fn opensim_text(file_name: &str, seq: &crate::core::data::GaitSequence) -> String {
+    let names: Vec<String> = seq.skeleton.joints.iter().map(|j| j.name.clone()).collect();
+    let yup: Vec<Vec3> = seq.positions.iter().map(|p| [p[0], p[2], -p[1]]).collect();
+    to_text(file_name, &names, &yup, seq.fps)
+}
+
 /// Writes a TRC file body: markers named after `names`, positions given in metres and written
 /// in millimetres (`OpenSim`'s usual unit); NaN becomes an empty cell.
 #[must_use]
