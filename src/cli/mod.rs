@@ -12,7 +12,7 @@ mod twin_cmd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pathogait::core::data::{Dataset, Units};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
@@ -58,6 +58,30 @@ enum Command {
     Twin(twin_cmd::TwinCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
+    /// Open the studio (the same as running `pathogait` with no arguments).
+    Studio(StudioCmd),
+}
+
+/// Options of the studio window.
+#[derive(Debug, Args)]
+struct StudioCmd {
+    /// Project file to open (default: the last project, else a new one on the demo data).
+    project: Option<PathBuf>,
+    /// Walk ids to select once the data loaded (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Panel to show: viewport, angles, priors, prompt, generation, curation, twin.
+    #[arg(long)]
+    tab: Option<String>,
+    /// Start playback.
+    #[arg(long)]
+    play: bool,
+    /// Save a screenshot of the window to this PNG once the data loaded, then close.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// Seconds to wait after loading before the screenshot.
+    #[arg(long, default_value_t = 3.0)]
+    screenshot_after: f32,
 }
 
 /// Where the data comes from.
@@ -174,15 +198,26 @@ struct DemoDataCmd {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        None => {
-            println!(
-                "PathoGait Studio {}\n\nThe desktop studio is not part of this build yet; use a subcommand:\n",
-                env!("CARGO_PKG_VERSION")
-            );
-            <Cli as clap::CommandFactory>::command()
-                .print_help()
-                .context("printing help")?;
-            Ok(ExitCode::SUCCESS)
+        None => studio(None, pathogait::app::Launch::default()),
+        Some(Command::Studio(c)) => {
+            let tab = c
+                .tab
+                .as_deref()
+                .map(|t| {
+                    pathogait::app::panels::Tab::ALL
+                        .into_iter()
+                        .find(|x| x.title().to_lowercase().contains(&t.to_lowercase()))
+                        .ok_or_else(|| anyhow::anyhow!("unknown tab '{t}'"))
+                })
+                .transpose()?;
+            let launch = pathogait::app::Launch {
+                select: c.select,
+                tab,
+                play: c.play,
+                screenshot: c.screenshot,
+                delay_s: c.screenshot_after,
+            };
+            studio(c.project, launch)
         }
         Some(Command::Import(c)) => commands::import(&c),
         Some(Command::Stats(c)) => commands::stats(&c),
@@ -199,6 +234,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Loads the data named by `args`: a path, a project's sources, or the embedded demo.
+fn studio(project: Option<PathBuf>, launch: pathogait::app::Launch) -> Result<ExitCode> {
+    pathogait::app::run(project, launch).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\n(headless machine? every subcommand runs without a window: see --help)"
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load_data(args: &DataArgs) -> Result<(Dataset, Option<ImportReport>)> {
     let bars = Bars::default();
     let cancel = CancelToken::new();

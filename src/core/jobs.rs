@@ -12,6 +12,9 @@ pub trait Progress: Send + Sync {
     fn advance(&self, n: u64, item: &str);
     /// Ends the current stage.
     fn finish(&self);
+    /// Named measurements at `step` of the current stage (losses, perplexity), for live plots.
+    /// Sinks that only show progress ignore them.
+    fn metrics(&self, _step: u64, _values: &[(&str, f64)]) {}
 }
 
 /// A progress sink that ignores everything (tests, library callers that do not care).

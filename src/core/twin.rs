@@ -300,7 +300,7 @@ pub fn train_twin(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let n = cfg.frames * JOINTS;
     progress.start("training normative twin", cfg.steps as u64);
-    for _ in 0..cfg.steps {
+    for step in 1..=cfg.steps {
         if cancel.is_cancelled() {
             progress.finish();
             return Err(ModelError::Cancelled);
@@ -337,6 +337,9 @@ pub fn train_twin(
         let grads = GradientsParams::from_grads(loss.backward(), &mae);
         mae = optim.step(cfg.lr, mae, grads);
         progress.advance(1, &format!("masked MSE {:.4}", v.unwrap_or(f32::NAN)));
+        if let Some(v) = v {
+            progress.metrics(step as u64, &[("masked MSE", f64::from(v))]);
+        }
     }
     progress.finish();
     let mut model = TwinModel {

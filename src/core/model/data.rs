@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use super::features::{FEATURES, Normalizer, WindowConfig, sequence_features, window_starts};
-use super::vocab::{BINS, DESCRIPTORS, PromptValues, Vocab, quantile_edges};
+use super::vocab::{BINS, PromptValues, Vocab};
 use crate::core::biomech::priors::{PriorSet, compute_priors};
 use crate::core::data::Dataset;
 use crate::core::jobs::{CancelToken, Progress};
@@ -106,10 +106,6 @@ pub fn build_training_set(
             .map(|s| s.features.get(k).copied().unwrap_or(f64::NAN))
             .collect()
     };
-    let edges: Vec<Vec<f64>> = DESCRIPTORS
-        .iter()
-        .map(|(k, _)| quantile_edges(&column(k)))
-        .collect();
     let severities: Vec<f64> = priors
         .sequences
         .iter()
@@ -126,26 +122,7 @@ pub fn build_training_set(
             .map(|k| std_dev(&column(k)).unwrap_or(1.0).max(1e-6))
             .collect(),
     };
-    let class_medians = priors
-        .classes
-        .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                DESCRIPTORS
-                    .iter()
-                    .map(|(k, _)| c.features.get(*k).map_or(f64::NAN, |s| s.q50))
-                    .collect(),
-            )
-        })
-        .collect();
-    let vocab = Vocab {
-        classes: classes.clone(),
-        edges,
-        class_medians,
-        normal_class: priors.normal_class.clone(),
-        codes,
-    };
+    let vocab = Vocab::from_priors(&priors, classes.clone(), codes);
     let mut raw: Vec<(Vec<[f32; FEATURES]>, Window)> = Vec::new();
     let mut skipped = Vec::new();
     for s in &ds.sequences {

@@ -299,6 +299,14 @@ pub fn train_tokenizer(
             1,
             &format!("loss {loss_v:.4} recon {recon_v:.4} perplexity {perplexity:.1}"),
         );
+        progress.metrics(
+            step as u64,
+            &[
+                ("loss", f64::from(loss_v)),
+                ("reconstruction", f64::from(recon_v)),
+                ("perplexity", f64::from(perplexity)),
+            ],
+        );
         if let Some(c) = ckpt
             && c.due(step, stage.steps)
         {
@@ -465,6 +473,7 @@ pub fn train_gpt(
             perplexity: loss_v.exp(),
         });
         progress.advance(1, &format!("cross-entropy {loss_v:.3}"));
+        progress.metrics(step as u64, &[("cross-entropy", f64::from(loss_v))]);
         if let Some(c) = ckpt
             && c.due(step, stage.steps)
         {

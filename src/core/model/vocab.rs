@@ -95,6 +95,48 @@ pub fn bin_of(v: f64, edges: &[f64]) -> usize {
 }
 
 impl Vocab {
+    /// The vocabulary for `classes` from dataset priors: descriptor bin edges are quantiles
+    /// over all analysed walks, class medians come from the class priors. Also used without a
+    /// model, to preview how a prompt expands on a dataset.
+    #[must_use]
+    pub fn from_priors(
+        priors: &crate::core::biomech::priors::PriorSet,
+        classes: Vec<String>,
+        codes: [usize; 3],
+    ) -> Self {
+        let column = |k: &str| -> Vec<f64> {
+            priors
+                .sequences
+                .iter()
+                .map(|s| s.features.get(k).copied().unwrap_or(f64::NAN))
+                .collect()
+        };
+        let edges = DESCRIPTORS
+            .iter()
+            .map(|(k, _)| quantile_edges(&column(k)))
+            .collect();
+        let class_medians = priors
+            .classes
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    DESCRIPTORS
+                        .iter()
+                        .map(|(k, _)| c.features.get(*k).map_or(f64::NAN, |s| s.q50))
+                        .collect(),
+                )
+            })
+            .collect();
+        Self {
+            classes,
+            edges,
+            class_medians,
+            normal_class: priors.normal_class.clone(),
+            codes,
+        }
+    }
+
     /// Classes follow the four control tokens.
     const CLASS_BASE: usize = 4;
 

@@ -1,0 +1,300 @@
+//! Job launchers: each takes what it needs from the workspace (cloned, so the UI keeps
+//! working on its copy) and starts the core function on a named background thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::core::biomech::priors::compute_priors;
+use crate::core::data::{Dataset, GaitSequence};
+use crate::core::export::{Curation, ExportOptions, export};
+use crate::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use crate::core::model::generate::{Sampling, generate};
+use crate::core::model::prompt::Prompt;
+use crate::core::model::{BackendChoice, select_device};
+use crate::core::project::{GeneratedSet, ModelRef, Project, write_atomic};
+use crate::core::report::clinical_report;
+use crate::core::twin::{TwinConfig, TwinModel, train_twin};
+
+use super::commands::Output;
+use super::jobs::Job;
+use super::state::Workspace;
+
+/// A job of the studio.
+pub type StudioJob = Job<Output>;
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Loads a project's data sources and generated sets.
+///
+/// # Errors
+/// The thread could not start.
+pub fn load_project(project: Project, path: Option<PathBuf>) -> std::io::Result<StudioJob> {
+    let title = format!("Loading {}", project.name);
+    Job::spawn("load", title, move |progress, cancel| {
+        let base = path
+            .as_deref()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let parts = project
+            .load_data(&base, progress, cancel)
+            .map_err(|e| e.to_string())?;
+        let mut recorded = Dataset::new(project.name.clone(), Vec::new());
+        let mut reports = Vec::new();
+        for (d, r) in parts {
+            recorded.sequences.extend(d.sequences);
+            recorded.duplicates.extend(d.duplicates);
+            reports.extend(r);
+        }
+        let mut generated = Vec::new();
+        let mut problems = Vec::new();
+        for set in &project.generated {
+            match set.load_sequences(&base) {
+                Ok(w) => generated.extend(w),
+                Err(e) => problems.push(format!("generated set '{}': {e}", set.name)),
+            }
+        }
+        Ok(Output::Loaded {
+            project: Box::new(project),
+            path,
+            recorded,
+            reports,
+            generated,
+            problems,
+        })
+    })
+}
+
+/// Computes priors of the recorded walks.
+///
+/// # Errors
+/// The thread could not start.
+pub fn priors(ws: &Workspace) -> std::io::Result<StudioJob> {
+    let ds = ws.recorded_dataset();
+    let normal = ws.project.normal_class.clone();
+    let bands = ws.external_bands.clone();
+    Job::spawn("priors", "Computing priors", move |p, c| {
+        compute_priors(&ds, normal.as_deref(), bands.as_ref(), p, c)
+            .map(|s| Output::Priors(Box::new(s)))
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Trains a generator on the recorded walks into `<data dir>/models/<name>`.
+///
+/// # Errors
+/// The thread could not start.
+pub fn train_model(ws: &Workspace, plan: TrainPlan, name: String) -> std::io::Result<StudioJob> {
+    let ds = ws.recorded_dataset();
+    let dir = ws.data_dir().join("models").join(&name);
+    let base = ws.base_dir();
+    Job::spawn("train", format!("Training '{name}'"), move |p, c| {
+        let (device, backend) = select_device(BackendChoice::Auto).map_err(|e| e.to_string())?;
+        let g = train(
+            &ds,
+            &plan,
+            &name,
+            &device,
+            &backend,
+            Some(&dir.join("checkpoint")),
+            p,
+            c,
+        )
+        .map_err(|e| e.to_string())?;
+        g.save(&dir).map_err(|e| e.to_string())?;
+        let r = &g.manifest.report;
+        let summary = format!(
+            "Trained '{name}' on {backend} in {:.0} s: tokeniser MPJPE {:.1} mm (held-out {:.1} mm)",
+            r.seconds, r.mpjpe_train_mm, r.mpjpe_heldout_mm
+        );
+        let path = dir
+            .strip_prefix(&base)
+            .map_or_else(|_| dir.clone(), Path::to_path_buf);
+        Ok(Output::Trained(
+            ModelRef {
+                name: name.clone(),
+                path,
+                trained_on: ds.name.clone(),
+                weights_hash: g.weights_hash.clone(),
+            },
+            summary,
+        ))
+    })
+}
+
+/// Generates a batch from a model of the project and saves it as a generated set.
+///
+/// # Errors
+/// An unknown model index, or the thread could not start.
+pub fn generate_set(
+    ws: &Workspace,
+    model: usize,
+    prompt: Prompt,
+    sampling: Sampling,
+    set_name: String,
+) -> Result<StudioJob, String> {
+    let m = ws
+        .project
+        .models
+        .get(model)
+        .ok_or_else(|| "no such model in the project".to_string())?;
+    let base = ws.base_dir();
+    let dir = resolve(&base, &m.path);
+    let data_dir = ws.data_dir();
+    Job::spawn(
+        "generate",
+        format!("Generating '{set_name}'"),
+        move |p, c| {
+            let (device, _) = select_device(BackendChoice::Auto).map_err(|e| e.to_string())?;
+            let g = GaitGenerator::load(&dir, &device).map_err(|e| e.to_string())?;
+            let out = generate(&g, &prompt, &sampling, p, c).map_err(|e| e.to_string())?;
+            let model = format!("{} ({})", g.manifest.name, g.weights_hash);
+            let set = GeneratedSet::save(
+                &set_name, &model, &prompt, &sampling, &out, &data_dir, &base,
+            )
+            .map_err(|e| e.to_string())?;
+            let walks = set.load_sequences(&base).map_err(|e| e.to_string())?;
+            Ok(Output::Generated(set, walks))
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Trains the normative twin on the normal class of the recorded walks.
+///
+/// # Errors
+/// No normal class, or the thread could not start.
+pub fn train_twin_job(ws: &Workspace, cfg: TwinConfig) -> Result<StudioJob, String> {
+    let normal = ws
+        .normal_class()
+        .ok_or("no normal class: set one in the Priors panel (e.g. 'normal' or 'Healthy')")?;
+    let ds = ws.recorded_dataset();
+    Job::spawn(
+        "twin",
+        format!("Training normative twin on '{normal}'"),
+        move |p, c| {
+            let (device, _) = select_device(BackendChoice::Auto).map_err(|e| e.to_string())?;
+            train_twin(&ds, &normal, &cfg, &device, p, c)
+                .map(|m| Output::Twin(Box::new(m)))
+                .map_err(|e| e.to_string())
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Runs pass 1 and 2 of the twin on one walk.
+///
+/// # Errors
+/// Unknown walk, no twin yet, or the thread could not start.
+pub fn analyse_twin(ws: &Workspace, id: &str) -> Result<StudioJob, String> {
+    let twin: Arc<TwinModel> = ws.twin.clone().ok_or("train the normative twin first")?;
+    let seq = ws
+        .walk(id)
+        .cloned()
+        .ok_or_else(|| format!("no walk '{id}'"))?;
+    let id = id.to_string();
+    Job::spawn(
+        "twin-walk",
+        format!("Normative twin of '{id}'"),
+        move |p, _c| {
+            p.start("occluding joints", 1);
+            let r = twin.analyse_walk(&seq).map_err(|e| e.to_string())?;
+            p.advance(1, &id);
+            Ok(Output::TwinResult(id, Box::new(r)))
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Exports walks with their curation into `out`.
+///
+/// # Errors
+/// The thread could not start.
+pub fn export_walks(
+    walks: Vec<GaitSequence>,
+    curation: Curation,
+    options: ExportOptions,
+    out: PathBuf,
+) -> std::io::Result<StudioJob> {
+    Job::spawn(
+        "export",
+        format!("Exporting to {}", out.display()),
+        move |p, c| {
+            let m = export(&walks, &curation, &options, &out, p, c).map_err(|e| e.to_string())?;
+            Ok(Output::Message(format!(
+                "Exported {} walks ({}) to {}; {} left out",
+                m.items.len(),
+                m.formats
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.display(),
+                m.left_out.len()
+            )))
+        },
+    )
+}
+
+/// Writes a clinical report of `walks` (Markdown and HTML) into `dir`, against the normal
+/// class of the other recorded walks.
+///
+/// # Errors
+/// The thread could not start.
+pub fn report(
+    ws: &Workspace,
+    walks: Vec<GaitSequence>,
+    dir: PathBuf,
+) -> std::io::Result<StudioJob> {
+    let ids: Vec<String> = walks.iter().map(|w| w.id.clone()).collect();
+    let rest = Dataset::new(
+        ws.project.name.clone(),
+        ws.recorded
+            .iter()
+            .filter(|s| !ids.contains(&s.id))
+            .cloned()
+            .collect(),
+    );
+    let normal = ws.project.normal_class.clone();
+    let bands = ws.external_bands.clone();
+    Job::spawn("report", "Writing clinical report", move |p, c| {
+        // The reference must not contain the walks it judges.
+        let priors =
+            compute_priors(&rest, normal.as_deref(), None, p, c).map_err(|e| e.to_string())?;
+        let reference = priors
+            .normal_class
+            .as_ref()
+            .and_then(|n| priors.classes.iter().find(|g| &g.name == n));
+        let reference_name = reference.map_or_else(
+            || "no reference group (no normal class found)".to_string(),
+            |g| {
+                format!(
+                    "class '{}' ({} walks, {} subjects)",
+                    g.name, g.sequences, g.subjects
+                )
+            },
+        );
+        let title = if ids.len() == 1 {
+            format!("Walk {}", ids[0])
+        } else {
+            format!("{} walks", ids.len())
+        };
+        let refs: Vec<&GaitSequence> = walks.iter().collect();
+        let r = clinical_report(&title, &refs, reference, &reference_name, bands.as_ref());
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (name, text) in [("report.md", r.to_markdown()), ("report.html", r.to_html())] {
+            let f = dir.join(name);
+            write_atomic(&f, text.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        Ok(Output::Message(format!(
+            "Report with {} findings written to {}",
+            r.findings.len(),
+            dir.join("report.html").display()
+        )))
+    })
+}

