@@ -127,3 +127,57 @@ fn renderer_matches_golden_image() {
         "almost nothing drawn ({background} background pixels of {n})"
     );
 }
+
+#[test]
+fn playback_captures_as_gif_and_png_sequence() {
+    use pathogait::app::render::capture::{render_frames, save_gif, save_png, save_sequence};
+    use pathogait::core::jobs::{CancelToken, NoProgress};
+    if headless_device().is_err() {
+        assert!(
+            std::env::var_os("PATHOGAIT_REQUIRE_WGPU").is_none(),
+            "no wgpu adapter"
+        );
+        println!("SKIPPED playback_captures_as_gif_and_png_sequence: no wgpu adapter");
+        return;
+    }
+    let camera = OrbitCamera::default();
+    // Three frames of a moving scene: the figure shifts along +X.
+    let at = |i: usize| {
+        let mut s = scene();
+        for inst in &mut s.instances {
+            inst.a[0] += 0.2 * i as f32;
+            inst.b[0] += 0.2 * i as f32;
+        }
+        s
+    };
+    let frames = render_frames(
+        &at,
+        3,
+        &camera,
+        [160, 120],
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(frames.len(), 3);
+    assert_ne!(frames[0], frames[2], "the frames show movement");
+    let tmp = tempfile::tempdir().unwrap();
+    let gif = tmp.path().join("walk.gif");
+    save_gif(&frames, 15.0, &gif).unwrap();
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&gif).unwrap(),
+    ))
+    .unwrap();
+    let decoded = image::AnimationDecoder::into_frames(decoder)
+        .collect_frames()
+        .unwrap();
+    assert_eq!(decoded.len(), 3);
+    let files = save_sequence(&frames, &tmp.path().join("seq"), "walk").unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(files[2].ends_with("walk_0003.png"));
+    assert_eq!(image::open(&files[1]).unwrap().to_rgba8(), frames[1]);
+    // An unwritable path is an error naming the file, not a panic.
+    let bad = tmp.path().join("no/such/dir/x.png");
+    let e = save_png(&frames[0], &bad).unwrap_err().to_string();
+    assert!(e.contains("x.png"), "{e}");
+}

@@ -1,0 +1,252 @@
+//! The studio's generation-to-export path, driven through its commands with tiny models: train
+//! a generator, generate a set from a prompt, curate it, export the curated walks, train the
+//! normative twin and show a walk's twin in the viewport and joint-angle panel, write the
+//! clinical report. Everything runs on the studio's background jobs, as in the app.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use pathogait::app::Studio;
+use pathogait::app::commands::{Command, WalkSet};
+use pathogait::app::panels::{Tab, viewport};
+use pathogait::app::recent::Recent;
+use pathogait::core::export::{CurationEntry, Decision, ExportFormat, ExportOptions};
+use pathogait::core::model::bundle::TrainPlan;
+use pathogait::core::model::generate::Sampling;
+use pathogait::core::model::prompt::Prompt;
+use pathogait::core::project::Project;
+
+fn wait(h: &mut Harness<'_, Studio>, what: &str, cond: impl Fn(&Studio) -> bool) {
+    let end = Instant::now() + Duration::from_mins(5);
+    while !cond(h.state()) {
+        assert!(
+            Instant::now() < end,
+            "timed out waiting for {what}; errors: {:?}",
+            h.state().notes.errors()
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        h.state().notes.errors().is_empty(),
+        "{:?}",
+        h.state().notes.errors()
+    );
+}
+
+fn open(dir: &Path) -> (Harness<'static, Studio>, PathBuf) {
+    let path = dir.join("flow.ron");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo.ron"),
+        &path,
+    )
+    .unwrap();
+    let (p, recent) = (path.clone(), Recent::at(Some(dir.to_path_buf())));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 860.0))
+        .build_eframe(move |cc| Studio::new_in(cc, Some(p), recent));
+    wait(&mut h, "the demo data", |s| {
+        s.ws.loaded && s.ws.priors.is_some() && s.jobs.is_empty()
+    });
+    (h, path)
+}
+
+#[test]
+fn train_generate_curate_export_twin_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut h, path) = open(tmp.path());
+
+    // Train a tiny generator: it lands in the project's data folder and model list.
+    let mut plan = TrainPlan::tiny();
+    plan.tokenizer_stage.steps = 20;
+    plan.gpt_stage.steps = 20;
+    h.state_mut().pending.push(Command::Train {
+        plan,
+        name: "tiny".into(),
+    });
+    h.step();
+    wait(&mut h, "training", |s| s.jobs.is_empty());
+    let m = h
+        .state()
+        .ws
+        .project
+        .models
+        .first()
+        .cloned()
+        .expect("model added to the project");
+    assert_eq!(m.name, "tiny");
+    assert!(
+        tmp.path().join(&m.path).join("manifest.ron").exists(),
+        "{}",
+        m.path.display()
+    );
+    // The loss curves of the finished job stay for the Generation panel.
+    let (_, curves) = h
+        .state()
+        .panels
+        .generation
+        .last_metrics
+        .clone()
+        .expect("loss curves");
+    assert!(
+        curves
+            .keys()
+            .any(|k| k.contains("training GPT") && k.contains("cross-entropy")),
+        "{:?}",
+        curves.keys()
+    );
+
+    // Generate a set from a prompt.
+    let prompt = Prompt {
+        class: "stiff_legged".into(),
+        severity: 0.7,
+        ..Prompt::default()
+    };
+    let sampling = Sampling {
+        count: 4,
+        frames: 90,
+        seed: 3,
+        ..Sampling::default()
+    };
+    h.state_mut().pending.push(Command::Generate {
+        model: 0,
+        prompt,
+        sampling,
+        set_name: "stiff".into(),
+    });
+    h.step();
+    wait(&mut h, "generation", |s| s.jobs.is_empty());
+    let st = h.state();
+    assert_eq!(st.ws.project.generated.len(), 1);
+    assert_eq!(st.ws.generated.len(), 4);
+    assert!(
+        st.ws
+            .generated
+            .iter()
+            .all(|w| w.label.as_deref() == Some("stiff_legged") && w.is_synthetic())
+    );
+    assert_eq!(st.panels.generation.gallery.len(), 4);
+    // The gallery draws with its adherence badges.
+    h.state_mut().tab = Tab::Generation;
+    for _ in 0..4 {
+        h.step();
+    }
+    h.get_by_label_contains("walks are nearest to the class they were asked for");
+
+    // Curate: accept two, reject one, leave one pending; export accepted only.
+    let ids: Vec<String> = h
+        .state()
+        .ws
+        .generated
+        .iter()
+        .map(|w| w.id.clone())
+        .collect();
+    for (id, d) in ids
+        .iter()
+        .zip([Decision::Accepted, Decision::Accepted, Decision::Rejected])
+    {
+        h.state_mut().pending.push(Command::Curate(
+            id.clone(),
+            CurationEntry {
+                decision: d,
+                ..CurationEntry::default()
+            },
+        ));
+    }
+    let out = tmp.path().join("export");
+    h.state_mut().pending.push(Command::Export {
+        which: WalkSet::Generated,
+        options: ExportOptions {
+            formats: vec![ExportFormat::Npz, ExportFormat::Csv],
+            include_pending: false,
+        },
+        out: out.clone(),
+    });
+    h.step();
+    wait(&mut h, "export", |s| s.jobs.is_empty());
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).expect("manifest.json");
+    let json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "accepted walks only");
+    assert!(
+        items
+            .iter()
+            .all(|i| ids[..2].contains(&i["id"].as_str().unwrap().to_string()))
+    );
+    assert!(
+        h.state()
+            .notes
+            .log
+            .iter()
+            .any(|n| n.text.starts_with("Exported 2 walks"))
+    );
+
+    // The normative twin: train briefly, analyse a stiff-legged walk, show it.
+    h.state_mut().panels.twin.config.steps = 40;
+    h.state_mut().pending.push(Command::TrainTwin);
+    h.step();
+    wait(&mut h, "the twin", |s| s.jobs.is_empty());
+    assert!(h.state().ws.twin.is_some());
+    let walk = h
+        .state()
+        .ws
+        .recorded
+        .iter()
+        .find(|w| w.id.contains("stiff_legged"))
+        .unwrap()
+        .id
+        .clone();
+    h.state_mut()
+        .pending
+        .push(Command::Select(vec![walk.clone()]));
+    h.state_mut()
+        .pending
+        .push(Command::AnalyseTwin(walk.clone()));
+    h.step();
+    wait(&mut h, "the twin analysis", |s| s.jobs.is_empty());
+    assert_eq!(h.state().ws.twin_results[&walk].scores.len(), 11);
+    let shown = viewport::shown(h.state_mut());
+    assert_eq!(
+        shown.len(),
+        2,
+        "the walk (joints coloured by score) and its twin"
+    );
+    assert_eq!(shown[0].values.as_ref().map(Vec::len), Some(12));
+    assert!(shown[1].label.ends_with("normative twin"));
+    h.state_mut().tab = Tab::Angles;
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(
+        h.query_all_by_label_contains("normative twin").count() > 0,
+        "twin curves in the joint-angle legends"
+    );
+    h.state_mut().tab = Tab::Twin;
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Error hidden (mm)");
+
+    // The clinical report of the selection.
+    let report = tmp.path().join("report");
+    h.state_mut().pending.push(Command::Report(report.clone()));
+    h.step();
+    wait(&mut h, "the report", |s| s.jobs.is_empty());
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains(&walk) && md.contains("Cadence") || md.contains("cadence"),
+        "{md}"
+    );
+    assert!(report.join("report.html").exists());
+
+    // Everything the user made is in the project file after a save.
+    h.state_mut().pending.push(Command::SaveProject);
+    h.step();
+    let p = Project::load(&path).unwrap();
+    assert_eq!(p.models.len(), 1);
+    assert_eq!(p.generated.len(), 1);
+    assert_eq!(p.curation.len(), 3);
+}
