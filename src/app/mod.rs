@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod commands;
 pub mod jobs;
+pub mod launch;
 pub mod notify;
 pub mod panels;
 pub mod recent;
@@ -14,7 +15,8 @@ pub mod studio;
 
 use std::path::PathBuf;
 
-pub use studio::{Launch, Studio};
+pub use launch::Launch;
+pub use studio::Studio;
 
 /// Window title.
 pub const TITLE: &str = "PathoGait Studio";
