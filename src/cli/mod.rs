@@ -5,6 +5,7 @@ mod eval_cmd;
 mod export_cmd;
 mod model_cmds;
 mod progress;
+mod render_bench;
 mod report_cmd;
 mod table;
 mod twin_cmd;

@@ -159,6 +159,9 @@ pub struct BenchCmd {
     /// Training steps timed per model.
     #[arg(long, default_value_t = 20)]
     steps: usize,
+    /// Time the studio's viewport renderer drawing this many skeletons instead of the models.
+    #[arg(long)]
+    viewport: Option<usize>,
 }
 
 fn plan_for(c: &TrainCmd) -> TrainPlan {
@@ -451,6 +454,9 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
+    if let Some(n) = c.viewport {
+        return super::render_bench::viewport_bench(n);
+    }
     let (device, backend) = select_device(c.backend.into())?;
     println!("Backend: {backend}");
     let ds: Dataset = demo_dataset(&DemoConfig::default(), &NoProgress, &CancelToken::new())?;
