@@ -133,6 +133,8 @@ fn open_select_play_prompt_job_save_reopen() {
     // Start a training job, see it run in the jobs bar, cancel it.
     h.get_by_label("Generation").click();
     h.step();
+    // Long enough that it is still running when cancelled, however fast the machine.
+    h.state_mut().panels.generation.tokenizer_steps = 100_000;
     h.get_by_label("Train").click();
     h.step();
     wait(&mut h, "the training job to start", |s| {
@@ -141,6 +143,26 @@ fn open_select_play_prompt_job_save_reopen() {
     wait(&mut h, "training progress", |s| {
         s.jobs.iter().any(|j| j.done > 0)
     });
+    // Let it train for a while as the UI keeps stepping, then report the frame times.
+    h.state_mut().frame_ms.clear();
+    for _ in 0..60 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let ms: Vec<f32> = h.state().frame_ms.iter().copied().collect();
+    let max = ms.iter().copied().fold(0.0_f32, f32::max);
+    println!(
+        "UI frame time while training: mean {:.2} ms, max {max:.2} ms over {} frames",
+        ms.iter().sum::<f32>() / ms.len().max(1) as f32,
+        ms.len()
+    );
+    assert!(
+        h.state()
+            .jobs
+            .iter()
+            .any(|j| j.title.starts_with("Training")),
+        "still training"
+    );
     h.get_by_label("Cancel").click();
     wait(&mut h, "the job to stop", |s| s.jobs.is_empty());
     let st = h.state();
