@@ -274,19 +274,9 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
 fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
     for j in &st.jobs {
         ui.horizontal(|ui| {
-            ui.label(RichText::new(&j.title).strong());
-            ui.label(&j.stage);
-            let eta = j
-                .eta()
-                .map_or_else(String::new, |d| format!(" · ETA {:.0} s", d.as_secs_f32()));
-            ui.add(
-                egui::ProgressBar::new(j.fraction())
-                    .desired_width(220.0)
-                    .text(format!("{}/{}{eta}", j.done, j.total)),
-            );
-            ui.label(RichText::new(&j.item).weak());
+            // Cancel comes first so it stays put while the stage and item texts change width.
             let label = if j.is_cancelling() {
-                "Cancelling…"
+                "Cancelling"
             } else {
                 "Cancel"
             };
@@ -296,6 +286,17 @@ fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
             {
                 st.pending.push(Command::Cancel(j.id));
             }
+            ui.label(RichText::new(&j.title).strong());
+            let eta = j
+                .eta()
+                .map_or_else(String::new, |d| format!(" · ETA {:.0} s", d.as_secs_f32()));
+            ui.add(
+                egui::ProgressBar::new(j.fraction())
+                    .desired_width(220.0)
+                    .text(format!("{}/{}{eta}", j.done, j.total)),
+            );
+            ui.label(&j.stage);
+            ui.label(RichText::new(&j.item).weak());
         });
     }
     ui.horizontal(|ui| {
