@@ -11,7 +11,7 @@ use egui_plot::{FilledArea, Legend, Line, LineStyle, Plot, PlotPoints};
 use crate::app::studio::Studio;
 use crate::core::biomech::normative::gait_profile;
 use crate::core::biomech::{AngleVar, GaitAnalysis, NormativeBands, analyse};
-use crate::core::data::Side;
+use crate::core::data::{CommonJoint, Side};
 use crate::core::project::write_atomic;
 
 /// Joint-angle panel state.
@@ -83,6 +83,18 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
     } else {
         None
     };
+    // Joints the twin flagged on the current walk: their curves' titles are highlighted.
+    let flagged: Vec<(CommonJoint, String)> = ids
+        .first()
+        .and_then(|id| st.ws.twin_results.get(id))
+        .map(|r| {
+            r.scores
+                .iter()
+                .filter(|s| s.flagged)
+                .map(|s| (s.joint, format!("{:?}", s.joint)))
+                .collect()
+        })
+        .unwrap_or_default();
     let bands = bands(st);
     let a = &mut st.panels.angles;
     ui.horizontal_wrapped(|ui| {
@@ -119,7 +131,25 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             .show(ui, |ui| {
                 for (k, var) in AngleVar::ALL.iter().enumerate() {
                     ui.vertical(|ui| {
-                        ui.label(RichText::new(var.label()).strong());
+                        let hit: Vec<&String> = flagged
+                            .iter()
+                            .filter(|(j, _)| joints_of(*var).contains(j))
+                            .map(|(_, n)| n)
+                            .collect();
+                        if hit.is_empty() {
+                            ui.label(RichText::new(var.label()).strong());
+                        } else {
+                            let names: Vec<&str> = hit.iter().map(|s| s.as_str()).collect();
+                            ui.label(
+                                RichText::new(format!(
+                                    "{}  (flagged: {})",
+                                    var.label(),
+                                    names.join(", ")
+                                ))
+                                .strong()
+                                .color(Color32::from_rgb(240, 120, 80)),
+                            );
+                        }
                         angle_plot(ui, *var, &analysed, twin.as_ref(), bands.as_ref(), width);
                     });
                     if k % 2 == 1 {
@@ -128,6 +158,19 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                 }
             });
     });
+}
+
+/// The joints whose motion an angle variable describes (for highlighting flagged joints).
+#[must_use]
+pub fn joints_of(var: AngleVar) -> &'static [CommonJoint] {
+    use CommonJoint as J;
+    match var {
+        AngleVar::PelvicTilt | AngleVar::PelvicObliquity => &[J::Pelvis, J::HipL, J::HipR],
+        AngleVar::HipFlexion | AngleVar::HipAdduction => &[J::HipL, J::HipR, J::KneeL, J::KneeR],
+        AngleVar::KneeFlexion => &[J::KneeL, J::KneeR, J::AnkleL, J::AnkleR],
+        AngleVar::AnkleDorsiflexion => &[J::AnkleL, J::AnkleR, J::ToeL, J::ToeR],
+        AngleVar::TrunkLeanForward | AngleVar::TrunkLeanLateral => &[J::SpineMid, J::Neck, J::Head],
+    }
 }
 
 fn angle_plot(
