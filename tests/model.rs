@@ -309,3 +309,53 @@ fn an_interrupted_run_resumes_mid_stage_and_ends_as_an_uninterrupted_one() {
     assert_eq!(a.gpt_log, b.gpt_log);
     assert_eq!(a.mpjpe_train_mm, b.mpjpe_train_mm);
 }
+
+#[test]
+fn classifier_free_guidance_is_deterministic_and_changes_the_samples() {
+    // Training seeds the backend's process-wide generator: one training test at a time.
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let g = tiny_model();
+    assert!(g.manifest.plan.uncond > 0.0, "trained with null prompts");
+    let null = g.manifest.vocab.null_prompt();
+    assert_eq!(null.len(), g.manifest.vocab.prompt_len());
+    let prompt = Prompt {
+        class: "stiff_legged".into(),
+        severity: 0.8,
+        ..Prompt::default()
+    };
+    let run = |guidance: f32| {
+        let s = Sampling {
+            count: 3,
+            frames: 60,
+            seed: 11,
+            guidance,
+            ..Sampling::default()
+        };
+        generate(&g, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap()
+    };
+    let (plain, guided, again) = (run(1.0), run(3.0), run(3.0));
+    assert_eq!(guided.sequences, again.sequences, "same seed, same output");
+    assert_ne!(plain.sequences[0].positions, guided.sequences[0].positions);
+    assert!(
+        guided
+            .sequences
+            .iter()
+            .all(|s| s.positions.iter().all(|p| p.iter().all(|x| x.is_finite())))
+    );
+    match &guided.sequences[0].provenance {
+        pathogait::core::data::Provenance::Generated { sampling, .. } => {
+            assert!(sampling.contains("guidance 3"), "{sampling}");
+        }
+        p => panic!("{p:?}"),
+    }
+    let bad = Sampling {
+        guidance: f32::NAN,
+        ..Sampling::default()
+    };
+    assert!(matches!(
+        generate(&g, &prompt, &bad, &NoProgress, &CancelToken::new()),
+        Err(ModelError::Prompt(_))
+    ));
+}

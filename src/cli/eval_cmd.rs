@@ -68,6 +68,9 @@ pub struct EvaluateCmd {
     /// Sampling top-p.
     #[arg(long, default_value_t = 0.95)]
     top_p: f32,
+    /// Classifier-free guidance scale of the generator (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    guidance: f32,
     /// Seed of splits, classifiers, sampling and baseline.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -120,6 +123,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         sampling: pathogait::core::model::generate::Sampling {
             temperature: c.temperature,
             top_p: c.top_p,
+            guidance: c.guidance,
             ..EvalConfig::default().sampling
         },
         ..EvalConfig::default()

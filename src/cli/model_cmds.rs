@@ -130,6 +130,9 @@ pub struct GenerateCmd {
     /// Top-p.
     #[arg(long, default_value_t = 0.95)]
     top_p: f32,
+    /// Classifier-free guidance scale (1 = off; 2-3 follow the prompt more closely).
+    #[arg(long, default_value_t = 1.0)]
+    guidance: f32,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -357,6 +360,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             count: c.count,
             frames: c.frames,
             augment: c.augment,
+            guidance: c.guidance,
         };
         let out = generate(&g, &prompt, &s, &Bars::default(), &CancelToken::new())?;
         println!("Prompt: {}", out.prompt.text);

@@ -334,6 +334,12 @@ fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {
                             .range(0.0..=1.0)
                             .speed(0.01),
                     );
+                    ui.label("guidance (1 = off)");
+                    ui.add(
+                        egui::DragValue::new(&mut s.guidance)
+                            .range(0.0..=8.0)
+                            .speed(0.05),
+                    );
                     ui.end_row();
                 });
         });

@@ -54,6 +54,10 @@ pub struct TrainPlan {
     pub weights: LossWeights,
     /// Semantic augmentation probability during GPT training.
     pub augment: f64,
+    /// Probability that a training sequence's prompt is replaced by the null prompt, so the GPT
+    /// also learns unconditional gait and sampling can use classifier-free guidance
+    /// ([`super::generate::Sampling::guidance`]).
+    pub uncond: f64,
     /// Fraction of subjects held out to measure reconstruction on unseen people.
     pub heldout_fraction: f64,
     /// Normal class (auto-detected when `None`).
@@ -89,6 +93,7 @@ impl Default for TrainPlan {
             },
             weights: LossWeights::default(),
             augment: 0.15,
+            uncond: 0.1,
             heldout_fraction: 0.2,
             normal_class: None,
             seed: 1,
@@ -387,6 +392,7 @@ pub fn train(
         &gcfg,
         &plan.gpt_stage,
         plan.augment,
+        plan.uncond,
         device,
         plan.seed,
         stage_ckpt.as_ref(),

@@ -38,6 +38,10 @@ pub struct Sampling {
     pub frames: usize,
     /// Probability of moving each prompt bin by one per sequence (semantic augmentation).
     pub augment: f64,
+    /// Classifier-free guidance scale `w`: logits `u + w (c - u)` from the prompted (`c`) and
+    /// null-prompt (`u`) passes. 1 = the prompted model alone (one pass); above 1 pushes
+    /// samples further towards the prompt. Needs a model trained with `uncond > 0`.
+    pub guidance: f32,
 }
 
 impl Default for Sampling {
@@ -50,6 +54,7 @@ impl Default for Sampling {
             count: 10,
             frames: 120,
             augment: 0.0,
+            guidance: 1.0,
         }
     }
 }
@@ -127,9 +132,11 @@ pub fn generate(
         || !(0.0..=1.0).contains(&s.top_p)
         || s.count == 0
         || s.frames < 2
+        || !(s.guidance.is_finite() && s.guidance >= 0.0)
     {
         return Err(ModelError::Prompt(
-            "temperature must be > 0, top-p in 0..1, count >= 1 and frames >= 2".into(),
+            "temperature must be > 0, top-p in 0..1, count >= 1, frames >= 2 and guidance >= 0"
+                .into(),
         ));
     }
     let m = &g.manifest;
@@ -153,6 +160,10 @@ pub fn generate(
         let mut cache = KvCache::default();
         // The prompt goes in whole; afterwards only the newest token each step (KV cache).
         let mut feed: Vec<Vec<usize>> = tokens.clone();
+        // Guidance runs a second, null-prompt pass over the same sampled gait tokens.
+        let guided = (s.guidance - 1.0).abs() > f32::EPSILON;
+        let mut ucache = KvCache::default();
+        let mut ufeed: Vec<Vec<usize>> = vec![m.vocab.null_prompt(); b];
         for step in 0..steps {
             if cancel.is_cancelled() {
                 progress.finish();
@@ -166,15 +177,33 @@ pub fn generate(
             let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, l]), device);
             let logits = g.gpt.forward_step(input, &mut cache); // [B, V]
             let v = logits.dims()[1];
-            let last: Vec<f32> = logits
+            let mut last: Vec<f32> = logits
                 .into_data()
                 .try_to_vec_as::<f32>()
                 .unwrap_or_default();
+            if guided {
+                let ul = ufeed[0].len();
+                let flat: Vec<i64> = ufeed
+                    .iter()
+                    .flat_map(|t| t.iter().map(|x| *x as i64))
+                    .collect();
+                let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, ul]), device);
+                let u: Vec<f32> = g
+                    .gpt
+                    .forward_step(input, &mut ucache) // [B, V]
+                    .into_data()
+                    .try_to_vec_as::<f32>()
+                    .unwrap_or_default();
+                for (c, u) in last.iter_mut().zip(&u) {
+                    *c = u + s.guidance * (*c - u);
+                }
+            }
             let range = m.vocab.code_range(CodeKind::ORDER[step % 3]);
             for (i, t) in tokens.iter_mut().enumerate() {
                 let next = sample_token(&last[i * v..(i + 1) * v], range, s, &mut rngs[i]);
                 t.push(next);
                 feed[i] = vec![next];
+                ufeed[i] = vec![next];
             }
         }
         // L2G: tokens back to codebook indices, per branch, row-major per sample.
@@ -203,8 +232,8 @@ pub fn generate(
                 prompt: expanded.text.clone(),
                 seed,
                 sampling: format!(
-                    "temperature {} top-k {} top-p {}",
-                    s.temperature, s.top_k, s.top_p
+                    "temperature {} top-k {} top-p {} guidance {}",
+                    s.temperature, s.top_k, s.top_p, s.guidance
                 ),
             };
             let id = format!(

@@ -378,6 +378,7 @@ pub fn train_gpt(
     cfg: &GptConfig,
     stage: &StageConfig,
     augment_p: f64,
+    uncond_p: f64,
     device: &Device,
     seed: u64,
     ckpt: Option<&StageCheckpoint>,
@@ -426,11 +427,18 @@ pub fn train_gpt(
         let seqs: Vec<Vec<usize>> = idx
             .iter()
             .map(|&i| {
-                token_sequence(
+                let mut t = token_sequence(
                     &set.vocab,
                     &augment(&set.windows[i].prompt, augment_p, &mut rng),
                     &codes[i],
-                )
+                );
+                // Classifier-free guidance needs the unconditional model too: sometimes the
+                // prompt says nothing.
+                if uncond_p > 0.0 && rng.random_bool(uncond_p.clamp(0.0, 1.0)) {
+                    let null = set.vocab.null_prompt();
+                    t[..null.len()].copy_from_slice(&null);
+                }
+                t
             })
             .collect();
         let l = seqs

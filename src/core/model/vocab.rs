@@ -231,6 +231,18 @@ impl Vocab {
         t
     }
 
+    /// The null prompt of classifier-free guidance: `BOS`, padding where class, side, severity
+    /// and descriptors would be, `SEP` (same length as [`Vocab::prompt_tokens`]).
+    #[must_use]
+    pub fn null_prompt(&self) -> Vec<usize> {
+        let mut t = vec![PAD; self.prompt_len()];
+        t[0] = BOS;
+        if let Some(last) = t.last_mut() {
+            *last = SEP;
+        }
+        t
+    }
+
     /// Length of [`Vocab::prompt_tokens`].
     #[must_use]
     pub fn prompt_len(&self) -> usize {
