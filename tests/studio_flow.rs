@@ -4,8 +4,10 @@
 //! clinical report. Everything runs on the studio's background jobs, as in the app.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod studio_common;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -19,17 +21,9 @@ use pathogait::core::model::generate::Sampling;
 use pathogait::core::model::prompt::Prompt;
 use pathogait::core::project::Project;
 
+/// Waits for a job and checks that nothing went wrong.
 fn wait(h: &mut Harness<'_, Studio>, what: &str, cond: impl Fn(&Studio) -> bool) {
-    let end = Instant::now() + Duration::from_mins(5);
-    while !cond(h.state()) {
-        assert!(
-            Instant::now() < end,
-            "timed out waiting for {what}; errors: {:?}",
-            h.state().notes.errors()
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    studio_common::wait(h, Duration::from_mins(5), what, cond);
     assert!(
         h.state().notes.errors().is_empty(),
         "{:?}",

@@ -4,8 +4,13 @@
 //! with wgpu (Mesa lavapipe in CI; `UPDATE_SNAPSHOTS=1` rewrites them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod studio_common;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// Longest wait for a job in these tests.
+const LIMIT: Duration = Duration::from_mins(2);
 
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
@@ -15,13 +20,7 @@ use pathogait::app::panels::Tab;
 use pathogait::app::recent::Recent;
 use pathogait::core::export::{CurationEntry, Decision};
 use pathogait::core::project::Project;
-
-fn demo_copy(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo.ron");
-    let dst = dir.join("demo.ron");
-    std::fs::copy(src, &dst).expect("copy demo project");
-    dst
-}
+use studio_common::{demo_copy, wait};
 
 fn harness(project: PathBuf, config: &Path, wgpu: bool) -> Harness<'static, Studio> {
     let recent = Recent::at(Some(config.to_path_buf()));
@@ -34,24 +33,10 @@ fn harness(project: PathBuf, config: &Path, wgpu: bool) -> Harness<'static, Stud
         s.panels.hide_frame_time = true;
         s
     });
-    wait(&mut h, "the demo data and priors to load", |s| {
+    wait(&mut h, LIMIT, "the demo data and priors to load", |s| {
         s.ws.loaded && s.ws.priors.is_some() && s.jobs.is_empty()
     });
     h
-}
-
-/// Steps the UI until `cond` holds (jobs run on their own threads meanwhile).
-fn wait(h: &mut Harness<'_, Studio>, what: &str, cond: impl Fn(&Studio) -> bool) {
-    let end = Instant::now() + Duration::from_mins(2);
-    while !cond(h.state()) {
-        assert!(
-            Instant::now() < end,
-            "timed out waiting for {what}; errors: {:?}",
-            h.state().notes.errors()
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn wgpu_available() -> bool {
@@ -71,7 +56,7 @@ fn wgpu_available() -> bool {
 #[test]
 fn open_select_play_prompt_job_save_reopen() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = demo_copy(tmp.path());
+    let path = demo_copy(tmp.path(), "demo.ron");
     let mut h = harness(path.clone(), tmp.path(), false);
     let s = h.state();
     assert_eq!(s.ws.project.name, "Demo (synthetic)");
@@ -137,10 +122,10 @@ fn open_select_play_prompt_job_save_reopen() {
     h.state_mut().panels.generation.tokenizer_steps = 100_000;
     h.get_by_label("Train").click();
     h.step();
-    wait(&mut h, "the training job to start", |s| {
+    wait(&mut h, LIMIT, "the training job to start", |s| {
         s.jobs.iter().any(|j| j.title.starts_with("Training"))
     });
-    wait(&mut h, "training progress", |s| {
+    wait(&mut h, LIMIT, "training progress", |s| {
         s.jobs.iter().any(|j| j.done > 0)
     });
     // Let it train for a while as the UI keeps stepping, then report the frame times.
@@ -164,7 +149,7 @@ fn open_select_play_prompt_job_save_reopen() {
         "still training"
     );
     h.get_by_label("Cancel").click();
-    wait(&mut h, "the job to stop", |s| s.jobs.is_empty());
+    wait(&mut h, LIMIT, "the job to stop", |s| s.jobs.is_empty());
     let st = h.state();
     assert!(
         st.ws.project.models.is_empty(),
@@ -213,7 +198,7 @@ fn open_select_play_prompt_job_save_reopen() {
 #[test]
 fn a_corrupt_project_is_refused_with_the_file_named_and_nothing_lost() {
     let tmp = tempfile::tempdir().unwrap();
-    let good = demo_copy(tmp.path());
+    let good = demo_copy(tmp.path(), "demo.ron");
     let bad = tmp.path().join("broken.ron");
     std::fs::write(&bad, "Project(version: 2, name: \"x\", sources: [Demo(").unwrap();
     let mut h = harness(good.clone(), tmp.path(), false);
@@ -242,7 +227,7 @@ fn snapshots_of_the_main_panels() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let path = demo_copy(tmp.path());
+    let path = demo_copy(tmp.path(), "demo.ron");
     let mut h = harness(path, tmp.path(), true);
     assert!(
         h.state().wgpu,

@@ -12,7 +12,7 @@ use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::{BackendChoice, select_device};
 use crate::core::project::{GeneratedSet, ModelRef, Project, write_atomic};
-use crate::core::report::clinical_report;
+use crate::core::report::report_against_rest;
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 
 use super::commands::Output;
@@ -263,29 +263,23 @@ pub fn report(
     let normal = ws.project.normal_class.clone();
     let bands = ws.external_bands.clone();
     Job::spawn("report", "Writing clinical report", move |p, c| {
-        // The reference must not contain the walks it judges.
-        let priors =
-            compute_priors(&rest, normal.as_deref(), None, p, c).map_err(|e| e.to_string())?;
-        let reference = priors
-            .normal_class
-            .as_ref()
-            .and_then(|n| priors.classes.iter().find(|g| &g.name == n));
-        let reference_name = reference.map_or_else(
-            || "no reference group (no normal class found)".to_string(),
-            |g| {
-                format!(
-                    "class '{}' ({} walks, {} subjects)",
-                    g.name, g.sequences, g.subjects
-                )
-            },
-        );
         let title = if ids.len() == 1 {
             format!("Walk {}", ids[0])
         } else {
             format!("{} walks", ids.len())
         };
         let refs: Vec<&GaitSequence> = walks.iter().collect();
-        let r = clinical_report(&title, &refs, reference, &reference_name, bands.as_ref());
+        // The reference must not contain the walks it judges.
+        let r = report_against_rest(
+            &title,
+            &refs,
+            &rest,
+            normal.as_deref(),
+            bands.as_ref(),
+            p,
+            c,
+        )
+        .map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for (name, text) in [("report.md", r.to_markdown()), ("report.html", r.to_html())] {
             let f = dir.join(name);

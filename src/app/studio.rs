@@ -431,12 +431,7 @@ impl Studio {
                 self.ws.twin_results.clear();
             }
             Output::TwinResult(id, r) => {
-                let flagged: Vec<String> = r
-                    .scores
-                    .iter()
-                    .filter(|s| s.flagged)
-                    .map(|s| format!("{:?}", s.joint))
-                    .collect();
+                let flagged: Vec<String> = r.flagged_names();
                 self.notes.info(format!(
                     "Twin of '{id}': {}",
                     if flagged.is_empty() {

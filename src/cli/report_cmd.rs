@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use pathogait::core::biomech::priors::compute_priors;
 use pathogait::core::data::Dataset;
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::project::write_atomic;
-use pathogait::core::report::clinical_report;
+use pathogait::core::report::report_against_rest;
 
 use super::progress::Bars;
 use super::{DataArgs, load_data};
@@ -75,28 +74,16 @@ pub fn report_cmd(c: &ReportCmd) -> Result<ExitCode> {
             .map(|i| ds.sequences[i].clone())
             .collect(),
     );
-    let priors = compute_priors(
+    let walks: Vec<_> = chosen.iter().map(|&i| &ds.sequences[i]).collect();
+    let r = report_against_rest(
+        &title,
+        &walks,
         &rest,
         normal.as_deref(),
-        None,
+        bands.as_ref(),
         &Bars::default(),
         &CancelToken::new(),
     )?;
-    let reference = priors
-        .normal_class
-        .as_ref()
-        .and_then(|n| priors.classes.iter().find(|g| &g.name == n));
-    let reference_name = reference.map_or_else(
-        || "no reference group (no normal class found)".to_string(),
-        |g| {
-            format!(
-                "class '{}' of {} ({} walks, {} subjects)",
-                g.name, ds.name, g.sequences, g.subjects
-            )
-        },
-    );
-    let walks: Vec<_> = chosen.iter().map(|&i| &ds.sequences[i]).collect();
-    let r = clinical_report(&title, &walks, reference, &reference_name, bands.as_ref());
     match &c.out {
         None => print!("{}", r.to_markdown()),
         Some(p) => {

@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::core::biomech::normative::{NormativeBands, gait_profile};
+use crate::core::biomech::priors::compute_priors;
 use crate::core::biomech::priors::{FEATURES, GroupPriors, features};
 use crate::core::biomech::{AngleVar, analyse};
-use crate::core::data::{GaitSequence, Side};
+use crate::core::data::{Dataset, GaitSequence, Side};
+use crate::core::jobs::{CancelToken, Cancelled, Progress};
 use crate::core::math::mean;
 
 /// How a value compares with its reference.
@@ -75,6 +77,44 @@ fn fmt(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
+}
+
+/// The report on `walks` against the normal class of `rest`, the dataset's other walks, so
+/// the reference group never contains the walks it judges (`normal_class` as in
+/// [`compute_priors`]).
+///
+/// # Errors
+/// Cancellation while the reference priors are computed.
+pub fn report_against_rest(
+    title: &str,
+    walks: &[&GaitSequence],
+    rest: &Dataset,
+    normal_class: Option<&str>,
+    bands: Option<&NormativeBands>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ClinicalReport, Cancelled> {
+    let priors = compute_priors(rest, normal_class, None, progress, cancel)?;
+    let reference = priors
+        .normal_class
+        .as_ref()
+        .and_then(|n| priors.classes.iter().find(|g| &g.name == n));
+    let reference_name = reference.map_or_else(
+        || "no reference group (no normal class found)".to_string(),
+        |g| {
+            format!(
+                "class '{}' of {} ({} walks, {} subjects)",
+                g.name, rest.name, g.sequences, g.subjects
+            )
+        },
+    );
+    Ok(clinical_report(
+        title,
+        walks,
+        reference,
+        &reference_name,
+        bands,
+    ))
 }
 
 /// Builds the report for `walks` (one or several) against a reference group (typically the

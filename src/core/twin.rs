@@ -213,6 +213,18 @@ pub struct TwinResult {
     pub original: GaitSequence,
 }
 
+impl TwinResult {
+    /// Names of the flagged joints (e.g. `KneeL`), in joint order.
+    #[must_use]
+    pub fn flagged_names(&self) -> Vec<String> {
+        self.scores
+            .iter()
+            .filter(|s| s.flagged)
+            .map(|s| format!("{:?}", s.joint))
+            .collect()
+    }
+}
+
 /// Angle deviation from normative curves before and after the twin: `(variable, side, GVS of
 /// the walk, GVS of its twin)` in degrees (RMS difference from the normative mean curve).
 #[must_use]

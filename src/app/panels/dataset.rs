@@ -4,7 +4,6 @@
 use egui::{Color32, RichText};
 
 use crate::app::commands::Command;
-use crate::app::panels::{PathAsk, PathPurpose};
 use crate::app::studio::Studio;
 use crate::core::data::GaitSequence;
 
@@ -82,15 +81,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             )
             .clicked()
         {
-            match rfd::FileDialog::new().pick_folder() {
-                Some(p) => st.pending.push(Command::Import(p)),
-                None => {
-                    st.panels.ask_path = Some(PathAsk {
-                        purpose: PathPurpose::Import,
-                        text: String::new(),
-                    });
-                }
-            }
+            super::ask_import(st);
         }
         ui.label(format!(
             "{} walks, {} subjects",

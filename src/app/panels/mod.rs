@@ -176,6 +176,20 @@ fn dropped_files(st: &mut Studio, ui: &egui::Ui) {
     }
 }
 
+/// Asks for a folder to import: the system dialog, else (no desktop portal, or dismissed) the
+/// path window.
+pub fn ask_import(st: &mut Studio) {
+    match rfd::FileDialog::new().pick_folder() {
+        Some(p) => st.pending.push(Command::Import(p)),
+        None => {
+            st.panels.ask_path = Some(PathAsk {
+                purpose: PathPurpose::Import,
+                text: String::new(),
+            });
+        }
+    }
+}
+
 fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("Project", |ui| {
@@ -220,15 +234,7 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
             });
             ui.separator();
             if ui.button("Import files or folder…").clicked() {
-                match rfd::FileDialog::new().pick_folder() {
-                    Some(p) => st.pending.push(Command::Import(p)),
-                    None => {
-                        st.panels.ask_path = Some(PathAsk {
-                            purpose: PathPurpose::Import,
-                            text: String::new(),
-                        });
-                    }
-                }
+                ask_import(st);
             }
             if ui.button("Type a path…").clicked() {
                 st.panels.ask_path = Some(PathAsk {

@@ -97,12 +97,7 @@ fn twin_section(st: &mut Studio, ui: &mut egui::Ui) {
     let Some(r) = st.ws.twin_results.get(&id).cloned() else {
         return;
     };
-    let flagged: Vec<String> = r
-        .scores
-        .iter()
-        .filter(|s| s.flagged)
-        .map(|s| format!("{:?}", s.joint))
-        .collect();
+    let flagged: Vec<String> = r.flagged_names();
     ui.label(if flagged.is_empty() {
         RichText::new("No joint flagged: every joint is consistent with normal gait.")
             .color(Color32::from_rgb(90, 200, 120))

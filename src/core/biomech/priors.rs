@@ -195,6 +195,15 @@ pub struct PriorSet {
 }
 
 impl PriorSet {
+    /// One feature over every analysed walk, in walk order (NaN where it is undefined).
+    #[must_use]
+    pub fn column(&self, key: &str) -> Vec<f64> {
+        self.sequences
+            .iter()
+            .map(|s| s.features.get(key).copied().unwrap_or(f64::NAN))
+            .collect()
+    }
+
     /// Priors of a class by (case-insensitive) name.
     #[must_use]
     pub fn class(&self, name: &str) -> Option<&GroupPriors> {

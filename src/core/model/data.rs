@@ -99,13 +99,7 @@ pub fn build_training_set(
         .iter()
         .map(|s| (s.id.as_str(), s))
         .collect();
-    let column = |k: &str| -> Vec<f64> {
-        priors
-            .sequences
-            .iter()
-            .map(|s| s.features.get(k).copied().unwrap_or(f64::NAN))
-            .collect()
-    };
+    let column = |k: &str| priors.column(k);
     let severities: Vec<f64> = priors
         .sequences
         .iter()

@@ -104,16 +104,9 @@ impl Vocab {
         classes: Vec<String>,
         codes: [usize; 3],
     ) -> Self {
-        let column = |k: &str| -> Vec<f64> {
-            priors
-                .sequences
-                .iter()
-                .map(|s| s.features.get(k).copied().unwrap_or(f64::NAN))
-                .collect()
-        };
         let edges = DESCRIPTORS
             .iter()
-            .map(|(k, _)| quantile_edges(&column(k)))
+            .map(|(k, _)| quantile_edges(&priors.column(k)))
             .collect();
         let class_medians = priors
             .classes
