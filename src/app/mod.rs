@@ -33,32 +33,38 @@ fn options(renderer: eframe::Renderer) -> eframe::NativeOptions {
     }
 }
 
-/// Opens the studio window on `project` (else the last project, else the demo data). Tries
-/// the wgpu renderer first and falls back to glow, with a note, where wgpu cannot start.
+/// Opens the studio window on `project` (else the last project, else the demo data). Uses the
+/// wgpu renderer when a wgpu adapter exists (a GPU, or Mesa lavapipe), else glow (OpenGL), with
+/// a note: the choice is made before the window opens because winit cannot start a second
+/// event loop in one process. `PATHOGAIT_RENDERER=glow` forces glow (broken GPU drivers).
 ///
 /// # Errors
-/// Neither renderer could open a window (no display, no GL or Vulkan driver).
+/// The window could not open (no display, no GL or Vulkan driver).
 pub fn run(project: Option<PathBuf>, launch: Launch) -> Result<(), String> {
-    let (p, l) = (project.clone(), launch.clone());
-    let wgpu = eframe::run_native(
-        TITLE,
-        options(eframe::Renderer::Wgpu),
-        Box::new(move |cc| {
-            let mut s = Studio::new(cc, p);
-            s.set_launch(l);
-            Ok(Box::new(s))
-        }),
-    );
-    let Err(e) = wgpu else { return Ok(()) };
-    eprintln!("note: the wgpu renderer could not start ({e}); falling back to glow (OpenGL)");
+    let forced_glow =
+        std::env::var("PATHOGAIT_RENDERER").is_ok_and(|r| r.eq_ignore_ascii_case("glow"));
+    let renderer = if forced_glow {
+        eprintln!(
+            "Renderer: glow (PATHOGAIT_RENDERER=glow); the 3D viewport draws with the painter fallback"
+        );
+        eframe::Renderer::Glow
+    } else if let Some(a) = render::gpu::adapter_available() {
+        eprintln!("Renderer: wgpu on {a}");
+        eframe::Renderer::Wgpu
+    } else {
+        eprintln!(
+            "note: no wgpu adapter found; using the glow (OpenGL) renderer, and the 3D viewport draws with the painter fallback"
+        );
+        eframe::Renderer::Glow
+    };
     eframe::run_native(
         TITLE,
-        options(eframe::Renderer::Glow),
+        options(renderer),
         Box::new(move |cc| {
             let mut s = Studio::new(cc, project);
             s.set_launch(launch);
             Ok(Box::new(s))
         }),
     )
-    .map_err(|e2| format!("cannot open the studio window: wgpu: {e}; glow: {e2}"))
+    .map_err(|e| format!("cannot open the studio window: {e}"))
 }

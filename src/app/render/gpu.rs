@@ -427,6 +427,19 @@ impl SkeletonRenderer {
     }
 }
 
+/// The wgpu adapter the studio would render with, if any ("name (backend)").
+#[must_use]
+pub fn adapter_available() -> Option<String> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .ok()?;
+    let info = adapter.get_info();
+    Some(format!("{} ({:?})", info.name, info.backend))
+}
+
 /// A wgpu device of its own (no window), for exports and tests. Prefers a real GPU and falls
 /// back to any adapter (Mesa lavapipe on a machine without one).
 ///
