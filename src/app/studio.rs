@@ -504,3 +504,64 @@ impl Drop for Studio {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn studio(dir: &Path, project: Option<PathBuf>) -> Studio {
+        Studio::with_renderer(
+            false,
+            "test".into(),
+            project,
+            Recent::at(Some(dir.to_path_buf())),
+        )
+    }
+
+    #[test]
+    fn a_changed_project_is_autosaved_and_an_unsaved_one_goes_to_the_config_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("p.ron");
+        Project::default().save(&file).unwrap();
+        let mut s = studio(tmp.path(), Some(file.clone()));
+        s.ws.project.notes = "changed".into();
+        s.ws.dirty = true;
+        s.autosave();
+        assert_ne!(
+            Project::load(&file).unwrap().notes,
+            "changed",
+            "not before the interval"
+        );
+        s.last_autosave = Instant::now().checked_sub(AUTOSAVE).unwrap();
+        s.autosave();
+        assert_eq!(Project::load(&file).unwrap().notes, "changed");
+        assert!(!s.ws.dirty);
+        assert!(
+            file.with_extension("ron.bak").exists(),
+            "the previous version is kept"
+        );
+
+        // A fresh config folder: no recent project to reopen, so the studio starts unsaved.
+        let cfg = tmp.path().join("config");
+        let mut u = studio(&cfg, None);
+        assert!(u.ws.path.is_none());
+        u.ws.project.notes = "unsaved work".into();
+        u.ws.dirty = true;
+        u.last_autosave = Instant::now().checked_sub(AUTOSAVE).unwrap();
+        u.autosave();
+        let auto = cfg.join("untitled-autosave.ron");
+        assert_eq!(Project::load(&auto).unwrap().notes, "unsaved work");
+    }
+
+    #[test]
+    fn closing_with_unsaved_changes_saves_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("q.ron");
+        Project::default().save(&file).unwrap();
+        let mut s = studio(tmp.path(), Some(file.clone()));
+        s.ws.project.notes = "last edit".into();
+        s.ws.dirty = true;
+        drop(s);
+        assert_eq!(Project::load(&file).unwrap().notes, "last edit");
+    }
+}

@@ -17,6 +17,9 @@ pub struct TwinState {
     pub config: TwinConfig,
     /// Report folder.
     pub report_dir: String,
+    /// The last report read for the preview: file, its modification time, text (re-read only
+    /// when the file changes, not every frame).
+    preview: Option<(PathBuf, std::time::SystemTime, String)>,
 }
 
 impl Default for TwinState {
@@ -27,6 +30,7 @@ impl Default for TwinState {
                 ..TwinConfig::default()
             },
             report_dir: "report".into(),
+            preview: None,
         }
     }
 }
@@ -172,7 +176,19 @@ fn report_section(st: &mut Studio, ui: &mut egui::Ui) {
         }
     });
     let md = PathBuf::from(st.panels.twin.report_dir.trim()).join("report.md");
-    if let Ok(text) = std::fs::read_to_string(&md) {
+    let modified = std::fs::metadata(&md).and_then(|m| m.modified()).ok();
+    let stale = match (&st.panels.twin.preview, modified) {
+        (Some((p, t, _)), Some(m)) => *p != md || *t != m,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    if stale && let (Some(m), Ok(text)) = (modified, std::fs::read_to_string(&md)) {
+        st.panels.twin.preview = Some((md.clone(), m, text));
+    }
+    if modified.is_none() {
+        st.panels.twin.preview = None;
+    }
+    if let Some((_, _, text)) = st.panels.twin.preview.clone() {
         egui::CollapsingHeader::new(format!("Last report ({})", md.display()))
             .id_salt("report-preview")
             .show(ui, |ui| {
