@@ -90,6 +90,10 @@ pub struct TrainCmd {
     /// GPT blocks (default: the preset's).
     #[arg(long)]
     gpt_layers: Option<usize>,
+    /// Frames per training window at 30 Hz (a multiple of 4; default 64 = 2.1 s). Longer
+    /// windows hold more complete gait cycles per generated walk, at a longer GPT context.
+    #[arg(long)]
+    window_frames: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +189,10 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
     p.normal_class.clone_from(&c.normal_class);
     if let Some(l) = c.gpt_layers {
         p.gpt_layers = l;
+    }
+    if let Some(f) = c.window_frames {
+        // The encoder downsamples time by 4.
+        p.window.frames = (f.max(16) / 4) * 4;
     }
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());
