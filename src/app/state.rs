@@ -143,6 +143,20 @@ impl Workspace {
         Some(d)
     }
 
+    /// Stores a walk's twin result and drops display copies of an earlier one.
+    pub fn set_twin_result(&mut self, id: String, r: TwinResult) {
+        for suffix in ["#original", "#twin"] {
+            self.display.remove(&format!("{id}{suffix}"));
+        }
+        self.twin_results.insert(id, r);
+    }
+
+    /// The cached display copy stored under `key`, if any.
+    #[must_use]
+    pub fn cached_display(&self, key: &str) -> Option<Arc<DisplayWalk>> {
+        self.display.get(key).cloned()
+    }
+
     /// A twin-result sequence prepared for display under a synthetic id.
     pub fn display_of(&mut self, key: &str, seq: &GaitSequence) -> Arc<DisplayWalk> {
         if let Some(d) = self.display.get(key) {

@@ -440,7 +440,7 @@ impl Studio {
                         format!("flagged {}", flagged.join(", "))
                     }
                 ));
-                self.ws.twin_results.insert(id, *r);
+                self.ws.set_twin_result(id, *r);
             }
             Output::Message(m) => self.notes.info(m),
         }

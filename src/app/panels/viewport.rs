@@ -117,7 +117,7 @@ pub fn shown(st: &mut Studio) -> Vec<Shown> {
     }
     if twin_on
         && let Some(first) = ids.first()
-        && let Some(r) = st.ws.twin_results.get(first).cloned()
+        && let Some(r) = st.ws.twin_results.get(first)
     {
         // Scores by joint of the common rig: error / threshold, 1 = threshold (shown as 0.5).
         let values: Vec<f32> = CommonJoint::ALL
@@ -129,8 +129,21 @@ pub fn shown(st: &mut Studio) -> Vec<Shown> {
                     .map_or(0.0, |s| (0.5 * s.score) as f32)
             })
             .collect();
-        let orig = st.ws.display_of(&format!("{first}#original"), &r.original);
-        let twin = st.ws.display_of(&format!("{first}#twin"), &r.twin);
+        // The sequences are copied for display once (cached), not every frame.
+        let (ko, kt) = (format!("{first}#original"), format!("{first}#twin"));
+        let copies = if st.ws.cached_display(&ko).is_some() && st.ws.cached_display(&kt).is_some() {
+            None
+        } else {
+            Some((r.original.clone(), r.twin.clone()))
+        };
+        if let Some((o, t)) = copies {
+            st.ws.display_of(&ko, &o);
+            st.ws.display_of(&kt, &t);
+        }
+        let (Some(orig), Some(twin)) = (st.ws.cached_display(&ko), st.ws.cached_display(&kt))
+        else {
+            return out;
+        };
         let k = out.len() as f32;
         out.retain(|s| s.label != *first);
         out.insert(
