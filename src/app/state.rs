@@ -106,6 +106,15 @@ impl Workspace {
         Dataset::new(self.project.name.clone(), self.recorded.clone())
     }
 
+    /// Distinct subjects among the recorded walks (no copy of the walks: called every frame).
+    #[must_use]
+    pub fn subject_count(&self) -> usize {
+        let mut v: Vec<&str> = self.recorded.iter().map(|s| s.subject.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    }
+
     /// The class treated as normal: the project's setting, else the priors' choice.
     #[must_use]
     pub fn normal_class(&self) -> Option<String> {

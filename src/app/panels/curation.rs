@@ -39,20 +39,22 @@ impl Default for CurationState {
     }
 }
 
-/// The walks a [`WalkSet`] names.
+/// The walks a [`WalkSet`] names, by reference (the panel lists them every frame).
 #[must_use]
-pub fn walks_for(ws: &Workspace, which: WalkSet) -> Vec<GaitSequence> {
+pub fn walk_refs(ws: &Workspace, which: WalkSet) -> Vec<&GaitSequence> {
     let generated = |s: &&GaitSequence| matches!(s.provenance, Provenance::Generated { .. });
     match which {
-        WalkSet::Selected => ws
-            .selection
-            .iter()
-            .filter_map(|id| ws.walk(id).cloned())
-            .collect(),
-        WalkSet::Recorded => ws.walks().filter(|s| !generated(s)).cloned().collect(),
-        WalkSet::Generated => ws.walks().filter(generated).cloned().collect(),
-        WalkSet::All => ws.walks().cloned().collect(),
+        WalkSet::Selected => ws.selection.iter().filter_map(|id| ws.walk(id)).collect(),
+        WalkSet::Recorded => ws.walks().filter(|s| !generated(s)).collect(),
+        WalkSet::Generated => ws.walks().filter(generated).collect(),
+        WalkSet::All => ws.walks().collect(),
     }
+}
+
+/// Copies of the walks a [`WalkSet`] names (what an export job takes with it).
+#[must_use]
+pub fn walks_for(ws: &Workspace, which: WalkSet) -> Vec<GaitSequence> {
+    walk_refs(ws, which).into_iter().cloned().collect()
 }
 
 fn which_label(w: WalkSet) -> &'static str {
@@ -82,7 +84,11 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                 }
             });
     });
-    let walks = walks_for(&st.ws, c.which);
+    // Ids and labels only: the table must not copy every walk each frame.
+    let walks: Vec<(String, Option<String>)> = walk_refs(&st.ws, c.which)
+        .into_iter()
+        .map(|w| (w.id.clone(), w.label.clone()))
+        .collect();
     let count = |d: Decision| {
         walks
             .iter()
@@ -90,7 +96,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                 st.ws
                     .project
                     .curation
-                    .get(&w.id)
+                    .get(&w.0)
                     .map_or(Decision::Pending, |e| e.decision)
                     == d
             })
@@ -116,16 +122,10 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                 ui.label(RichText::new(h).strong());
             }
             ui.end_row();
-            for w in walks.iter().take(2000) {
-                let entry = st
-                    .ws
-                    .project
-                    .curation
-                    .get(&w.id)
-                    .cloned()
-                    .unwrap_or_default();
-                ui.label(&w.id);
-                ui.label(w.label.as_deref().unwrap_or("(unlabelled)"));
+            for (id, label) in walks.iter().take(2000) {
+                let entry = st.ws.project.curation.get(id).cloned().unwrap_or_default();
+                ui.label(id);
+                ui.label(label.as_deref().unwrap_or("(unlabelled)"));
                 ui.horizontal(|ui| {
                     for (d, t) in [
                         (Decision::Accepted, "accept"),
@@ -136,7 +136,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                             && entry.decision != d
                         {
                             st.pending.push(Command::Curate(
-                                w.id.clone(),
+                                id.clone(),
                                 CurationEntry {
                                     decision: d,
                                     ..entry.clone()
@@ -154,7 +154,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                         {
                             let tags = entry.tags.iter().filter(|x| *x != t).cloned().collect();
                             st.pending.push(Command::Curate(
-                                w.id.clone(),
+                                id.clone(),
                                 CurationEntry {
                                     tags,
                                     ..entry.clone()
@@ -169,7 +169,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                         let mut tags = entry.tags.clone();
                         tags.push(tag.trim().to_string());
                         st.pending.push(Command::Curate(
-                            w.id.clone(),
+                            id.clone(),
                             CurationEntry {
                                 tags,
                                 ..entry.clone()
@@ -183,7 +183,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                     .changed()
                 {
                     st.pending.push(Command::Curate(
-                        w.id.clone(),
+                        id.clone(),
                         CurationEntry {
                             note,
                             ..entry.clone()
@@ -191,7 +191,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                     ));
                 }
                 if ui.button("View").clicked() {
-                    st.pending.push(Command::Select(vec![w.id.clone()]));
+                    st.pending.push(Command::Select(vec![id.clone()]));
                 }
                 ui.end_row();
             }

@@ -86,7 +86,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
         ui.label(format!(
             "{} walks, {} subjects",
             st.ws.recorded.len() + st.ws.generated.len(),
-            st.ws.recorded_dataset().subjects().len()
+            st.ws.subject_count()
         ));
     });
     let b = &mut st.panels.dataset;
