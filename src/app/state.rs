@@ -43,7 +43,7 @@ pub struct Workspace {
     /// Problems met loading generated sets (file, message).
     pub load_problems: Vec<String>,
     /// Priors of the recorded walks, once computed.
-    pub priors: Option<PriorSet>,
+    pub priors: Option<Arc<PriorSet>>,
     /// External normative bands named by the project, if loaded.
     pub external_bands: Option<NormativeBands>,
     /// Selected walk ids, in selection order (the first is the "current" walk).

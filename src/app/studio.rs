@@ -403,7 +403,7 @@ impl Studio {
                         p.failed.len()
                     ));
                 }
-                self.ws.priors = Some(*p);
+                self.ws.priors = Some(std::sync::Arc::new(*p));
             }
             Output::Trained(m, summary) => {
                 self.ws.project.models.retain(|x| x.name != m.name);

@@ -77,6 +77,7 @@ fn stat_of<'a>(p: &'a PriorSet, class: usize, key: &str) -> Option<&'a Stat> {
 
 /// Draws the panel.
 pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+    // A shared handle: the panel needs the priors while it pushes commands.
     let Some(p) = st.ws.priors.clone() else {
         ui.horizontal(|ui| {
             ui.spinner();
