@@ -371,3 +371,40 @@ fn bvh_reader_handles_rotation_orders_and_units() {
         a.positions[2]
     );
 }
+
+#[test]
+fn a_forced_format_skips_the_documents_a_dataset_folder_ships_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bvh = String::from(
+        "HIERARCHY\nROOT Hips\n{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n JOINT Knee\n {\n  OFFSET 0 -40 0\n  CHANNELS 3 Zrotation Xrotation Yrotation\n  End Site\n  {\n   OFFSET 0 -40 0\n  }\n }\n}\nMOTION\nFrames: 12\nFrame Time: 0.01\n",
+    );
+    for f in 0..12 {
+        bvh.push_str(&format!("{f} 90 0 0 0 0 0 0 0\n"));
+    }
+    let bvh = bvh.as_str();
+    std::fs::write(dir.path().join("walk.bvh"), bvh).unwrap();
+    // An unusual extension still counts when the format is forced.
+    std::fs::write(
+        dir.path().join("walk2.mocap"),
+        bvh.replace("\n0 90 0", "\n20 90 0"),
+    )
+    .unwrap();
+    for (name, text) in [
+        ("README.md", "# data"),
+        ("LICENSE", "GNU GPL"),
+        ("Annotations.xlsx", "PK"),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let opts = ImportOptions {
+        format: Some(Format::Bvh),
+        ..ImportOptions::default()
+    };
+    let (ds, rep) = import_path(dir.path(), &opts, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(ds.sequences.len(), 2);
+    assert_eq!(rep.failed(), 0, "{:?}", rep.files);
+    assert_eq!(rep.skipped.len(), 3, "{:?}", rep.skipped);
+    // A single file given explicitly is read as the forced format whatever its name.
+    let one = dir.path().join("LICENSE");
+    assert!(import_path(&one, &opts, &NoProgress, &CancelToken::new()).is_err());
+}

@@ -229,6 +229,18 @@ fn find_label_table(root: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file() && LabelTable::load(p).is_ok())
 }
 
+/// Files a dataset folder holds besides recordings: never parsed as motion data.
+fn is_document(path: &Path) -> bool {
+    const DOCS: [&str; 16] = [
+        "md", "txt", "pdf", "html", "htm", "doc", "docx", "xls", "xlsx", "json", "ron", "png",
+        "jpg", "jpeg", "zip", "csv",
+    ];
+    path.extension().is_none_or(|e| {
+        let e = e.to_string_lossy().to_ascii_lowercase();
+        DOCS.contains(&e.as_str())
+    })
+}
+
 /// Imports a file or a directory tree into a dataset. Per-file failures are recorded in the
 /// report, not fatal; exact duplicates are removed (unless `keep_duplicates`) and listed.
 ///
@@ -261,7 +273,11 @@ pub fn import_path(
     }
     let mut motion = Vec::new();
     for f in files {
-        let is_motion = opts.format.is_some() || Format::detect(&f).is_some();
+        // A forced format applies to a single file whatever its name; in a folder it applies to
+        // motion files and to files with unfamiliar extensions, never to the documents and
+        // extension-less files (README.md, LICENSE, spreadsheets) that datasets ship with.
+        let is_motion = Format::detect(&f).is_some()
+            || (opts.format.is_some() && (!meta.is_dir() || !is_document(&f)));
         if is_motion && report.labels.as_deref() != Some(f.as_path()) {
             motion.push(f);
         } else {
