@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use pathogait::core::data::CommonJoint;
@@ -379,7 +380,7 @@ fn a_forced_format_skips_the_documents_a_dataset_folder_ships_with() {
         "HIERARCHY\nROOT Hips\n{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n JOINT Knee\n {\n  OFFSET 0 -40 0\n  CHANNELS 3 Zrotation Xrotation Yrotation\n  End Site\n  {\n   OFFSET 0 -40 0\n  }\n }\n}\nMOTION\nFrames: 12\nFrame Time: 0.01\n",
     );
     for f in 0..12 {
-        bvh.push_str(&format!("{f} 90 0 0 0 0 0 0 0\n"));
+        writeln!(bvh, "{f} 90 0 0 0 0 0 0 0").unwrap();
     }
     let bvh = bvh.as_str();
     std::fs::write(dir.path().join("walk.bvh"), bvh).unwrap();
