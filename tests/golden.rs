@@ -109,7 +109,15 @@ fn renderer_matches_golden_image() {
     }
     let n = (want.width() * want.height()) as usize;
     let mean = total as f64 / n as f64;
-    if mean > 1.5 || bad * 100 > n {
+    // Strict against the reference driver (Mesa lavapipe, as in CI); other drivers resolve
+    // anti-aliased edges differently, so they get a looser bound that still catches a broken
+    // picture.
+    let (max_mean, max_bad_pct) = if adapter.contains("llvmpipe") {
+        (1.5, 1)
+    } else {
+        (4.0, 4)
+    };
+    if mean > max_mean || bad * 100 > n * max_bad_pct {
         let out = std::env::temp_dir().join("pathogait-golden-actual.png");
         let _ = img.save(&out);
         panic!(
