@@ -180,7 +180,7 @@ impl Studio {
         }
     }
 
-    /// True while a job with this thread-name prefix runs.
+    /// True while a job whose title starts with `title_prefix` runs.
     #[must_use]
     pub fn busy(&self, title_prefix: &str) -> bool {
         self.jobs.iter().any(|j| j.title.starts_with(title_prefix))

@@ -176,18 +176,35 @@ fn dropped_files(st: &mut Studio, ui: &egui::Ui) {
     }
 }
 
-/// Asks for a folder to import: the system dialog, else (no desktop portal, or dismissed) the
-/// path window.
-pub fn ask_import(st: &mut Studio) {
-    match rfd::FileDialog::new().pick_folder() {
-        Some(p) => st.pending.push(Command::Import(p)),
-        None => {
-            st.panels.ask_path = Some(PathAsk {
-                purpose: PathPurpose::Import,
-                text: String::new(),
-            });
-        }
+/// The command a path prompt's purpose stands for.
+fn command_for(purpose: PathPurpose, p: PathBuf) -> Command {
+    match purpose {
+        PathPurpose::Open => Command::OpenProject(p),
+        PathPurpose::SaveAs => Command::SaveProjectAs(p),
+        PathPurpose::Import => Command::Import(p),
     }
+}
+
+/// Acts on the system dialog's choice, or, where it gave none (no desktop portal, or
+/// dismissed), opens the path window for the same purpose.
+fn picked_or_ask(st: &mut Studio, picked: Option<PathBuf>, ask: PathAsk) {
+    match picked {
+        Some(p) => st.pending.push(command_for(ask.purpose, p)),
+        None => st.panels.ask_path = Some(ask),
+    }
+}
+
+/// Asks for a folder to import: the system dialog, else the path window.
+pub fn ask_import(st: &mut Studio) {
+    let picked = rfd::FileDialog::new().pick_folder();
+    picked_or_ask(
+        st,
+        picked,
+        PathAsk {
+            purpose: PathPurpose::Import,
+            text: String::new(),
+        },
+    );
 }
 
 fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
@@ -197,30 +214,23 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
                 st.pending.push(Command::NewProject);
             }
             if ui.button("Open…").clicked() {
-                match rfd::FileDialog::new()
+                let picked = rfd::FileDialog::new()
                     .add_filter("PathoGait project", &["ron"])
-                    .pick_file()
-                {
-                    Some(p) => st.pending.push(Command::OpenProject(p)),
-                    None => {
-                        st.panels.ask_path = Some(PathAsk {
-                            purpose: PathPurpose::Open,
-                            text: "projects/demo.ron".into(),
-                        });
-                    }
-                }
+                    .pick_file();
+                let ask = PathAsk {
+                    purpose: PathPurpose::Open,
+                    text: "projects/demo.ron".into(),
+                };
+                picked_or_ask(st, picked, ask);
             }
             if ui.button("Save").clicked() {
                 st.pending.push(Command::SaveProject);
             }
             if ui.button("Save as…").clicked() {
-                match rfd::FileDialog::new()
+                let picked = rfd::FileDialog::new()
                     .add_filter("PathoGait project", &["ron"])
-                    .save_file()
-                {
-                    Some(p) => st.pending.push(Command::SaveProjectAs(p)),
-                    None => st.panels.ask_path = Some(PathAsk::save_as()),
-                }
+                    .save_file();
+                picked_or_ask(st, picked, PathAsk::save_as());
             }
             ui.menu_button("Recent", |ui| {
                 if st.recent.paths.is_empty() {
@@ -365,11 +375,7 @@ fn path_window(st: &mut Studio, ctx: &egui::Context) {
     });
     if go && !ask.text.trim().is_empty() {
         let p = PathBuf::from(ask.text.trim());
-        st.pending.push(match ask.purpose {
-            PathPurpose::Open => Command::OpenProject(p),
-            PathPurpose::SaveAs => Command::SaveProjectAs(p),
-            PathPurpose::Import => Command::Import(p),
-        });
+        st.pending.push(command_for(ask.purpose, p));
         close = true;
     }
     if close {

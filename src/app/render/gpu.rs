@@ -427,17 +427,22 @@ impl SkeletonRenderer {
     }
 }
 
-/// The wgpu adapter the studio would render with, if any ("name (backend)").
-#[must_use]
-pub fn adapter_available() -> Option<String> {
+/// The adapter wgpu offers without a window (a real GPU first), with "name (backend)".
+fn request_adapter() -> Result<(wgpu::Adapter, String), RenderError> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
         power_preference: wgpu::PowerPreference::HighPerformance,
         ..Default::default()
     }))
-    .ok()?;
+    .map_err(|e| RenderError::NoDevice(e.to_string()))?;
     let info = adapter.get_info();
-    Some(format!("{} ({:?})", info.name, info.backend))
+    Ok((adapter, format!("{} ({:?})", info.name, info.backend)))
+}
+
+/// The wgpu adapter the studio would render with, if any ("name (backend)").
+#[must_use]
+pub fn adapter_available() -> Option<String> {
+    request_adapter().ok().map(|(_, name)| name)
 }
 
 /// A wgpu device of its own (no window), for exports and tests. Prefers a real GPU and falls
@@ -446,19 +451,13 @@ pub fn adapter_available() -> Option<String> {
 /// # Errors
 /// No adapter or device.
 pub fn headless_device() -> Result<(wgpu::Device, wgpu::Queue, String), RenderError> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        ..Default::default()
-    }))
-    .map_err(|e| RenderError::NoDevice(e.to_string()))?;
-    let info = adapter.get_info();
+    let (adapter, name) = request_adapter()?;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("pathogait offscreen"),
         ..Default::default()
     }))
     .map_err(|e| RenderError::NoDevice(e.to_string()))?;
-    Ok((device, queue, format!("{} ({:?})", info.name, info.backend)))
+    Ok((device, queue, name))
 }
 
 /// The egui paint callback of the viewport: renders the scene in `prepare` (egui's encoder)
