@@ -73,6 +73,15 @@ fn tiny_model_trains_generates_and_round_trips() {
         r.code_usage
     );
     assert_eq!(g.manifest.vocab.classes.len(), 6);
+    // The descriptor reference scores every class's windows, real and reconstructed.
+    assert_eq!(r.class_reference.len(), 6);
+    for c in &r.class_reference {
+        assert!(c.windows > 0, "{c:?}");
+        assert!(c.real_analysed <= c.windows && c.tokenised_analysed <= c.windows);
+        assert_eq!(c.real_hit_rate.is_some(), c.real_analysed > 0, "{c:?}");
+        assert!(c.real_hit_rate.is_none_or(|h| (0.0..=1.0).contains(&h)));
+    }
+    assert!(r.class_reference.iter().any(|c| c.real_analysed > 0));
 
     let prompt = Prompt {
         class: "stiff_legged".into(),
@@ -137,6 +146,45 @@ fn tiny_model_trains_generates_and_round_trips() {
             );
         }
     }
+
+    // No side named: a class whose training walks all have one draws it per walk (the model
+    // never saw such a class with the "no side" token); normal walks keep none.
+    let unsided = generate(
+        &g,
+        &Prompt {
+            side: None,
+            ..prompt.clone()
+        },
+        &Sampling { count: 12, ..s },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(
+        unsided.prompt.text.contains("drawn per walk"),
+        "{}",
+        unsided.prompt.text
+    );
+    let sides: Vec<Option<Side>> = unsided.sequences.iter().map(|q| q.side).collect();
+    assert!(sides.contains(&Some(Side::Left)), "{sides:?}");
+    assert!(sides.contains(&Some(Side::Right)), "{sides:?}");
+    let normal = generate(
+        &g,
+        &Prompt {
+            class: "normal".into(),
+            ..Prompt::default()
+        },
+        &s,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(
+        !normal.prompt.text.contains("drawn"),
+        "{}",
+        normal.prompt.text
+    );
+    assert!(normal.sequences.iter().all(|q| q.side.is_none()));
 
     let e = generate(
         &g,

@@ -186,6 +186,9 @@ pub fn print_report(r: &EvalReport) {
         "model",
         "baseline",
         "real vs real",
+        "recognised % model",
+        "baseline",
+        "real (validation)",
     ]);
     for row in &r.distances {
         d.row(vec![
@@ -193,9 +196,15 @@ pub fn print_report(r: &EvalReport) {
             num(row.model, 2),
             num(row.baseline, 2),
             num(row.real_reference, 2),
+            num(100.0 * row.model_recognised, 1),
+            num(100.0 * row.baseline_recognised, 1),
+            num(100.0 * row.real_recognised, 1),
         ]);
     }
     println!("\n{}", d.render());
+    println!(
+        "recognised: windows the real-trained classifier assigns to their own class (for model and baseline windows, the class they were made for)"
+    );
     let mut q = Table::new(&[
         "set (mean over folds)",
         "walks",

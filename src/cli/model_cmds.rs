@@ -23,7 +23,7 @@ use pathogait::core::project::write_atomic;
 use serde::Serialize;
 
 use super::progress::Bars;
-use super::table::{Table, num};
+use super::table::{Table, num, pct0};
 use super::{DataArgs, load_data};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -260,6 +260,28 @@ pub fn train_cmd(c: &TrainCmd) -> Result<ExitCode> {
             u.perplexity
         );
     }
+    if !r.class_reference.is_empty() {
+        let mut t = Table::new(&[
+            "class",
+            "windows",
+            "real analysed",
+            "real nearest = own",
+            "tokenised analysed",
+            "tokenised nearest = own",
+        ]);
+        for c in &r.class_reference {
+            t.row(vec![
+                c.class.clone(),
+                c.windows.to_string(),
+                c.real_analysed.to_string(),
+                pct0(c.real_hit_rate.unwrap_or(f64::NAN)),
+                c.tokenised_analysed.to_string(),
+                pct0(c.tokenised_hit_rate.unwrap_or(f64::NAN)),
+            ]);
+        }
+        println!("Descriptor reference (nearest real class by priors, training windows):");
+        print!("{}", t.render());
+    }
     if let (Some(t), Some(g)) = (r.tokenizer_log.last(), r.gpt_log.last()) {
         println!(
             "Final losses: tokeniser {:.4} (reconstruction {:.4}), GPT cross-entropy {:.3}",
@@ -348,6 +370,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
         "walks",
         "analysed",
         "nearest = requested",
+        "real/tokenised",
         "knee ROM gen/real",
         "stance % gen/real",
         "cadence gen/real",
@@ -382,7 +405,22 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             class.clone(),
             out.sequences.len().to_string(),
             a.analysed.to_string(),
-            format!("{} %", num(100.0 * a.hit_rate, 0)),
+            pct0(a.hit_rate),
+            g.manifest
+                .report
+                .class_reference
+                .iter()
+                .find(|r| r.class == *class)
+                .map_or_else(
+                    || "-".into(),
+                    |r| {
+                        format!(
+                            "{} / {}",
+                            pct0(r.real_hit_rate.unwrap_or(f64::NAN)),
+                            pct0(r.tokenised_hit_rate.unwrap_or(f64::NAN))
+                        )
+                    },
+                ),
             pair("knee_rom_deg", 1),
             pair("stance_pct", 1),
             pair("cadence_steps_min", 1),
@@ -422,6 +460,9 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
     );
     println!(
         "gen/real: mean over generated walks / mean of the real class; nearest: real class closest in the descriptor features (RMS z)"
+    );
+    println!(
+        "real/tokenised: the same hit rate for real training windows of the class and for their tokeniser reconstructions (what the descriptors can separate at all)"
     );
     Ok(ExitCode::SUCCESS)
 }

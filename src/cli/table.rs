@@ -87,6 +87,16 @@ pub fn num(v: f64, d: usize) -> String {
     }
 }
 
+/// A fraction as a whole percentage ("62 %"), "-" when not finite.
+#[must_use]
+pub fn pct0(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.0} %", 100.0 * v)
+    } else {
+        "-".into()
+    }
+}
+
 /// "mean ± sd" with `d` decimals ("-" parts when not finite).
 pub fn mean_sd(mean: f64, sd: f64, d: usize) -> String {
     format!("{} ± {}", num(mean, d), num(sd, d))

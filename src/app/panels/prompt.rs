@@ -124,10 +124,9 @@ fn vocab(st: &mut Studio) -> Result<(Vocab, String), String> {
         .map(|c| c.name.clone())
         .filter(|c| c != "(unlabelled)")
         .collect();
-    Ok((
-        Vocab::from_priors(p, classes, [0, 0, 0]),
-        "this dataset's priors (no model chosen)".into(),
-    ))
+    let mut v = Vocab::from_priors(p, classes, [0, 0, 0]);
+    v.count_sides(&st.ws.recorded);
+    Ok((v, "this dataset's priors (no model chosen)".into()))
 }
 
 /// Draws the composer.

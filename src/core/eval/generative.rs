@@ -123,6 +123,40 @@ pub struct ClassDistance {
     /// Real (fit subjects) vs real walks of the validation subjects: the distance between
     /// two samples of real people, for scale.
     pub real_reference: f64,
+    /// Share of the class's model windows that the real-trained classifier assigns to the
+    /// class (recognition accuracy; NaN in folds saved before it was measured).
+    #[serde(default = "nan")]
+    pub model_recognised: f64,
+    /// The same for baseline windows.
+    #[serde(default = "nan")]
+    pub baseline_recognised: f64,
+    /// The same for real windows of the validation subjects (people the classifier did not
+    /// fit): what a real walk of the class scores.
+    #[serde(default = "nan")]
+    pub real_recognised: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+/// Share of `windows` of class `c` whose most probable class is `c` (NaN without any).
+fn recognised(net: &Classifier, windows: &[LabelledWindow], c: usize) -> f64 {
+    let own: Vec<&LabelledWindow> = windows.iter().filter(|w| w.class == c).collect();
+    if own.is_empty() {
+        return f64::NAN;
+    }
+    let hits = net
+        .probabilities(&own)
+        .iter()
+        .filter(|p| {
+            p.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .is_some_and(|(i, _)| i == c)
+        })
+        .count();
+    hits as f64 / own.len() as f64
 }
 
 /// Quality of the fold's synthetic data.
@@ -251,6 +285,9 @@ pub(crate) fn measure(
             model: fd(&r, &of(&model_lw, Some(c))),
             baseline: fd(&r, &of(&base_lw, Some(c))),
             real_reference: fd(&r, &of(real_val, Some(c))),
+            model_recognised: recognised(net, &model_lw, c),
+            baseline_recognised: recognised(net, &base_lw, c),
+            real_recognised: recognised(net, real_val, c),
         });
     }
     let r = of(real_fit, None);

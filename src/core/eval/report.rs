@@ -55,6 +55,19 @@ pub struct DistanceRow {
     pub baseline: f64,
     /// Real vs real (validation subjects).
     pub real_reference: f64,
+    /// Model windows recognised as their class by the real-trained classifier, mean over folds.
+    #[serde(default = "nan")]
+    pub model_recognised: f64,
+    /// Baseline windows recognised as their class.
+    #[serde(default = "nan")]
+    pub baseline_recognised: f64,
+    /// Validation subjects' real windows recognised as their class.
+    #[serde(default = "nan")]
+    pub real_recognised: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// The whole evaluation.
@@ -150,6 +163,17 @@ impl EvalReport {
                     real_reference: finite_mean(
                         &per.iter().map(|d| d.real_reference).collect::<Vec<_>>(),
                     ),
+                    model_recognised: finite_mean(
+                        &per.iter().map(|d| d.model_recognised).collect::<Vec<_>>(),
+                    ),
+                    baseline_recognised: finite_mean(
+                        &per.iter()
+                            .map(|d| d.baseline_recognised)
+                            .collect::<Vec<_>>(),
+                    ),
+                    real_recognised: finite_mean(
+                        &per.iter().map(|d| d.real_recognised).collect::<Vec<_>>(),
+                    ),
                 }
             })
             .collect();
@@ -168,6 +192,9 @@ impl EvalReport {
                     .collect::<Vec<_>>(),
             ),
             real_reference: f64::NAN,
+            model_recognised: f64::NAN,
+            baseline_recognised: f64::NAN,
+            real_recognised: f64::NAN,
         });
         Self {
             version: REPORT_VERSION,

@@ -15,7 +15,7 @@ use super::checkpoint::StageCheckpoint;
 use super::data::{AuxScale, TrainingSet, build_training_set};
 use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
-use super::metrics::mpjpe_mm;
+use super::metrics::{ClassReference, class_reference, mpjpe_mm};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{
     LossWeights, StageConfig, StepLog, train_gpt, train_tokenizer, window_codes,
@@ -154,6 +154,11 @@ pub struct TrainReport {
     pub tokenizer_log: Vec<StepLog>,
     /// GPT loss log (every 10th step).
     pub gpt_log: Vec<StepLog>,
+    /// Per class: how often real training windows and their reconstructions land nearest
+    /// their own class (the reference for generated walks' prior adherence). Empty in bundles
+    /// from before it was measured.
+    #[serde(default)]
+    pub class_reference: Vec<ClassReference>,
 }
 
 /// The manifest of a bundle.
@@ -425,6 +430,15 @@ pub fn train(
         },
         heldout_subjects,
         code_usage: usage,
+        class_reference: class_reference(
+            &tokenizer,
+            &pick(&train_idx),
+            &set.vocab.classes,
+            &set.normalizer,
+            plan.window.fps,
+            &set.priors.classes,
+            device,
+        ),
         tokenizer_log: tok_log
             .iter()
             .filter(|l| l.step % 10 == 0 || l.step == 1)

@@ -116,7 +116,8 @@ pub fn build_training_set(
             .map(|k| std_dev(&column(k)).unwrap_or(1.0).max(1e-6))
             .collect(),
     };
-    let vocab = Vocab::from_priors(&priors, classes.clone(), codes);
+    let mut vocab = Vocab::from_priors(&priors, classes.clone(), codes);
+    vocab.count_sides(&ds.sequences);
     let mut raw: Vec<(Vec<[f32; FEATURES]>, Window)> = Vec::new();
     let mut skipped = Vec::new();
     for s in &ds.sequences {

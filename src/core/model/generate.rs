@@ -10,10 +10,10 @@ use super::bundle::GaitGenerator;
 use super::data::augment;
 use super::features::{FEATURES, feature_rows, features_to_sequence};
 use super::gpt::KvCache;
-use super::prompt::{ExpandedPrompt, Prompt, expand};
+use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
 use super::vocab::CodeKind;
 use crate::core::data::preprocess::resample_frames;
-use crate::core::data::{GaitSequence, Provenance};
+use crate::core::data::{GaitSequence, Provenance, Side};
 use crate::core::jobs::{CancelToken, Progress};
 
 /// Sequences sampled together: large batches keep the CPU's matrix kernels busy; 128 fits a
@@ -150,11 +150,22 @@ pub fn generate(
         let mut rngs: Vec<ChaCha8Rng> = (0..b)
             .map(|i| ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((start + i) as u64)))
             .collect();
-        let mut tokens: Vec<Vec<usize>> = rngs
+        // An unnamed side is drawn per walk first, so the walk keeps it whatever is sampled after.
+        let sides: Vec<Option<Side>> = rngs
             .iter_mut()
             .map(|r| {
-                m.vocab
-                    .prompt_tokens(&augment(&expanded.values, s.augment, r))
+                expanded
+                    .side_draw
+                    .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0)))
+            })
+            .collect();
+        let mut tokens: Vec<Vec<usize>> = rngs
+            .iter_mut()
+            .zip(&sides)
+            .map(|(r, side)| {
+                let mut v = expanded.values.clone();
+                v.side = *side;
+                m.vocab.prompt_tokens(&augment(&v, s.augment, r))
             })
             .collect();
         let mut cache = KvCache::default();
@@ -248,7 +259,7 @@ pub fn generate(
                 Some(m.vocab.classes[expanded.values.class].clone()),
                 prov,
             );
-            seq.side = prompt.side;
+            seq.side = sides[i];
             seq.severity = Some(prompt.severity);
             if s.frames != seq.frames() {
                 seq = resample_frames(&seq, s.frames);

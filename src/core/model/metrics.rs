@@ -242,3 +242,89 @@ pub fn prior_adherence(
         nearest,
     }
 }
+
+/// What the descriptor features can tell apart before any generation: for one class, the share
+/// of real training windows (rebuilt from the model's features, as generated walks are) and of
+/// their tokeniser reconstructions whose nearest real class is their own. Generated hit rates
+/// read against these: a class the real windows themselves do not reach cannot be expected
+/// from the generator, and a drop from real to tokenised is lost in the codebooks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassReference {
+    /// Class name.
+    pub class: String,
+    /// Windows scored (at most [`REFERENCE_WINDOWS`], evenly spread over the class).
+    pub windows: usize,
+    /// Real windows analysable (a full cycle per side).
+    pub real_analysed: usize,
+    /// Nearest class = own class among analysable real windows (`None` when none was).
+    pub real_hit_rate: Option<f64>,
+    /// Reconstructions analysable.
+    pub tokenised_analysed: usize,
+    /// Nearest class = own class among analysable reconstructions.
+    pub tokenised_hit_rate: Option<f64>,
+}
+
+/// Windows per class scored by [`class_reference`] (keeps training's extra cost to seconds).
+pub const REFERENCE_WINDOWS: usize = 60;
+
+/// Scores real windows and their reconstructions per class (see [`ClassReference`]).
+#[must_use]
+pub fn class_reference(
+    tok: &GaitTokenizer,
+    windows: &[&Window],
+    class_names: &[String],
+    n: &Normalizer,
+    fps: f32,
+    classes: &[GroupPriors],
+    device: &Device,
+) -> Vec<ClassReference> {
+    let to_seq = |rows: &[[f32; super::features::FEATURES]], label: &str| {
+        let frames: Vec<_> = rows.iter().map(|r| n.invert(r)).collect();
+        super::features::features_to_sequence(
+            &frames,
+            fps,
+            "reference",
+            Some(label.to_string()),
+            // Only the analysis reads these sequences; where they came from is not shown.
+            crate::core::data::Provenance::Imported {
+                format: "model window".into(),
+                path: std::path::PathBuf::new(),
+            },
+        )
+    };
+    class_names
+        .iter()
+        .enumerate()
+        .map(|(ci, name)| {
+            let all: Vec<&Window> = windows.iter().copied().filter(|w| w.class == ci).collect();
+            let step = all.len().div_ceil(REFERENCE_WINDOWS).max(1);
+            let picked: Vec<&Window> = all.into_iter().step_by(step).collect();
+            let real: Vec<GaitSequence> = picked.iter().map(|w| to_seq(&w.frames, name)).collect();
+            let mut recon = Vec::with_capacity(picked.len());
+            for chunk in picked.chunks(64) {
+                let out = tok
+                    .forward(batch_tensor(chunk, device))
+                    .recon
+                    .swap_dims(1, 2); // [B, T, F]
+                let t = out.dims()[1];
+                let rows =
+                    feature_rows(&out.into_data().try_to_vec_as::<f32>().unwrap_or_default());
+                for w in rows.chunks(t.max(1)) {
+                    recon.push(to_seq(w, name));
+                }
+            }
+            let (r, k) = (
+                prior_adherence(&real, name, classes),
+                prior_adherence(&recon, name, classes),
+            );
+            ClassReference {
+                class: name.clone(),
+                windows: picked.len(),
+                real_analysed: r.analysed,
+                real_hit_rate: r.hit_rate.is_finite().then_some(r.hit_rate),
+                tokenised_analysed: k.analysed,
+                tokenised_hit_rate: k.hit_rate.is_finite().then_some(k.hit_rate),
+            }
+        })
+        .collect()
+}

@@ -60,6 +60,22 @@ pub struct ExpandedPrompt {
     pub targets: Vec<f64>,
     /// The template text.
     pub text: String,
+    /// When the prompt names no side but the class's training walks have one: probabilities
+    /// of left, right and none, drawn per generated walk (see [`Vocab::side_draw`]).
+    #[serde(default)]
+    pub side_draw: Option<[f64; 3]>,
+}
+
+/// Draws a side from left / right / none probabilities with a uniform number `u` in 0..1.
+#[must_use]
+pub fn draw_side(p: [f64; 3], u: f64) -> Option<Side> {
+    if u < p[0] {
+        Some(Side::Left)
+    } else if u < p[0] + p[1] {
+        Some(Side::Right)
+    } else {
+        None
+    }
 }
 
 /// Descriptor keywords: phrase fragment -> (descriptor index, bin).
@@ -145,14 +161,29 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
         severity_bin,
         bins,
     };
-    let mut text = format!(
-        "{} gait, severity {:.2}{}, {} speed.",
-        capitalise(name),
-        prompt.severity,
-        prompt.side.map_or(String::new(), |s| format!(
+    let side_draw = prompt.side.map_or_else(|| vocab.side_draw(name), |_| None);
+    let side_text = match (prompt.side, side_draw) {
+        (Some(s), _) => format!(
             ", affected side {}",
             if s == Side::Left { "left" } else { "right" }
-        )),
+        ),
+        (None, Some(p)) => {
+            let mut t = format!(
+                ", affected side drawn per walk as in the class's training walks (left {:.0} %, right {:.0} %",
+                100.0 * p[0],
+                100.0 * p[1]
+            );
+            if p[2] > 0.0 {
+                let _ = write!(t, ", none {:.0} %", 100.0 * p[2]);
+            }
+            t + ")"
+        }
+        (None, None) => String::new(),
+    };
+    let mut text = format!(
+        "{} gait, severity {:.2}{side_text}, {} speed.",
+        capitalise(name),
+        prompt.severity,
         format!("{:?}", prompt.speed).to_lowercase()
     );
     let _ = write!(text, " Priors of class '{name}' scaled by severity:");
@@ -178,6 +209,7 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
         values,
         targets,
         text,
+        side_draw,
     })
 }
 
@@ -219,7 +251,34 @@ mod tests {
             class_medians: med,
             normal_class: Some("normal".into()),
             codes: [4, 4, 4],
+            class_sides: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn an_unnamed_side_is_drawn_from_the_class_counts() {
+        let mut v = vocab();
+        v.class_sides.insert("stiff_legged".into(), [3, 1, 0]);
+        v.class_sides.insert("normal".into(), [0, 0, 4]);
+        let p = |class: &str, side| Prompt {
+            class: class.into(),
+            side,
+            ..Prompt::default()
+        };
+        let e = expand(&p("stiff_legged", None), &v).unwrap();
+        assert_eq!(e.side_draw, Some([0.75, 0.25, 0.0]));
+        assert!(e.text.contains("left 75 %, right 25 %)"), "{}", e.text);
+        // A named side, or a class without sided walks, draws nothing.
+        assert_eq!(
+            expand(&p("stiff_legged", Some(Side::Left)), &v)
+                .unwrap()
+                .side_draw,
+            None
+        );
+        assert_eq!(expand(&p("normal", None), &v).unwrap().side_draw, None);
+        assert_eq!(draw_side([0.75, 0.25, 0.0], 0.1), Some(Side::Left));
+        assert_eq!(draw_side([0.75, 0.25, 0.0], 0.8), Some(Side::Right));
+        assert_eq!(draw_side([0.4, 0.4, 0.2], 0.9), None);
     }
 
     #[test]

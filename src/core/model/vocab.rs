@@ -75,6 +75,12 @@ pub struct Vocab {
     pub normal_class: Option<String>,
     /// Codebook sizes: spatial, temporal, pathological.
     pub codes: [usize; 3],
+    /// Per class, how many training walks had the left, the right or no affected side. A
+    /// prompt that names no side draws one per walk from these, because a class whose
+    /// walks always have a side never showed the model its "no side" token (empty in models
+    /// from before it was recorded: the side then stays unspecified).
+    #[serde(default)]
+    pub class_sides: BTreeMap<String, [usize; 3]>,
 }
 
 /// Quantile edges that split `values` into `BINS` equally populated bins.
@@ -127,7 +133,35 @@ impl Vocab {
             class_medians,
             normal_class: priors.normal_class.clone(),
             codes,
+            class_sides: BTreeMap::new(),
         }
+    }
+
+    /// Counts each class's walks by affected side (left, right, none) into
+    /// [`Self::class_sides`].
+    pub fn count_sides<'a>(
+        &mut self,
+        walks: impl IntoIterator<Item = &'a crate::core::data::GaitSequence>,
+    ) {
+        self.class_sides.clear();
+        for s in walks {
+            let Some(label) = &s.label else { continue };
+            let slot = match s.side {
+                Some(Side::Left) => 0,
+                Some(Side::Right) => 1,
+                None => 2,
+            };
+            self.class_sides.entry(label.clone()).or_insert([0; 3])[slot] += 1;
+        }
+    }
+
+    /// Probabilities of left, right and no side for a prompt of `class` that names no side;
+    /// `None` when the class's walks have no side or the counts are unknown.
+    #[must_use]
+    pub fn side_draw(&self, class: &str) -> Option<[f64; 3]> {
+        let c = self.class_sides.get(class)?;
+        let total = c.iter().sum::<usize>();
+        (c[0] + c[1] > 0).then(|| c.map(|n| n as f64 / total as f64))
     }
 
     /// Classes follow the four control tokens.
@@ -284,6 +318,7 @@ mod tests {
             class_medians: BTreeMap::new(),
             normal_class: Some("normal".into()),
             codes: [8, 6, 4],
+            class_sides: BTreeMap::new(),
         }
     }
 
