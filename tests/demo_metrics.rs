@@ -239,3 +239,43 @@ fn walks_segment_into_gait_cycles() {
         assert!(c.id.starts_with("w#L"));
     }
 }
+
+#[test]
+fn prior_adherence_puts_unseen_real_walks_in_their_own_class() {
+    use pathogait::core::model::metrics::prior_adherence;
+    let make = |seed, subjects| {
+        demo_dataset(
+            &DemoConfig {
+                subjects,
+                trials: 1,
+                seed,
+                ..DemoConfig::default()
+            },
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
+    let priors = compute_priors(&make(7, 4), None, None, &NoProgress, &CancelToken::new()).unwrap();
+    // Other people (another seed): the nearest-class rule must recognise every pathology, lurch
+    // and Trendelenburg included, which differ from normal gait only in trunk and pelvis.
+    let unseen = make(99, 3);
+    for class in [
+        "antalgic",
+        "lurch",
+        "normal",
+        "steppage",
+        "stiff_legged",
+        "trendelenburg",
+    ] {
+        let walks: Vec<_> = unseen
+            .sequences
+            .iter()
+            .filter(|s| s.label.as_deref() == Some(class))
+            .cloned()
+            .collect();
+        let a = prior_adherence(&walks, class, &priors.classes);
+        assert_eq!(a.analysed, walks.len(), "{class}");
+        assert!(a.hit_rate >= 2.0 / 3.0, "{class}: {:?}", a.nearest);
+    }
+}

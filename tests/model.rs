@@ -407,3 +407,47 @@ fn classifier_free_guidance_is_deterministic_and_changes_the_samples() {
         Err(ModelError::Prompt(_))
     ));
 }
+
+#[test]
+fn two_frames_per_token_step_doubles_the_gait_tokens() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut plan = TrainPlan::tiny();
+    plan.tokenizer.downsample = 2;
+    plan.tokenizer_stage.steps = 10;
+    plan.gpt_stage.steps = 5;
+    let g = train(
+        &tiny_demo(),
+        &plan,
+        "r2",
+        &Device::flex(),
+        "CPU (Flex)",
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let m = &g.manifest;
+    assert_eq!(
+        m.tokenizer.latent_steps(m.window.frames),
+        m.window.frames / 2
+    );
+    assert_eq!(
+        m.gpt.context,
+        m.vocab.prompt_len() + 3 * m.window.frames / 2 + 1
+    );
+    let s = Sampling {
+        count: 2,
+        frames: 50,
+        ..Sampling::default()
+    };
+    let out = generate(&g, &Prompt::default(), &s, &NoProgress, &CancelToken::new()).unwrap();
+    assert!(out.sequences.iter().all(|q| q.frames() == 50));
+    // A bundle from before the setting existed reads as four frames per step.
+    let text = ron::ser::to_string(&m.tokenizer)
+        .unwrap()
+        .replace(",downsample:2", "");
+    let old: pathogait::core::model::tokenizer::TokenizerConfig = ron::from_str(&text).unwrap();
+    assert_eq!(old.downsample, 4, "{text}");
+}

@@ -94,6 +94,12 @@ pub struct TrainCmd {
     /// windows hold more complete gait cycles per generated walk, at a longer GPT context.
     #[arg(long)]
     window_frames: Option<usize>,
+    /// Frames per gait-token step: 4 (default) or 2 (finer strides, twice the GPT tokens).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["2", "4"]))]
+    downsample: Option<String>,
+    /// Codebook sizes spatial,temporal,pathological (default 128,64,32).
+    #[arg(long, value_delimiter = ',', num_args = 3)]
+    codes: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +195,14 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
     p.normal_class.clone_from(&c.normal_class);
     if let Some(l) = c.gpt_layers {
         p.gpt_layers = l;
+    }
+    if let Some(r) = c.downsample.as_deref().and_then(|r| r.parse().ok()) {
+        p.tokenizer.downsample = r;
+    }
+    if let Some(k) = &c.codes
+        && let [a, b, c] = k[..]
+    {
+        p.tokenizer.codes = [a.max(2), b.max(2), c.max(2)];
     }
     if let Some(f) = c.window_frames {
         // The encoder downsamples time by 4.
@@ -459,7 +473,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
         total as f64 / secs.max(1e-9)
     );
     println!(
-        "gen/real: mean over generated walks / mean of the real class; nearest: real class closest in the descriptor features (RMS z)"
+        "gen/real: mean over generated walks / mean of the real class; nearest: real class closest over all prior features (z in within-class SDs)"
     );
     println!(
         "real/tokenised: the same hit rate for real training windows of the class and for their tokeniser reconstructions (what the descriptors can separate at all)"

@@ -383,7 +383,7 @@ pub fn train(
     let codes = window_codes(&tokenizer, &set, device);
     let gcfg = GptConfig {
         vocab: set.vocab.size(),
-        context: set.vocab.prompt_len() + 3 * plan.window.frames / 4 + 1,
+        context: set.vocab.prompt_len() + 3 * tcfg.latent_steps(plan.window.frames) + 1,
         width: plan.gpt_width,
         layers: plan.gpt_layers,
         heads: plan.gpt_heads,

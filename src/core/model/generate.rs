@@ -141,7 +141,7 @@ pub fn generate(
     }
     let m = &g.manifest;
     let expanded = expand(prompt, &m.vocab)?;
-    let steps = 3 * m.window.frames / 4;
+    let steps = 3 * m.tokenizer.latent_steps(m.window.frames);
     let device = &g.device;
     let mut sequences = Vec::with_capacity(s.count);
     progress.start("generating", s.count as u64);

@@ -3,7 +3,8 @@
 //! pathological (trained with auxiliary class and prior heads so its codes keep pathology
 //! cues), and a decoder from the fused codes back to joint features.
 //!
-//! Shapes: input `[B, F, T]` standardised features (F = 36), latents `[B, D, T/4]`.
+//! Shapes: input `[B, F, T]` standardised features (F = 36), latents `[B, D, T/r]` with `r` the
+//! configured downsampling (4 by default, 2 for finer detail at twice the gait tokens).
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig1d};
@@ -27,6 +28,14 @@ pub struct TokenizerConfig {
     pub classes: usize,
     /// Prior targets for the auxiliary regression head.
     pub priors: usize,
+    /// Frames per latent step (4 or 2): 2 keeps more detail of each stride (asymmetries,
+    /// peaks) at the price of twice the gait tokens for the GPT.
+    #[serde(default = "default_downsample")]
+    pub downsample: usize,
+}
+
+fn default_downsample() -> usize {
+    4
 }
 
 impl Default for TokenizerConfig {
@@ -37,6 +46,7 @@ impl Default for TokenizerConfig {
             codes: [128, 64, 32],
             classes: 6,
             priors: 4,
+            downsample: 4,
         }
     }
 }
@@ -50,7 +60,7 @@ fn conv(i: usize, o: usize, k: usize, s: usize, device: &Device) -> Conv1d {
         .init(device)
 }
 
-/// Temporal-convolution encoder `[B, F, T] -> [B, D, T/4]`.
+/// Temporal-convolution encoder `[B, F, T] -> [B, D, T/r]`.
 #[derive(Module, Debug)]
 pub struct PoseEncoder {
     c1: Conv1d,
@@ -60,11 +70,16 @@ pub struct PoseEncoder {
 }
 
 impl PoseEncoder {
-    fn new(input: usize, hidden: usize, latent: usize, device: &Device) -> Self {
+    fn new(input: usize, hidden: usize, latent: usize, r: usize, device: &Device) -> Self {
         Self {
             c1: conv(input, hidden, 3, 1, device),
             c2: conv(hidden, hidden, 4, 2, device),
-            c3: conv(hidden, hidden, 4, 2, device),
+            // The second halving only when four frames share a latent step.
+            c3: if r >= 4 {
+                conv(hidden, hidden, 4, 2, device)
+            } else {
+                conv(hidden, hidden, 3, 1, device)
+            },
             c4: conv(hidden, latent, 3, 1, device),
         }
     }
@@ -77,13 +92,15 @@ impl PoseEncoder {
     }
 }
 
-/// Decoder `[B, 3D, T/4] -> [B, F, T]` (nearest upsampling + convolutions).
+/// Decoder `[B, 3D, T/r] -> [B, F, T]` (nearest upsampling + convolutions).
 #[derive(Module, Debug)]
 pub struct PoseDecoder {
     c1: Conv1d,
     c2: Conv1d,
     c3: Conv1d,
     c4: Conv1d,
+    /// Upsamplings by 2 (log2 of the downsampling).
+    ups: usize,
 }
 
 fn upsample2(x: Tensor<3>) -> Tensor<3> {
@@ -94,19 +111,21 @@ fn upsample2(x: Tensor<3>) -> Tensor<3> {
 }
 
 impl PoseDecoder {
-    fn new(latent: usize, hidden: usize, out: usize, device: &Device) -> Self {
+    fn new(latent: usize, hidden: usize, out: usize, r: usize, device: &Device) -> Self {
         Self {
             c1: conv(latent, hidden, 3, 1, device),
             c2: conv(hidden, hidden, 3, 1, device),
             c3: conv(hidden, hidden, 3, 1, device),
             c4: conv(hidden, out, 3, 1, device),
+            ups: if r >= 4 { 2 } else { 1 },
         }
     }
 
     fn forward(&self, z: Tensor<3>) -> Tensor<3> {
         let x = relu(self.c1.forward(z));
         let x = relu(self.c2.forward(upsample2(x)));
-        let x = relu(self.c3.forward(upsample2(x)));
+        let x = if self.ups >= 2 { upsample2(x) } else { x };
+        let x = relu(self.c3.forward(x));
         self.c4.forward(x)
     }
 }
@@ -133,7 +152,7 @@ pub struct GaitTokenizer {
 pub struct TokenizerOutput {
     /// Reconstruction `[B, F, T]`.
     pub recon: Tensor<3>,
-    /// Per branch: quantisation results over `N = B * T/4` latents.
+    /// Per branch: quantisation results over `N = B * T/r` latents.
     pub quantized: [Quantized; 3],
     /// Per branch: the encoder latents `[N, D]` (detached), for EMA updates.
     pub latents: [Tensor<2>; 3],
@@ -156,18 +175,24 @@ fn unflatten_latent(z: Tensor<2>, b: usize) -> Tensor<3> {
 }
 
 impl TokenizerConfig {
+    /// Latent steps of a window of `frames` frames.
+    #[must_use]
+    pub fn latent_steps(&self, frames: usize) -> usize {
+        frames / self.downsample.max(1)
+    }
+
     /// Builds the model on a device.
     #[must_use]
     pub fn init(&self, device: &Device) -> GaitTokenizer {
-        let (h, d) = (self.hidden, self.latent);
+        let (h, d, r) = (self.hidden, self.latent, self.downsample);
         GaitTokenizer {
-            enc_spatial: PoseEncoder::new(FEATURES, h, d, device),
-            enc_temporal: PoseEncoder::new(FEATURES, h, d, device),
-            enc_path: PoseEncoder::new(FEATURES, h, d, device),
+            enc_spatial: PoseEncoder::new(FEATURES, h, d, r, device),
+            enc_temporal: PoseEncoder::new(FEATURES, h, d, r, device),
+            enc_path: PoseEncoder::new(FEATURES, h, d, r, device),
             vq_spatial: VectorQuantizer::new(self.codes[0], d, device),
             vq_temporal: VectorQuantizer::new(self.codes[1], d, device),
             vq_path: VectorQuantizer::new(self.codes[2], d, device),
-            decoder: PoseDecoder::new(3 * d, h, FEATURES, device),
+            decoder: PoseDecoder::new(3 * d, h, FEATURES, r, device),
             aux_class: LinearConfig::new(d, self.classes.max(1)).init(device),
             aux_prior: LinearConfig::new(d, self.priors.max(1)).init(device),
         }
@@ -221,7 +246,7 @@ impl GaitTokenizer {
         }
     }
 
-    /// Codes of `x: [B, F, T]` per branch, each `[B, T/4]` flattened row-major.
+    /// Codes of `x: [B, F, T]` per branch, each `[B, T/r]` flattened row-major.
     #[must_use]
     pub fn encode(&self, x: Tensor<3>) -> [Vec<usize>; 3] {
         let out = self.forward(x);

@@ -343,7 +343,7 @@ pub fn token_sequence(
     t
 }
 
-/// Codes of every window (per branch, `T/4` each), computed in batches with the tokeniser.
+/// Codes of every window (per branch, `T/r` each), computed in batches with the tokeniser.
 #[must_use]
 pub fn window_codes(
     tok: &GaitTokenizer,
