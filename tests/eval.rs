@@ -135,11 +135,12 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
         assert_eq!(f.generative.per_class.len(), 6);
         for d in &f.generative.per_class {
             // Every class got 4 model and 4 baseline windows: recognition is a share of them.
-            for v in [d.model_recognised, d.baseline_recognised] {
+            let r = d.recognised;
+            for v in [r.model, r.baseline] {
                 assert!((0.0..=1.0).contains(&v), "{d:?}");
                 assert!(((v * 4.0).round() - v * 4.0).abs() < 1e-9, "{d:?}");
             }
-            assert!(d.real_recognised.is_nan() || (0.0..=1.0).contains(&d.real_recognised));
+            assert!(r.real.is_nan() || (0.0..=1.0).contains(&r.real));
         }
         assert!(f.generative.model_all.is_finite() && f.generative.baseline_all.is_finite());
         assert!(f.generative.real.walks > 0 && f.generative.model.walks > 0);

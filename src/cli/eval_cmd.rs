@@ -196,9 +196,9 @@ pub fn print_report(r: &EvalReport) {
             num(row.model, 2),
             num(row.baseline, 2),
             num(row.real_reference, 2),
-            num(100.0 * row.model_recognised, 1),
-            num(100.0 * row.baseline_recognised, 1),
-            num(100.0 * row.real_recognised, 1),
+            num(100.0 * row.recognised.model, 1),
+            num(100.0 * row.recognised.baseline, 1),
+            num(100.0 * row.recognised.real, 1),
         ]);
     }
     println!("\n{}", d.render());

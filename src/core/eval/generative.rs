@@ -123,21 +123,32 @@ pub struct ClassDistance {
     /// Real (fit subjects) vs real walks of the validation subjects: the distance between
     /// two samples of real people, for scale.
     pub real_reference: f64,
-    /// Share of the class's model windows that the real-trained classifier assigns to the
-    /// class (recognition accuracy; NaN in folds saved before it was measured).
-    #[serde(default = "nan")]
-    pub model_recognised: f64,
-    /// The same for baseline windows.
-    #[serde(default = "nan")]
-    pub baseline_recognised: f64,
-    /// The same for real windows of the validation subjects (people the classifier did not
-    /// fit): what a real walk of the class scores.
-    #[serde(default = "nan")]
-    pub real_recognised: f64,
+    /// Recognition by the real-trained classifier (NaN in folds saved before it was measured).
+    #[serde(default)]
+    pub recognised: Recognition,
 }
 
-fn nan() -> f64 {
-    f64::NAN
+/// Shares of a class's windows that the real-trained classifier assigns to that class
+/// (recognition accuracy), NaN where there were none.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Recognition {
+    /// Model windows made for the class.
+    pub model: f64,
+    /// Baseline windows made for the class.
+    pub baseline: f64,
+    /// Real windows of the validation subjects (people the classifier did not fit): what a
+    /// real walk of the class scores.
+    pub real: f64,
+}
+
+impl Default for Recognition {
+    fn default() -> Self {
+        Self {
+            model: f64::NAN,
+            baseline: f64::NAN,
+            real: f64::NAN,
+        }
+    }
 }
 
 /// Share of `windows` of class `c` whose most probable class is `c` (NaN without any).
@@ -285,9 +296,11 @@ pub(crate) fn measure(
             model: fd(&r, &of(&model_lw, Some(c))),
             baseline: fd(&r, &of(&base_lw, Some(c))),
             real_reference: fd(&r, &of(real_val, Some(c))),
-            model_recognised: recognised(net, &model_lw, c),
-            baseline_recognised: recognised(net, &base_lw, c),
-            real_recognised: recognised(net, real_val, c),
+            recognised: Recognition {
+                model: recognised(net, &model_lw, c),
+                baseline: recognised(net, &base_lw, c),
+                real: recognised(net, real_val, c),
+            },
         });
     }
     let r = of(real_fit, None);

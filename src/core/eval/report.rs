@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Condition;
 use super::classifier::ClassifierKind;
+use super::generative::{ClassDistance, Recognition};
 use super::protocol::{EvalConfig, FoldResult, accuracy, macro_f1};
 use crate::core::data::Dataset;
 use crate::core::math::{mean, std_dev};
@@ -55,19 +56,9 @@ pub struct DistanceRow {
     pub baseline: f64,
     /// Real vs real (validation subjects).
     pub real_reference: f64,
-    /// Model windows recognised as their class by the real-trained classifier, mean over folds.
-    #[serde(default = "nan")]
-    pub model_recognised: f64,
-    /// Baseline windows recognised as their class.
-    #[serde(default = "nan")]
-    pub baseline_recognised: f64,
-    /// Validation subjects' real windows recognised as their class.
-    #[serde(default = "nan")]
-    pub real_recognised: f64,
-}
-
-fn nan() -> f64 {
-    f64::NAN
+    /// Recognition by the real-trained classifier, mean over folds.
+    #[serde(default)]
+    pub recognised: Recognition,
 }
 
 /// The whole evaluation.
@@ -156,6 +147,9 @@ impl EvalReport {
                     .flat_map(|f| &f.generative.per_class)
                     .filter(|d| &d.class == c)
                     .collect();
+                let mean_of = |f: &dyn Fn(&ClassDistance) -> f64| {
+                    finite_mean(&per.iter().map(|d| f(d)).collect::<Vec<_>>())
+                };
                 DistanceRow {
                     class: c.clone(),
                     model: finite_mean(&per.iter().map(|d| d.model).collect::<Vec<_>>()),
@@ -163,17 +157,11 @@ impl EvalReport {
                     real_reference: finite_mean(
                         &per.iter().map(|d| d.real_reference).collect::<Vec<_>>(),
                     ),
-                    model_recognised: finite_mean(
-                        &per.iter().map(|d| d.model_recognised).collect::<Vec<_>>(),
-                    ),
-                    baseline_recognised: finite_mean(
-                        &per.iter()
-                            .map(|d| d.baseline_recognised)
-                            .collect::<Vec<_>>(),
-                    ),
-                    real_recognised: finite_mean(
-                        &per.iter().map(|d| d.real_recognised).collect::<Vec<_>>(),
-                    ),
+                    recognised: Recognition {
+                        model: mean_of(&|d| d.recognised.model),
+                        baseline: mean_of(&|d| d.recognised.baseline),
+                        real: mean_of(&|d| d.recognised.real),
+                    },
                 }
             })
             .collect();
@@ -192,9 +180,7 @@ impl EvalReport {
                     .collect::<Vec<_>>(),
             ),
             real_reference: f64::NAN,
-            model_recognised: f64::NAN,
-            baseline_recognised: f64::NAN,
-            real_recognised: f64::NAN,
+            recognised: Recognition::default(),
         });
         Self {
             version: REPORT_VERSION,
