@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
 
 use burn::tensor::Device;
-use pathogait::core::data::Side;
+use pathogait::core::data::{CommonJoint, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
@@ -146,6 +146,37 @@ fn tiny_model_trains_generates_and_round_trips() {
             );
         }
     }
+
+    // The model learned right-affected walks mirrored: asking for the right side gives the
+    // mirror image of the same seed's left-affected walk.
+    assert!(g.manifest.plan.mirror_right);
+    let left = generate(
+        &g,
+        &Prompt {
+            side: Some(Side::Left),
+            ..prompt.clone()
+        },
+        &s,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let rel = |q: &pathogait::core::data::GaitSequence, f: usize, j: CommonJoint| {
+        let (a, p) = (
+            q.common(f, j).unwrap(),
+            q.common(f, CommonJoint::Pelvis).unwrap(),
+        );
+        [a[0] - p[0], a[1] - p[1], a[2] - p[2]]
+    };
+    for f in [0, 30, 89] {
+        let r = rel(&a.sequences[0], f, CommonJoint::KneeR);
+        let l = rel(&left.sequences[0], f, CommonJoint::KneeL);
+        assert!(
+            (r[0] - l[0]).abs() < 1e-4 && (r[1] + l[1]).abs() < 1e-4 && (r[2] - l[2]).abs() < 1e-4
+        );
+    }
+    assert_eq!(left.sequences[0].side, Some(Side::Left));
+    assert_eq!(a.sequences[0].side, Some(Side::Right));
 
     // No side named: a class whose training walks all have one draws it per walk (the model
     // never saw such a class with the "no side" token); normal walks keep none.

@@ -264,7 +264,7 @@ fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
         let label = st.ws.walk(id).and_then(|w| w.label.clone());
         matches!((st.panels.generation.badges.get(*id), label), (Some(Some(n)), Some(l)) if n.eq_ignore_ascii_case(&l))
     }).count();
-    ui.label(format!("{hits} of {} walks are nearest to the class they were asked for (priors: knee/hip ROM, stance, cadence, asymmetry, stride)", ids.len()));
+    ui.label(format!("{hits} of {} walks are nearest to the class they were asked for (over all prior features, in within-class SDs)", ids.len()));
     egui::Grid::new("gallery").striped(true).show(ui, |ui| {
         for h in ["Walk", "Class", "Adherence", "Curation", ""] {
             ui.label(RichText::new(h).strong());

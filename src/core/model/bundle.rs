@@ -70,6 +70,11 @@ pub struct TrainPlan {
     /// Steps between mid-stage checkpoints when training with a checkpoint folder (0 = only
     /// the finished tokeniser is kept).
     pub checkpoint_every: usize,
+    /// Learn right-affected walks as their mirror image (affected side left), so the codebooks
+    /// hold each one-sided pattern once; generation mirrors walks asked for on the right back.
+    /// Off in models from before it existed.
+    #[serde(default)]
+    pub mirror_right: bool,
 }
 
 impl Default for TrainPlan {
@@ -99,6 +104,7 @@ impl Default for TrainPlan {
             seed: 1,
             gpt2_init: None,
             checkpoint_every: 100,
+            mirror_right: true,
         }
     }
 }
@@ -310,6 +316,7 @@ pub fn train(
         &plan.window,
         plan.tokenizer.codes,
         plan.normal_class.as_deref(),
+        plan.mirror_right,
         progress,
         cancel,
     )?;

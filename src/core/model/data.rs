@@ -8,10 +8,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
-use super::features::{FEATURES, Normalizer, WindowConfig, sequence_features, window_starts};
+use super::features::{
+    FEATURES, Normalizer, WindowConfig, mirror_frame, sequence_features, window_starts,
+};
 use super::vocab::{BINS, PromptValues, Vocab};
 use crate::core::biomech::priors::{PriorSet, compute_priors};
-use crate::core::data::Dataset;
+use crate::core::data::{Dataset, Side};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::{mean, std_dev};
 
@@ -83,6 +85,7 @@ pub fn build_training_set(
     window: &WindowConfig,
     codes: [usize; 3],
     normal_class: Option<&str>,
+    mirror_right: bool,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<TrainingSet, ModelError> {
@@ -125,7 +128,7 @@ pub fn build_training_set(
             skipped.push((s.id.clone(), "unlabelled or not analysable".into()));
             continue;
         };
-        let Some(feats) = sequence_features(s, window.fps) else {
+        let Some(mut feats) = sequence_features(s, window.fps) else {
             skipped.push((s.id.clone(), "rig lacks the common joints".into()));
             continue;
         };
@@ -139,9 +142,18 @@ pub fn build_training_set(
         }
         let class = classes.iter().position(|c| c == label).unwrap_or(0);
         let sev_bin = ((rank(sf.severity, &severities) * BINS as f64) as usize).min(BINS - 1);
+        // Right-affected walks are learned as their mirror image (see TrainPlan::mirror_right).
+        let side = if mirror_right && s.side == Some(Side::Right) {
+            for f in &mut feats {
+                *f = mirror_frame(f);
+            }
+            Some(Side::Left)
+        } else {
+            s.side
+        };
         let prompt = PromptValues {
             class,
-            side: s.side,
+            side,
             severity_bin: sev_bin,
             bins: vocab.bins_of(&sf.features),
         };

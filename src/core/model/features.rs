@@ -90,6 +90,27 @@ pub fn sequence_features(seq: &GaitSequence, fps: f32) -> Option<Vec<[f32; FEATU
     )
 }
 
+/// The same frame seen in a mirror across the body's sagittal plane: left and right legs
+/// swap and lateral offsets and velocity change sign. Lets a model learn a one-sided pathology
+/// once (affected side left) instead of twice, and mirror its output for the right side.
+#[must_use]
+pub fn mirror_frame(v: &[f32; FEATURES]) -> [f32; FEATURES] {
+    let mut m = *v;
+    for k in 0..REL_JOINTS.len() {
+        // REL_JOINTS: 0-2 trunk and head, 3-6 left leg, 7-10 right leg.
+        let src = match k {
+            3..=6 => k + 4,
+            7..=10 => k - 4,
+            _ => k,
+        };
+        m[3 * k] = v[3 * src];
+        m[3 * k + 1] = -v[3 * src + 1];
+        m[3 * k + 2] = v[3 * src + 2];
+    }
+    m[35] = -v[35];
+    m
+}
+
 /// The 12 common joints of one feature frame (in [`CommonJoint::ALL`] order: the pelvis, then
 /// [`REL_JOINTS`]), with the pelvis at `pelvis_xy` and its stored height.
 #[must_use]
@@ -248,6 +269,48 @@ mod tests {
 
     fn pa0(s: &GaitSequence) -> f32 {
         s.common(0, CommonJoint::Pelvis).unwrap()[0]
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // mirroring copies and negates values: exact equality is intended
+    fn mirroring_swaps_legs_and_lateral_sign() {
+        use crate::core::data::Side;
+        use crate::core::demo::Pathology;
+        // A left-affected stiff-legged walk, mirrored, is the right-affected one.
+        let mut p = GaitParams::normal(1.7, 110.0);
+        p.fps = 30.0;
+        let left = generate(
+            &p.clone()
+                .with_pathology(Pathology::StiffLegged, 0.8, Side::Left),
+            "l",
+            "s",
+            1,
+        );
+        let right = generate(
+            &p.with_pathology(Pathology::StiffLegged, 0.8, Side::Right),
+            "r",
+            "s",
+            1,
+        );
+        let (fl, fr) = (
+            sequence_features(&left, 30.0).unwrap(),
+            sequence_features(&right, 30.0).unwrap(),
+        );
+        let f = 20;
+        let m = mirror_frame(&fl[f]);
+        // Knee L -> knee R: REL_JOINTS index 4 -> 8.
+        assert_eq!(m[3 * 8], fl[f][3 * 4]);
+        assert_eq!(m[3 * 8 + 1], -fl[f][3 * 4 + 1]);
+        assert_eq!(m[35], -fl[f][35]);
+        assert_eq!(mirror_frame(&m), fl[f], "mirroring twice is the identity");
+        // The stiff knee moves side: the mirrored left walk's right knee stays as straight as
+        // the right-affected walk's, within noise.
+        let knee_drop = |v: &[[f32; FEATURES]], k: usize| {
+            v.iter().map(|x| x[3 * k + 2]).fold(f32::INFINITY, f32::min)
+        };
+        let ml: Vec<[f32; FEATURES]> = fl.iter().map(mirror_frame).collect();
+        assert!((knee_drop(&ml, 8) - knee_drop(&fr, 8)).abs() < 0.02);
+        assert!((knee_drop(&ml, 4) - knee_drop(&fr, 4)).abs() < 0.02);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ModelError;
 use super::bundle::GaitGenerator;
 use super::data::augment;
-use super::features::{FEATURES, feature_rows, features_to_sequence};
+use super::features::{FEATURES, feature_rows, features_to_sequence, mirror_frame};
 use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
 use super::vocab::CodeKind;
@@ -164,7 +164,12 @@ pub fn generate(
             .zip(&sides)
             .map(|(r, side)| {
                 let mut v = expanded.values.clone();
-                v.side = *side;
+                // A mirrored model knows one-sided walks as left-affected only.
+                v.side = if m.plan.mirror_right && *side == Some(Side::Right) {
+                    Some(Side::Left)
+                } else {
+                    *side
+                };
                 m.vocab.prompt_tokens(&augment(&v, s.augment, r))
             })
             .collect();
@@ -231,11 +236,15 @@ pub fn generate(
         let t = feats.dims()[1];
         let rows = feature_rows(&feats.into_data().try_to_vec_as::<f32>().unwrap_or_default());
         for i in 0..b {
+            let mirror = m.plan.mirror_right && sides[i] == Some(Side::Right);
             let frames: Vec<[f32; FEATURES]> = rows
                 .iter()
                 .skip(i * t)
                 .take(t)
-                .map(|r| m.normalizer.invert(r))
+                .map(|r| {
+                    let f = m.normalizer.invert(r);
+                    if mirror { mirror_frame(&f) } else { f }
+                })
                 .collect();
             let seed = s.seed.wrapping_add((start + i) as u64);
             let prov = Provenance::Generated {
