@@ -37,6 +37,10 @@ pub struct GenerationState {
     pub tokenizer_steps: usize,
     /// GPT steps.
     pub gpt_steps: usize,
+    /// Frames per training window (a multiple of 4).
+    pub window_frames: usize,
+    /// Learn right-affected walks mirrored (see `TrainPlan::mirror_right`).
+    pub mirror_right: bool,
     /// Walk ids shown in the gallery.
     pub gallery: Vec<String>,
     /// Curves of the last finished job that logged metrics: (title, series).
@@ -53,6 +57,8 @@ impl Default for GenerationState {
             preset: Preset::Quick,
             tokenizer_steps: t.tokenizer_stage.steps,
             gpt_steps: t.gpt_stage.steps,
+            window_frames: t.window.frames,
+            mirror_right: t.mirror_right,
             gallery: Vec::new(),
             last_metrics: None,
             badges: HashMap::new(),
@@ -70,6 +76,9 @@ impl GenerationState {
         };
         p.tokenizer_stage.steps = self.tokenizer_steps.max(1);
         p.gpt_stage.steps = self.gpt_steps.max(1);
+        // The tokeniser downsamples time by 4: keep whole latent steps.
+        p.window.frames = (self.window_frames.max(16) / 4) * 4;
+        p.mirror_right = self.mirror_right;
         p.normal_class = normal;
         p
     }
@@ -133,6 +142,15 @@ fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
         ui.add(egui::DragValue::new(&mut g.tokenizer_steps).range(1..=100_000));
         ui.label("GPT steps");
         ui.add(egui::DragValue::new(&mut g.gpt_steps).range(1..=100_000));
+        ui.label("window frames")
+            .on_hover_text("Frames per training window at 30 Hz; 96 (3.2 s) holds more whole strides than 64");
+        ui.add(
+            egui::DragValue::new(&mut g.window_frames)
+                .range(16..=256)
+                .speed(4),
+        );
+        ui.checkbox(&mut g.mirror_right, "mirror right-affected walks")
+            .on_hover_text("Learn one-sided pathologies once, as left-affected; right-side walks are mirrored back");
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
             st.pending.push(Command::Train {
@@ -317,4 +335,32 @@ fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
             ui.end_row();
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_describes_the_plan_it_trains() {
+        let mut g = GenerationState {
+            preset: Preset::Default,
+            tokenizer_steps: 1000,
+            gpt_steps: 400,
+            window_frames: 98,
+            mirror_right: false,
+            ..GenerationState::default()
+        };
+        let p = g.plan(Some("normal".into()));
+        assert_eq!(p.tokenizer_stage.steps, 1000);
+        assert_eq!(p.gpt_stage.steps, 400);
+        assert_eq!(p.window.frames, 96, "rounded down to whole latent steps");
+        assert!(!p.mirror_right);
+        assert_eq!(p.normal_class.as_deref(), Some("normal"));
+        g.mirror_right = true;
+        g.window_frames = 4;
+        let p = g.plan(None);
+        assert!(p.mirror_right);
+        assert_eq!(p.window.frames, 16);
+    }
 }
