@@ -11,6 +11,7 @@ use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::io::trc;
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use pathogait::core::model::features::WindowConfig;
 use pathogait::core::model::generate::{Sampling, generate};
 use pathogait::core::model::metrics::{
     bone_length_violation_pct, diversity_m, foot_skating_ratio, prior_adherence,
@@ -205,8 +206,7 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
         p.tokenizer.codes = [a.max(2), b.max(2), c.max(2)];
     }
     if let Some(f) = c.window_frames {
-        // The encoder downsamples time by 4.
-        p.window.frames = (f.max(16) / 4) * 4;
+        p.window.frames = WindowConfig::whole_frames(f);
     }
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());

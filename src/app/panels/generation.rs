@@ -11,6 +11,7 @@ use crate::app::commands::Command;
 use crate::app::studio::Studio;
 use crate::core::export::{CurationEntry, Decision};
 use crate::core::model::bundle::TrainPlan;
+use crate::core::model::features::WindowConfig;
 use crate::core::model::metrics::prior_adherence;
 
 /// Logged metric series: `"stage / name"` -> `(step, value)` points.
@@ -76,8 +77,7 @@ impl GenerationState {
         };
         p.tokenizer_stage.steps = self.tokenizer_steps.max(1);
         p.gpt_stage.steps = self.gpt_steps.max(1);
-        // The tokeniser downsamples time by 4: keep whole latent steps.
-        p.window.frames = (self.window_frames.max(16) / 4) * 4;
+        p.window.frames = WindowConfig::whole_frames(self.window_frames);
         p.mirror_right = self.mirror_right;
         p.normal_class = normal;
         p

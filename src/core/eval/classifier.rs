@@ -386,6 +386,15 @@ pub fn train_classifier(
     ))
 }
 
+/// Index of the largest value (0 for an empty slice): the predicted class of a probability row.
+#[must_use]
+pub fn argmax(p: &[f32]) -> usize {
+    p.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
 impl Classifier {
     /// Class probabilities `[windows][classes]`.
     #[must_use]
@@ -427,14 +436,7 @@ impl Classifier {
             }
         }
         acc.into_iter()
-            .map(|(s, (truth, p))| {
-                let pred = p
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map_or(0, |(i, _)| i);
-                (s, truth, pred)
-            })
+            .map(|(s, (truth, p))| (s, truth, argmax(&p)))
             .collect()
     }
 }

@@ -5,7 +5,7 @@
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
-use super::classifier::{Classifier, LabelledWindow};
+use super::classifier::{Classifier, LabelledWindow, argmax};
 use super::protocol::{ModelWindow, Prepared, standardise};
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::{Dataset, GaitSequence, Provenance};
@@ -160,12 +160,7 @@ fn recognised(net: &Classifier, windows: &[LabelledWindow], c: usize) -> f64 {
     let hits = net
         .probabilities(&own)
         .iter()
-        .filter(|p| {
-            p.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .is_some_and(|(i, _)| i == c)
-        })
+        .filter(|p| argmax(p) == c)
         .count();
     hits as f64 / own.len() as f64
 }

@@ -40,6 +40,15 @@ pub struct WindowConfig {
     pub hop: usize,
 }
 
+impl WindowConfig {
+    /// `frames` made usable as a window length: at least 16, rounded down to a multiple of 4
+    /// so the tokeniser's downsampling (by 4 or 2) covers it in whole latent steps.
+    #[must_use]
+    pub fn whole_frames(frames: usize) -> usize {
+        (frames.max(16) / 4) * 4
+    }
+}
+
 impl Default for WindowConfig {
     fn default() -> Self {
         // 64 frames at 30 Hz = 2.1 s, about two strides.

@@ -159,17 +159,18 @@ pub fn generate(
                     .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0)))
             })
             .collect();
+        // A mirrored model knows one-sided walks as left-affected only: right-side walks are
+        // prompted as left and mirrored back after decoding.
+        let mirrored: Vec<bool> = sides
+            .iter()
+            .map(|side| m.plan.mirror_right && *side == Some(Side::Right))
+            .collect();
         let mut tokens: Vec<Vec<usize>> = rngs
             .iter_mut()
-            .zip(&sides)
-            .map(|(r, side)| {
+            .zip(sides.iter().zip(&mirrored))
+            .map(|(r, (side, &mirror))| {
                 let mut v = expanded.values.clone();
-                // A mirrored model knows one-sided walks as left-affected only.
-                v.side = if m.plan.mirror_right && *side == Some(Side::Right) {
-                    Some(Side::Left)
-                } else {
-                    *side
-                };
+                v.side = if mirror { Some(Side::Left) } else { *side };
                 m.vocab.prompt_tokens(&augment(&v, s.augment, r))
             })
             .collect();
@@ -236,7 +237,7 @@ pub fn generate(
         let t = feats.dims()[1];
         let rows = feature_rows(&feats.into_data().try_to_vec_as::<f32>().unwrap_or_default());
         for i in 0..b {
-            let mirror = m.plan.mirror_right && sides[i] == Some(Side::Right);
+            let mirror = mirrored[i];
             let frames: Vec<[f32; FEATURES]> = rows
                 .iter()
                 .skip(i * t)

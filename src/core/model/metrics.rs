@@ -17,7 +17,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::Window;
-use super::features::{Normalizer, feature_rows, frame_joints};
+use super::features::{FEATURES, Normalizer, feature_rows, frame_joints};
 use super::tokenizer::GaitTokenizer;
 use super::training::batch_tensor;
 use super::vocab::DESCRIPTORS;
@@ -26,27 +26,37 @@ use crate::core::biomech::priors::{FEATURES as ADHERENCE_FEATURES, GroupPriors, 
 use crate::core::data::{CommonJoint, GaitSequence};
 use crate::core::math::{mean, norm, std_dev, sub};
 
+/// Tokeniser reconstructions of `windows`, standardised feature rows per window (batches of 64).
+fn reconstructions(
+    tok: &GaitTokenizer,
+    windows: &[&Window],
+    device: &Device,
+) -> Vec<Vec<[f32; FEATURES]>> {
+    let mut out = Vec::with_capacity(windows.len());
+    for chunk in windows.chunks(64) {
+        let recon = tok
+            .forward(batch_tensor(chunk, device))
+            .recon
+            .swap_dims(1, 2); // [B, T, F]
+        let t = recon.dims()[1].max(1);
+        let rows = feature_rows(&recon.into_data().try_to_vec_as::<f32>().unwrap_or_default());
+        out.extend(rows.chunks(t).map(<[[f32; FEATURES]]>::to_vec));
+    }
+    out
+}
+
 /// Root-relative MPJPE (mm) of the tokeniser on windows.
 #[must_use]
 pub fn mpjpe_mm(tok: &GaitTokenizer, windows: &[&Window], n: &Normalizer, device: &Device) -> f64 {
     let mut total = 0.0f64;
     let mut count = 0usize;
-    for chunk in windows.chunks(64) {
-        let x = batch_tensor(chunk, device);
-        let recon = tok.forward(x).recon.swap_dims(1, 2); // [B, T, F]
-        let [b, t, _] = recon.dims();
-        let rows = feature_rows(&recon.into_data().try_to_vec_as::<f32>().unwrap_or_default());
-        for i in 0..b {
-            for f in 0..t {
-                let Some(row) = rows.get(i * t + f) else {
-                    continue;
-                };
-                let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
-                let gt = frame_joints(&n.invert(&chunk[i].frames[f]), [0.0, 0.0]);
-                for j in 0..12 {
-                    total += f64::from(norm(sub(pr[j], gt[j])));
-                    count += 1;
-                }
+    for (w, recon) in windows.iter().zip(reconstructions(tok, windows, device)) {
+        for (row, truth) in recon.iter().zip(&w.frames) {
+            let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
+            let gt = frame_joints(&n.invert(truth), [0.0, 0.0]);
+            for j in 0..12 {
+                total += f64::from(norm(sub(pr[j], gt[j])));
+                count += 1;
             }
         }
     }
@@ -291,7 +301,7 @@ pub fn class_reference(
     classes: &[GroupPriors],
     device: &Device,
 ) -> Vec<ClassReference> {
-    let to_seq = |rows: &[[f32; super::features::FEATURES]], label: &str| {
+    let to_seq = |rows: &[[f32; FEATURES]], label: &str| {
         let frames: Vec<_> = rows.iter().map(|r| n.invert(r)).collect();
         super::features::features_to_sequence(
             &frames,
@@ -313,19 +323,10 @@ pub fn class_reference(
             let step = all.len().div_ceil(REFERENCE_WINDOWS).max(1);
             let picked: Vec<&Window> = all.into_iter().step_by(step).collect();
             let real: Vec<GaitSequence> = picked.iter().map(|w| to_seq(&w.frames, name)).collect();
-            let mut recon = Vec::with_capacity(picked.len());
-            for chunk in picked.chunks(64) {
-                let out = tok
-                    .forward(batch_tensor(chunk, device))
-                    .recon
-                    .swap_dims(1, 2); // [B, T, F]
-                let t = out.dims()[1];
-                let rows =
-                    feature_rows(&out.into_data().try_to_vec_as::<f32>().unwrap_or_default());
-                for w in rows.chunks(t.max(1)) {
-                    recon.push(to_seq(w, name));
-                }
-            }
+            let recon: Vec<GaitSequence> = reconstructions(tok, &picked, device)
+                .iter()
+                .map(|w| to_seq(w, name))
+                .collect();
             let (r, k) = (
                 prior_adherence(&real, name, classes),
                 prior_adherence(&recon, name, classes),
