@@ -12,7 +12,8 @@ use pathogait::core::eval::classifier::{
 };
 use pathogait::core::eval::protocol::accuracy;
 use pathogait::core::eval::{
-    Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate, size_normalise,
+    Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate, evaluate_folds,
+    size_normalise,
 };
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
@@ -332,4 +333,100 @@ fn classifiers_learn_demo_classes_on_unseen_subjects() {
         assert_eq!(emb.len(), 3);
         assert_eq!(emb[0].len(), 32);
     }
+}
+
+fn run_folds(
+    ds: &Dataset,
+    cfg: &EvalConfig,
+    which: &FoldRun,
+    out: &std::path::Path,
+) -> (Result<EvalReport, ModelError>, Vec<(usize, bool)>) {
+    let mut seen = Vec::new();
+    let r = evaluate_folds(
+        ds,
+        cfg,
+        which,
+        &Device::flex(),
+        "CPU (Flex)",
+        Some(out),
+        &NoProgress,
+        &CancelToken::new(),
+        &mut |f: &FoldResult, _, _, was| seen.push((f.fold, was)),
+    );
+    (r, seen)
+}
+
+#[test]
+fn more_folds_single_folds_and_merge_reuse_every_finished_fold() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(3);
+    let dir = tempfile::tempdir().unwrap();
+    let one = EvalConfig {
+        classifiers: vec![ClassifierKind::Cnn],
+        max_folds: Some(1),
+        ..tiny_config(Protocol::KFold(3))
+    };
+    let (_, seen) = run_folds(&ds, &one, &FoldRun::All, dir.path());
+    assert_eq!(seen, vec![(0, false)]);
+    // Asking for more folds is not another experiment: the finished fold is reused.
+    let two = EvalConfig {
+        max_folds: Some(2),
+        ..one.clone()
+    };
+    let (_, seen) = run_folds(&ds, &two, &FoldRun::All, dir.path());
+    assert_eq!(seen, vec![(0, true), (1, false)]);
+    // One fold as a job (a cluster array task): only fold 3 runs, the report covers all three.
+    let all = EvalConfig {
+        max_folds: None,
+        ..one.clone()
+    };
+    let (r, seen) = run_folds(&ds, &all, &FoldRun::Only(vec![2]), dir.path());
+    assert_eq!(seen, vec![(0, true), (1, true), (2, false)]);
+    let only = r.unwrap();
+    let (merged, seen) = run_folds(&ds, &all, &FoldRun::Merge, dir.path());
+    assert_eq!(seen, vec![(0, true), (1, true), (2, true)]);
+    let merged = merged.unwrap();
+    assert_eq!(merged.folds.len(), 3);
+    assert_eq!(
+        ron::to_string(&only).unwrap(),
+        ron::to_string(&merged).unwrap()
+    );
+    // Nothing saved under other settings: merging says so; a fold past the last is refused.
+    let empty = tempfile::tempdir().unwrap();
+    let (r, _) = run_folds(&ds, &all, &FoldRun::Merge, empty.path());
+    assert!(matches!(r, Err(ModelError::Data(m)) if m.contains("no fold")));
+    let (r, _) = run_folds(&ds, &all, &FoldRun::Only(vec![3]), empty.path());
+    assert!(matches!(r, Err(ModelError::Data(m)) if m.contains("fold 4 does not exist")));
+}
+
+#[test]
+fn classifiers_trained_in_parallel_give_the_same_report_twice() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(3);
+    let cfg = EvalConfig {
+        classifiers: vec![ClassifierKind::Gru, ClassifierKind::Cnn],
+        max_folds: Some(1),
+        classifier: ClassifierConfig {
+            dropout: 0.3,
+            ..ClassifierConfig::tiny()
+        },
+        ..tiny_config(Protocol::KFold(3))
+    };
+    let (a, _) = run(&ds, &cfg, None);
+    let (b, _) = run(&ds, &cfg, None);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // Ten classifiers trained on parallel workers; the wall time differs, nothing else.
+    let text = |r: &EvalReport| {
+        let mut r = r.clone();
+        for f in &mut r.folds {
+            f.seconds = 0.0;
+        }
+        ron::to_string(&r).unwrap()
+    };
+    assert_eq!(text(&a), text(&b));
+    assert_eq!(a.folds[0].results.len(), 10);
 }

@@ -9,7 +9,9 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use pathogait::core::eval::generative::SetQuality;
-use pathogait::core::eval::{Condition, EvalConfig, EvalReport, FoldResult, Protocol, evaluate};
+use pathogait::core::eval::{
+    Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
+};
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::bundle::TrainPlan;
 use pathogait::core::model::select_device;
@@ -44,6 +46,13 @@ pub struct EvaluateCmd {
     /// Run only the first N folds (a quick look).
     #[arg(long)]
     max_folds: Option<usize>,
+    /// Run only these folds (1-based, comma-separated) into `--out`/folds/, e.g. one per job
+    /// of a cluster array; the report covers every fold saved there under the same settings.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["merge", "max_folds"])]
+    fold: Vec<usize>,
+    /// Run no fold: assemble the report from the folds saved in `--out`/folds/.
+    #[arg(long, conflicts_with = "fresh")]
+    merge: bool,
     /// Classifiers, comma-separated: gru, lstm, cnn.
     #[arg(long, value_delimiter = ',', default_value = "gru,lstm,cnn")]
     classifiers: Vec<String>,
@@ -280,9 +289,27 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
             fmt_duration(per * (total - done) as f64)
         );
     };
-    let report = evaluate(
+    let run = if c.merge {
+        FoldRun::Merge
+    } else if c.fold.is_empty() {
+        FoldRun::All
+    } else {
+        if let Some(k) = c.fold.iter().find(|&&k| k == 0) {
+            bail!("--fold {k}: folds are numbered from 1");
+        }
+        FoldRun::Only(c.fold.iter().map(|k| k - 1).collect())
+    };
+    let total = fold_count(&ds, &cfg)?;
+    if run != FoldRun::All {
+        println!(
+            "{total} folds in this protocol; saved folds are read from {}",
+            folds_dir.display()
+        );
+    }
+    let report = evaluate_folds(
         &ds,
         &cfg,
+        &run,
         &device,
         &backend,
         Some(&c.out),
@@ -291,6 +318,12 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
         &mut on_fold,
     )?;
     report.write(&c.out)?;
+    if report.folds.len() < total {
+        println!(
+            "\nThe report covers {} of {total} folds (the ones saved so far); rerun with --merge once the rest are done.",
+            report.folds.len()
+        );
+    }
     print_report(&report);
     println!(
         "\nWrote report.json, summary.csv, per_fold.csv, confusion.csv, generative.csv to {} ({} total).",

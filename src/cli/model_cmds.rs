@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
+use pathogait::core::bench::learning_bench;
 use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::io::trc;
@@ -17,7 +18,6 @@ use pathogait::core::model::metrics::{
     bone_length_violation_pct, diversity_m, foot_skating_ratio, prior_adherence,
 };
 use pathogait::core::model::prompt::{Prompt, Speed};
-use pathogait::core::model::training::StageConfig;
 use pathogait::core::model::vocab::DESCRIPTORS;
 use pathogait::core::model::{BackendChoice, select_device};
 use pathogait::core::project::write_atomic;
@@ -176,6 +176,9 @@ pub struct BenchCmd {
     /// Time the studio's viewport renderer drawing this many skeletons instead of the models.
     #[arg(long)]
     viewport: Option<usize>,
+    /// Print the figures as JSON (for scripts) instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 fn plan_for(c: &TrainCmd) -> TrainPlan {
@@ -301,6 +304,12 @@ pub fn train_cmd(c: &TrainCmd) -> Result<ExitCode> {
             "Final losses: tokeniser {:.4} (reconstruction {:.4}), GPT cross-entropy {:.3}",
             t.loss, t.main, g.loss
         );
+    }
+    for (stage, end) in [("Tokeniser", &r.tokenizer_end), ("GPT", &r.gpt_end)] {
+        if let Some((step, loss)) = end.heldout.last() {
+            let what = end.stopped.as_deref().unwrap_or("ran every step");
+            println!("{stage}: held-out loss {loss:.4} at step {step}; {what}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -525,59 +534,60 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
         return super::render_bench::viewport_bench(n);
     }
     let (device, backend) = select_device(c.backend.into())?;
-    println!("Backend: {backend}");
+    if !c.json {
+        println!("Backend: {backend}");
+    }
     let ds: Dataset = demo_dataset(&DemoConfig::default(), &NoProgress, &CancelToken::new())?;
-    let steps = c.steps.max(2);
-    let mut plan = TrainPlan::default();
-    plan.tokenizer_stage = StageConfig {
-        steps,
-        ..plan.tokenizer_stage
-    };
-    plan.gpt_stage = StageConfig {
-        steps,
-        ..plan.gpt_stage
-    };
+    let cpu = !backend.starts_with("wgpu");
     let t0 = Instant::now();
-    let g = train(
-        &ds,
-        &plan,
-        "bench",
-        &device,
-        &backend,
-        None,
-        &NoProgress,
-        &CancelToken::new(),
-    )?;
-    let train_s = t0.elapsed().as_secs_f64();
-    let prompt = Prompt {
-        class: "antalgic".into(),
-        severity: 0.6,
-        ..Prompt::default()
+    let r = if c.json {
+        learning_bench(&ds, &device, &backend, cpu, c.steps, &NoProgress)?
+    } else {
+        learning_bench(&ds, &device, &backend, cpu, c.steps, &Bars::default())?
     };
-    let s = Sampling {
-        count: 100,
-        frames: 120,
-        ..Sampling::default()
-    };
-    let t1 = Instant::now();
-    let out = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new())?;
-    let gen_s = t1.elapsed().as_secs_f64();
+    let total_s = t0.elapsed().as_secs_f64();
+    let rss = peak_rss_mib();
+    if c.json {
+        let v = serde_json::json!({ "bench": r, "total_seconds": total_s, "peak_rss_mib": rss });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &r.peak;
     println!(
-        "Default model ({} tokeniser + {} GPT steps, batch {}): {:.1} s in all, data preparation included",
-        steps, steps, plan.tokenizer_stage.batch, train_s
+        "Machine limit (f32 matmul {n}x{n}, burn on this device): {} GFLOP/s on one thread, {} GFLOP/s on all {} threads",
+        num(p.one_thread_gflops, 1),
+        num(p.all_threads_gflops, 1),
+        p.threads,
+        n = p.n
     );
-    println!(
-        "Training throughput: {:.2} steps/s over both stages",
-        (2 * steps) as f64 / train_s
-    );
-    println!(
-        "Generation: {} sequences of {} frames in {:.2} s ({:.1} sequences/s)",
-        out.sequences.len(),
-        s.frames,
-        gen_s,
-        out.sequences.len() as f64 / gen_s
-    );
-    if let Some(m) = peak_rss_mib() {
+    let mut t = Table::new(&[
+        "stage",
+        "shapes",
+        "time",
+        "GFLOP/unit",
+        "GFLOP/s",
+        "% of peak",
+        "cores used",
+    ]);
+    for s in &r.stages {
+        let time = if s.seconds < 1.0 {
+            format!("{:.1} ms/{}", s.seconds * 1e3, s.unit)
+        } else {
+            format!("{:.2} s/{}", s.seconds, s.unit)
+        };
+        t.row(vec![
+            s.stage.clone(),
+            s.detail.clone(),
+            time,
+            num(s.flops / 1e9, 3),
+            num(s.gflops, 1),
+            num(100.0 * s.fraction_of_peak, 1),
+            s.cpu_cores_used.map_or_else(|| "-".into(), |c| num(c, 2)),
+        ]);
+    }
+    print!("{}", t.render());
+    println!("Total {total_s:.1} s, data preparation and model setup included");
+    if let Some(m) = rss {
         println!("Peak memory (VmHWM): {m:.0} MiB");
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 //! Nothing here depends on a UI toolkit. Long work reports through [`jobs::Progress`] and can
 //! be cancelled with [`jobs::CancelToken`], so the CLI and the studio share the same code.
 
+pub mod bench;
 pub mod biomech;
 pub mod data;
 pub mod demo;

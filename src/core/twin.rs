@@ -80,6 +80,26 @@ impl Default for TwinConfig {
     }
 }
 
+impl TwinConfig {
+    /// FLOPs of a forward pass over `batch` windows: the input projection, per encoder layer
+    /// the attention projections (`8 W^2`), scores and context over the frames (`4 T W`) and
+    /// the 2x MLP (`8 W^2`) per frame, and the output head.
+    #[must_use]
+    pub fn forward_flops(&self, batch: usize) -> f64 {
+        let (w, t) = (self.width as f64, self.frames as f64);
+        let rows = batch as f64 * t;
+        let j = JOINTS as f64;
+        let layer = rows * (16.0 * w * w + 4.0 * t * w);
+        rows * 2.0 * (4.0 * j) * w + self.layers as f64 * layer + rows * 2.0 * w * 3.0 * j
+    }
+
+    /// FLOPs of one training step (forward + backward) on a batch.
+    #[must_use]
+    pub fn train_step_flops(&self) -> f64 {
+        crate::core::model::TRAIN_STEP_FACTOR * self.forward_flops(self.batch)
+    }
+}
+
 /// The masked autoencoder.
 #[derive(Module, Debug)]
 pub struct Mae {

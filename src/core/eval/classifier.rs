@@ -8,9 +8,7 @@
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{
-    Dropout, DropoutConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d,
-};
+use burn::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
@@ -93,6 +91,31 @@ impl Default for ClassifierConfig {
 }
 
 impl ClassifierConfig {
+    /// FLOPs of a forward pass of `kind` over `batch` windows of `frames` frames (before
+    /// subsampling): per time step a GRU runs 3 gates and an LSTM 4, each an input and a
+    /// recurrent matrix product; the CNN's three convolutions (kernel 5, 5 stride 2, 3 stride 2).
+    #[must_use]
+    pub fn forward_flops(
+        &self,
+        kind: ClassifierKind,
+        classes: usize,
+        batch: usize,
+        frames: usize,
+    ) -> f64 {
+        let (b, f, h) = (batch as f64, FEATURES as f64, self.hidden.max(2) as f64);
+        let t = frames.div_ceil(self.subsample.max(1)) as f64;
+        let head = 2.0 * b * h * classes.max(1) as f64;
+        let rnn = |gates: f64| b * t * gates * 2.0 * (f * h + h * h);
+        head + match kind {
+            ClassifierKind::Gru => rnn(3.0),
+            ClassifierKind::Lstm => rnn(4.0),
+            ClassifierKind::Cnn => {
+                let (t2, t3) = ((t / 2.0).ceil(), (t / 4.0).ceil());
+                2.0 * b * (t * f * h * 5.0 + t2 * h * h * 5.0 + t3 * h * h * 3.0)
+            }
+        }
+    }
+
     /// A tiny configuration for tests (seconds on a CPU).
     #[must_use]
     pub fn tiny() -> Self {
@@ -123,7 +146,6 @@ pub struct LabelledWindow {
 #[derive(Module, Debug)]
 pub struct GruNet {
     rnn: Gru,
-    drop: Dropout,
     head: Linear,
 }
 
@@ -131,7 +153,6 @@ pub struct GruNet {
 #[derive(Module, Debug)]
 pub struct LstmNet {
     rnn: Lstm,
-    drop: Dropout,
     head: Linear,
 }
 
@@ -141,7 +162,6 @@ pub struct CnnNet {
     c1: Conv1d,
     c2: Conv1d,
     c3: Conv1d,
-    drop: Dropout,
     head: Linear,
 }
 
@@ -167,17 +187,14 @@ impl Net {
         device: &Device,
     ) -> Self {
         let h = cfg.hidden.max(2);
-        let drop = DropoutConfig::new(cfg.dropout).init();
         let head = LinearConfig::new(h, classes.max(1)).init(device);
         match kind {
             ClassifierKind::Gru => Self::Gru(GruNet {
                 rnn: GruConfig::new(FEATURES, h, true).init(device),
-                drop,
                 head,
             }),
             ClassifierKind::Lstm => Self::Lstm(LstmNet {
                 rnn: LstmConfig::new(FEATURES, h, true).init(device),
-                drop,
                 head,
             }),
             ClassifierKind::Cnn => Self::Cnn(CnnNet {
@@ -192,32 +209,76 @@ impl Net {
                     .with_stride(2)
                     .with_padding(PaddingConfig1d::Explicit(1, 1))
                     .init(device),
-                drop,
                 head,
             }),
         }
     }
 
-    /// `[B, T, F]` -> (logits `[B, C]`, embedding `[B, H]`).
+    /// `[B, T, F]` -> (logits `[B, C]`, embedding `[B, H]`), without dropout (inference).
     #[must_use]
     pub fn forward(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
+        self.forward_masked(x, None)
+    }
+
+    /// As [`Self::forward`], with `keep` (`[B, H]`: 0 or `1 / (1 - p)`) multiplying the
+    /// embedding before the head: training dropout drawn by the caller's own seeded generator
+    /// instead of the backend's process-wide one, so classifiers trained at the same time on
+    /// several threads stay repeatable.
+    #[must_use]
+    pub fn forward_masked(&self, x: Tensor<3>, keep: Option<Tensor<2>>) -> (Tensor<2>, Tensor<2>) {
         let pool_time = |h: Tensor<3>| -> Tensor<2> {
             let [b, _, w] = h.dims();
             h.mean_dim(1).reshape([b, w])
         };
-        let (emb, drop, head) = match self {
-            Self::Gru(n) => (pool_time(n.rnn.forward(x, None)), &n.drop, &n.head),
-            Self::Lstm(n) => (pool_time(n.rnn.forward(x, None).0), &n.drop, &n.head),
+        let (emb, head) = match self {
+            Self::Gru(n) => (pool_time(n.rnn.forward(x, None)), &n.head),
+            Self::Lstm(n) => (pool_time(n.rnn.forward(x, None).0), &n.head),
             Self::Cnn(n) => {
                 let x = x.swap_dims(1, 2); // [B, F, T]
                 let h = relu(n.c3.forward(relu(n.c2.forward(relu(n.c1.forward(x))))));
                 let [b, w, _] = h.dims();
-                (h.mean_dim(2).reshape([b, w]), &n.drop, &n.head)
+                (h.mean_dim(2).reshape([b, w]), &n.head)
             }
         };
-        (head.forward(drop.forward(emb.clone())), emb)
+        let dropped = match keep {
+            Some(k) => emb.clone() * k,
+            None => emb.clone(),
+        };
+        (head.forward(dropped), emb)
     }
 }
+
+/// A dropout mask `[rows, cols]` from `rng`: each entry 0 with probability `p`, else
+/// `1 / (1 - p)`; `None` when `p` is 0.
+fn dropout_mask(
+    rng: &mut ChaCha8Rng,
+    p: f64,
+    rows: usize,
+    cols: usize,
+    device: &Device,
+) -> Option<Tensor<2>> {
+    if p <= 0.0 {
+        return None;
+    }
+    let scale = (1.0 / (1.0 - p.min(0.99))) as f32;
+    let v: Vec<f32> = (0..rows * cols)
+        .map(|_| {
+            if rng.random_bool(p.min(0.99)) {
+                0.0
+            } else {
+                scale
+            }
+        })
+        .collect();
+    Some(Tensor::<2>::from_data(
+        TensorData::new(v, [rows, cols]),
+        device,
+    ))
+}
+
+/// Seeding the backend and drawing initial weights happen under this lock: the CPU backend's
+/// generator is process-wide, and classifiers of one fold train on several threads at once.
+static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// What training did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -309,8 +370,13 @@ pub fn train_classifier(
         return Err(ModelError::Data("no classifier training windows".into()));
     }
     let ad = device.clone().autodiff();
-    ad.seed(seed);
-    let mut model = Net::new(kind, cfg, classes, &ad);
+    let mut model = {
+        let _turn = INIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ad.seed(seed);
+        Net::new(kind, cfg, classes, &ad)
+    };
     let mut optim = AdamConfig::new().init();
     let ce = CrossEntropyLossConfig::new().init(&ad);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -336,7 +402,8 @@ pub fn train_classifier(
                 })
                 .collect();
             pick.shuffle(&mut rng);
-            let (logits, _) = model.forward(batch(&pick, cfg.subsample, &ad));
+            let keep = dropout_mask(&mut rng, cfg.dropout, pick.len(), cfg.hidden.max(2), &ad);
+            let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
             let loss = ce.forward(logits, labels(&pick, &ad));
             train_loss += loss
                 .clone()

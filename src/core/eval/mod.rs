@@ -140,15 +140,24 @@ pub fn size_normalise(window: &mut [[f32; FEATURES]]) {
     }
 }
 
-/// Identifies settings + data: a saved fold is reused only under the same key.
-fn run_key(ds: &Dataset, cfg: &EvalConfig) -> String {
+/// Identifies what shapes one fold's result: the settings (without `max_folds`, which only
+/// says how many folds run), the data, and the fold's place and test subjects. A saved fold is
+/// reused only under the same key, so asking for more folds, or for one fold at a time, never
+/// reruns a finished one.
+fn fold_key(ds: &Dataset, cfg: &EvalConfig, fold: usize, test_subjects: &[String]) -> String {
+    let shaping = EvalConfig {
+        max_folds: None,
+        ..cfg.clone()
+    };
     let mut h = Sha256::new();
-    h.update(ron::to_string(cfg).unwrap_or_default().as_bytes());
+    // An EvalConfig always serialises (plain numbers, strings and enums).
+    h.update(ron::to_string(&shaping).unwrap_or_default().as_bytes());
     for s in &ds.sequences {
         h.update(s.content_hash().as_bytes());
         h.update(s.subject.as_bytes());
         h.update(s.label.as_deref().unwrap_or("-").as_bytes());
     }
+    h.update(format!("fold {fold}: {}", test_subjects.join("\u{1f}")).as_bytes());
     crate::core::math::hex(&h.finalize())
 }
 
@@ -161,6 +170,18 @@ struct SavedFold {
 
 fn fold_path(dir: &Path, fold: usize) -> PathBuf {
     dir.join("folds").join(format!("fold_{:03}.ron", fold + 1))
+}
+
+/// Which folds an evaluation computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FoldRun {
+    /// Every fold (the first `max_folds` where set), reusing saved ones.
+    All,
+    /// Only these folds (0-based), reusing saved ones; the report covers every fold saved
+    /// under the same settings, so jobs of a cluster array can each run one.
+    Only(Vec<usize>),
+    /// No fold runs: the report is assembled from the folds saved under the same settings.
+    Merge,
 }
 
 /// Runs the protocol on a dataset. With `out`, each finished fold is saved under
@@ -180,8 +201,25 @@ pub fn evaluate(
     cancel: &CancelToken,
     on_fold: &mut dyn FnMut(&FoldResult, usize, usize, bool),
 ) -> Result<EvalReport, ModelError> {
-    let prep = protocol::prepare(ds, cfg)?;
-    let mut folds = match cfg.protocol {
+    evaluate_folds(
+        ds,
+        cfg,
+        &FoldRun::All,
+        device,
+        backend,
+        out,
+        progress,
+        cancel,
+        on_fold,
+    )
+}
+
+/// The folds of the protocol, in order.
+fn protocol_folds(
+    ds: &Dataset,
+    cfg: &EvalConfig,
+) -> Result<Vec<crate::core::data::Fold>, ModelError> {
+    let folds = match cfg.protocol {
         Protocol::Loso => ds.loso_folds(),
         Protocol::KFold(k) => ds.kfold_by_subject(k, cfg.seed),
     };
@@ -192,46 +230,113 @@ pub fn evaluate(
             ds.subjects().len()
         )));
     }
-    if let Some(m) = cfg.max_folds {
-        folds.truncate(m.max(1));
-    }
-    let key = run_key(ds, cfg);
+    Ok(folds)
+}
+
+/// The number of folds the protocol makes on `ds` (for `--fold K` checks and job arrays).
+///
+/// # Errors
+/// Fewer than two subjects.
+pub fn fold_count(ds: &Dataset, cfg: &EvalConfig) -> Result<usize, ModelError> {
+    protocol_folds(ds, cfg).map(|f| f.len())
+}
+
+/// [`evaluate`] with a choice of folds (see [`FoldRun`]).
+///
+/// # Errors
+/// As [`evaluate`]; also a fold number past the last fold, and `Merge` or `Only` without
+/// `out`, or `Merge` where no fold was saved under these settings.
+#[allow(clippy::too_many_arguments)] // as evaluate
+pub fn evaluate_folds(
+    ds: &Dataset,
+    cfg: &EvalConfig,
+    run: &FoldRun,
+    device: &burn::tensor::Device,
+    backend: &str,
+    out: Option<&Path>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    on_fold: &mut dyn FnMut(&FoldResult, usize, usize, bool),
+) -> Result<EvalReport, ModelError> {
+    let prep = protocol::prepare(ds, cfg)?;
+    let mut folds = protocol_folds(ds, cfg)?;
     let files_err = |p: &Path, e: &dyn std::fmt::Display| ModelError::Files {
         path: p.display().to_string(),
         message: e.to_string(),
     };
+    if out.is_none() && *run != FoldRun::All {
+        return Err(ModelError::Data(
+            "running single folds or merging needs an output folder for the saved folds".into(),
+        ));
+    }
+    if let FoldRun::Only(ks) = run
+        && let Some(k) = ks.iter().find(|&&k| k >= folds.len())
+    {
+        return Err(ModelError::Data(format!(
+            "fold {} does not exist: this protocol makes {} folds (numbered 1-{})",
+            k + 1,
+            folds.len(),
+            folds.len()
+        )));
+    }
+    if let (FoldRun::All, Some(m)) = (run, cfg.max_folds) {
+        folds.truncate(m.max(1));
+    }
     if let Some(dir) = out {
         let f = dir.join("folds");
         std::fs::create_dir_all(&f).map_err(|e| files_err(&f, &e))?;
     }
-    let mut results = Vec::with_capacity(folds.len());
+    let total = folds.len();
+    let mut results = Vec::with_capacity(total);
     for (i, fold) in folds.iter().enumerate() {
+        let key = fold_key(ds, cfg, i, &fold.test_subjects);
         let saved = out
             .map(|d| fold_path(d, i))
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|t| ron::from_str::<SavedFold>(&t).ok())
             .filter(|s| s.key == key && s.result.test_subjects == fold.test_subjects);
-        let (r, resumed) = if let Some(s) = saved {
-            (s.result, true)
-        } else {
-            let r = protocol::run_fold(ds, &prep, i, fold, cfg, device, backend, progress, cancel)?;
-            if let Some(dir) = out {
-                let p = fold_path(dir, i);
-                // RON, not JSON: it keeps NaN (a metric with no data) as NaN.
-                let text = ron::ser::to_string_pretty(
-                    &SavedFold {
-                        key: key.clone(),
-                        result: r.clone(),
-                    },
-                    ron::ser::PrettyConfig::default(),
-                )
-                .map_err(|e| files_err(&p, &e))?;
-                write_atomic(&p, text.as_bytes()).map_err(|e| files_err(&p, &e))?;
-            }
-            (r, false)
+        let wanted = match run {
+            FoldRun::All => true,
+            FoldRun::Only(ks) => ks.contains(&i),
+            FoldRun::Merge => false,
         };
-        on_fold(&r, i + 1, folds.len(), resumed);
+        let (r, resumed) = match saved {
+            Some(s) => (s.result, true),
+            None if wanted => {
+                let r =
+                    protocol::run_fold(ds, &prep, i, fold, cfg, device, backend, progress, cancel)?;
+                if let Some(dir) = out {
+                    save_fold(&fold_path(dir, i), key, &r)?;
+                }
+                (r, false)
+            }
+            None => continue,
+        };
+        on_fold(&r, i + 1, total, resumed);
         results.push(r);
     }
+    if results.is_empty() {
+        return Err(ModelError::Data(format!(
+            "no fold of these settings and data is saved in {}: run folds first (e.g. --fold 1)",
+            out.map_or_else(String::new, |d| d.join("folds").display().to_string())
+        )));
+    }
     Ok(EvalReport::new(ds, cfg, prep.classes, results))
+}
+
+/// Saves a finished fold atomically. RON, not JSON: it keeps NaN (a metric with no data).
+fn save_fold(p: &Path, key: String, r: &FoldResult) -> Result<(), ModelError> {
+    let files_err = |e: &dyn std::fmt::Display| ModelError::Files {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let text = ron::ser::to_string_pretty(
+        &SavedFold {
+            key,
+            result: r.clone(),
+        },
+        ron::ser::PrettyConfig::default(),
+    )
+    .map_err(|e| files_err(&e))?;
+    write_atomic(p, text.as_bytes()).map_err(|e| files_err(&e))
 }

@@ -439,58 +439,31 @@ pub(crate) fn run_fold(
         };
     let model_w = synth(&mut model.iter().map(|(c, w, _)| (*c, w)));
     let base_w = synth(&mut base.iter().map(|(c, w)| (*c, w)));
-    // 4. Classifiers.
+    // 4. Classifiers: every (classifier, condition) pair is independent, so they train on
+    // parallel workers (their small recurrent kernels keep one core busy each).
     let val_r: Vec<&LabelledWindow> = real_val.iter().collect();
     let test_r: Vec<&LabelledWindow> = real_test.iter().collect();
+    let jobs: Vec<(usize, ClassifierKind, Condition)> = cfg
+        .classifiers
+        .iter()
+        .enumerate()
+        .flat_map(|(ki, &kind)| Condition::ALL.map(|c| (ki, kind, c)))
+        .collect();
+    let sets = ConditionSets {
+        real: &real_fit,
+        model: &model_w,
+        baseline: &base_w,
+        val: &val_r,
+        test: &test_r,
+    };
+    let trained = train_conditions(&jobs, &sets, cfg, nc, fold_no, device, &prefix, cancel)?;
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
-    for (ki, &kind) in cfg.classifiers.iter().enumerate() {
-        for cond in Condition::ALL {
-            if cancel.is_cancelled() {
-                return Err(ModelError::Cancelled);
-            }
-            let mut tr: Vec<&LabelledWindow> = Vec::new();
-            if cond.uses_real() {
-                tr.extend(&real_fit);
-            }
-            match cond {
-                Condition::Synthetic | Condition::RealSynthetic => tr.extend(&model_w),
-                Condition::Baseline | Condition::RealBaseline => tr.extend(&base_w),
-                Condition::Real => {}
-            }
-            let seed = cfg
-                .seed
-                .wrapping_mul(7919)
-                .wrapping_add((fold_no * 100 + ki * 10) as u64);
-            let p = prefix(&format!("{} · {}", kind.name(), cond.name()));
-            let (clf, fit_log) = match train_classifier(
-                kind,
-                &cfg.classifier,
-                nc,
-                &tr,
-                &val_r,
-                device,
-                seed,
-                &p,
-                cancel,
-            ) {
-                Ok(r) => r,
-                Err(ModelError::Data(_)) => continue, // e.g. no synthetic windows at all
-                Err(e) => return Err(e),
-            };
-            let confusion = classify(&clf, &test_r, nc);
-            results.push(ConditionResult {
-                classifier: kind,
-                condition: cond,
-                train_windows: tr.len(),
-                accuracy: accuracy(&confusion),
-                macro_f1: macro_f1(&confusion),
-                confusion,
-                fit: fit_log,
-            });
-            if cond == Condition::Real && (kind == ClassifierKind::Gru || feature_net.is_none()) {
-                feature_net = Some(clf);
-            }
+    for ((_, kind, cond), done) in jobs.iter().zip(trained) {
+        let Some((clf, result)) = done else { continue };
+        results.push(result);
+        if *cond == Condition::Real && (*kind == ClassifierKind::Gru || feature_net.is_none()) {
+            feature_net = Some(clf);
         }
     }
     // 5. Synthetic data quality.
@@ -525,4 +498,132 @@ pub(crate) fn run_fold(
         generative,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// The window sets a fold's classifiers train and test on.
+struct ConditionSets<'a> {
+    real: &'a [LabelledWindow],
+    model: &'a [LabelledWindow],
+    baseline: &'a [LabelledWindow],
+    val: &'a [&'a LabelledWindow],
+    test: &'a [&'a LabelledWindow],
+}
+
+/// A trained classifier and its test result, or `None` where the condition had no windows.
+type Trained = Option<(Classifier, ConditionResult)>;
+
+/// Trains and tests one classifier on one condition.
+#[allow(clippy::too_many_arguments)] // one caller, which passes its fold's context through
+fn train_condition(
+    (ki, kind, cond): (usize, ClassifierKind, Condition),
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained, ModelError> {
+    let mut tr: Vec<&LabelledWindow> = Vec::new();
+    if cond.uses_real() {
+        tr.extend(sets.real);
+    }
+    match cond {
+        Condition::Synthetic | Condition::RealSynthetic => tr.extend(sets.model),
+        Condition::Baseline | Condition::RealBaseline => tr.extend(sets.baseline),
+        Condition::Real => {}
+    }
+    let seed = cfg
+        .seed
+        .wrapping_mul(7919)
+        .wrapping_add((fold_no * 100 + ki * 10) as u64);
+    let (clf, fit_log) = match train_classifier(
+        kind,
+        &cfg.classifier,
+        nc,
+        &tr,
+        sets.val,
+        device,
+        seed,
+        progress,
+        cancel,
+    ) {
+        Ok(r) => r,
+        Err(ModelError::Data(_)) => return Ok(None), // e.g. no synthetic windows at all
+        Err(e) => return Err(e),
+    };
+    let confusion = classify(&clf, sets.test, nc);
+    let result = ConditionResult {
+        classifier: kind,
+        condition: cond,
+        train_windows: tr.len(),
+        accuracy: accuracy(&confusion),
+        macro_f1: macro_f1(&confusion),
+        confusion,
+        fit: fit_log,
+    };
+    Ok(Some((clf, result)))
+}
+
+/// Runs [`train_condition`] for every job on as many named workers as the machine has
+/// cores; results come back in job order, so the report does not depend on the schedule.
+#[allow(clippy::too_many_arguments)] // as train_condition
+fn train_conditions<'p>(
+    jobs: &[(usize, ClassifierKind, Condition)],
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
+    cancel: &CancelToken,
+) -> Result<Vec<Trained>, ModelError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<Trained, ModelError>>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (next, slots) = (&next, &slots);
+            let work = move || {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&job) = jobs.get(k) else { break };
+                    let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
+                    let r = if cancel.is_cancelled() {
+                        Err(ModelError::Cancelled)
+                    } else {
+                        train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
+                    };
+                    if let Ok(mut slot) = slots[k].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            };
+            if std::thread::Builder::new()
+                .name(format!("pathogait-classify-{w}"))
+                .spawn_scoped(scope, work)
+                .is_err()
+            {
+                // No thread to spare: the remaining jobs run on the workers that did start, or
+                // are reported missing below.
+                break;
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(|| {
+                    Err(ModelError::Backend(
+                        "a classifier worker did not finish".into(),
+                    ))
+                })
+        })
+        .collect()
 }

@@ -18,7 +18,7 @@ use super::gpt::{Gpt, GptConfig};
 use super::metrics::{ClassReference, class_reference, mpjpe_mm};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{
-    LossWeights, StageConfig, StepLog, train_gpt, train_tokenizer, window_codes,
+    LossWeights, StageConfig, StageEnd, StepLog, train_gpt, train_tokenizer, window_codes,
 };
 use super::vocab::Vocab;
 use super::vq::{CodeUsage, VqEma, code_usage};
@@ -86,15 +86,17 @@ impl Default for TrainPlan {
             gpt_layers: 4,
             gpt_heads: 4,
             gpt_dropout: 0.1,
+            // Up to 1000 steps each, stopping once 150 steps (three checks) bring no better
+            // loss on the held-out subjects.
             tokenizer_stage: StageConfig {
-                steps: 1000,
-                batch: 32,
-                lr: 2e-3,
+                eval_every: 50,
+                patience: 3,
+                ..StageConfig::fixed(1000, 32, 2e-3)
             },
             gpt_stage: StageConfig {
-                steps: 1000,
-                batch: 32,
-                lr: 1e-3,
+                eval_every: 50,
+                patience: 3,
+                ..StageConfig::fixed(1000, 32, 1e-3)
             },
             weights: LossWeights::default(),
             augment: 0.15,
@@ -124,16 +126,8 @@ impl TrainPlan {
             gpt_layers: 1,
             gpt_heads: 2,
             gpt_dropout: 0.0,
-            tokenizer_stage: StageConfig {
-                steps: 60,
-                batch: 16,
-                lr: 3e-3,
-            },
-            gpt_stage: StageConfig {
-                steps: 40,
-                batch: 16,
-                lr: 3e-3,
-            },
+            tokenizer_stage: StageConfig::fixed(60, 16, 3e-3),
+            gpt_stage: StageConfig::fixed(40, 16, 3e-3),
             ..Self::default()
         }
     }
@@ -165,6 +159,12 @@ pub struct TrainReport {
     /// from before it was measured.
     #[serde(default)]
     pub class_reference: Vec<ClassReference>,
+    /// How the tokeniser stage ended (held-out losses, early stop). Empty in older bundles.
+    #[serde(default)]
+    pub tokenizer_end: StageEnd,
+    /// How the GPT stage ended.
+    #[serde(default)]
+    pub gpt_end: StageEnd,
 }
 
 /// The manifest of a bundle.
@@ -363,12 +363,13 @@ pub fn train(
         }
         _ => None,
     };
-    let (tokenizer, emas, tok_log) = if let Some(r) = resumed {
-        r
+    let (tokenizer, emas, tok_log, tok_end) = if let Some((t, e, l)) = resumed {
+        (t, e, l, StageEnd::default())
     } else {
-        let (tok, emas, log) = train_tokenizer(
+        let (tok, emas, log, end) = train_tokenizer(
             &set,
             &train_idx,
+            &heldout,
             &tcfg,
             &plan.tokenizer_stage,
             &plan.weights,
@@ -385,7 +386,7 @@ pub fn train(
                 .map_err(|e| files_err(m, e))?;
             write_atomic(m, text.as_bytes()).map_err(|e| files_err(m, e))?;
         }
-        (tok, emas.to_vec(), log)
+        (tok, emas.to_vec(), log, end)
     };
     let codes = window_codes(&tokenizer, &set, device);
     let gcfg = GptConfig {
@@ -396,11 +397,12 @@ pub fn train(
         heads: plan.gpt_heads,
         dropout: plan.gpt_dropout,
     };
-    let (gpt, gpt_log) = train_gpt(
+    let (gpt, gpt_log, gpt_end) = train_gpt(
         plan.gpt2_init.as_deref(),
         &set,
         &codes,
         &train_idx,
+        &heldout,
         &gcfg,
         &plan.gpt_stage,
         plan.augment,
@@ -456,6 +458,8 @@ pub fn train(
             .filter(|l| l.step % 10 == 0 || l.step == 1)
             .copied()
             .collect(),
+        tokenizer_end: tok_end,
+        gpt_end,
     };
     let manifest = Manifest {
         version: BUNDLE_VERSION,

@@ -128,6 +128,22 @@ pub fn generate(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Generated, ModelError> {
+    generate_batched(g, prompt, s, GEN_BATCH, progress, cancel)
+}
+
+/// [`generate`] with `batch` sequences sampled together (the benchmark varies it; the
+/// sequences do not depend on it).
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_batched(
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    s: &Sampling,
+    batch: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Generated, ModelError> {
     if s.temperature.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         || !(0.0..=1.0).contains(&s.top_p)
         || s.count == 0
@@ -139,150 +155,251 @@ pub fn generate(
                 .into(),
         ));
     }
-    let m = &g.manifest;
-    let expanded = expand(prompt, &m.vocab)?;
-    let steps = 3 * m.tokenizer.latent_steps(m.window.frames);
-    let device = &g.device;
-    let mut sequences = Vec::with_capacity(s.count);
+    let expanded = expand(prompt, &g.manifest.vocab)?;
+    let batch = batch.max(1);
+    let starts: Vec<usize> = (0..s.count).step_by(batch).collect();
+    // Batches are independent (each sequence has its own seeded sampler and the models are
+    // read-only), so they run on parallel workers; the result does not depend on how many.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(starts.len())
+        .max(1);
     progress.start("generating", s.count as u64);
-    for start in (0..s.count).step_by(GEN_BATCH) {
-        let b = (s.count - start).min(GEN_BATCH);
-        let mut rngs: Vec<ChaCha8Rng> = (0..b)
-            .map(|i| ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((start + i) as u64)))
-            .collect();
-        // An unnamed side is drawn per walk first, so the walk keeps it whatever is sampled after.
-        let sides: Vec<Option<Side>> = rngs
-            .iter_mut()
-            .map(|r| {
-                expanded
-                    .side_draw
-                    .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0)))
-            })
-            .collect();
-        // A mirrored model knows one-sided walks as left-affected only: right-side walks are
-        // prompted as left and mirrored back after decoding.
-        let mirrored: Vec<bool> = sides
-            .iter()
-            .map(|side| m.plan.mirror_right && *side == Some(Side::Right))
-            .collect();
-        let mut tokens: Vec<Vec<usize>> = rngs
-            .iter_mut()
-            .zip(sides.iter().zip(&mirrored))
-            .map(|(r, (side, &mirror))| {
-                let mut v = expanded.values.clone();
-                v.side = if mirror { Some(Side::Left) } else { *side };
-                m.vocab.prompt_tokens(&augment(&v, s.augment, r))
-            })
-            .collect();
-        let mut cache = KvCache::default();
-        // The prompt goes in whole; afterwards only the newest token each step (KV cache).
-        let mut feed: Vec<Vec<usize>> = tokens.clone();
-        // Guidance runs a second, null-prompt pass over the same sampled gait tokens.
-        let guided = (s.guidance - 1.0).abs() > f32::EPSILON;
-        let mut ucache = KvCache::default();
-        let mut ufeed: Vec<Vec<usize>> = vec![m.vocab.null_prompt(); b];
-        for step in 0..steps {
-            if cancel.is_cancelled() {
-                progress.finish();
-                return Err(ModelError::Cancelled);
-            }
-            let l = feed[0].len();
-            let flat: Vec<i64> = feed
-                .iter()
-                .flat_map(|t| t.iter().map(|x| *x as i64))
-                .collect();
-            let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, l]), device);
-            let logits = g.gpt.forward_step(input, &mut cache); // [B, V]
-            let v = logits.dims()[1];
-            let mut last: Vec<f32> = logits
-                .into_data()
-                .try_to_vec_as::<f32>()
-                .unwrap_or_default();
-            if guided {
-                let ul = ufeed[0].len();
-                let flat: Vec<i64> = ufeed
-                    .iter()
-                    .flat_map(|t| t.iter().map(|x| *x as i64))
-                    .collect();
-                let input = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, ul]), device);
-                let u: Vec<f32> = g
-                    .gpt
-                    .forward_step(input, &mut ucache) // [B, V]
-                    .into_data()
-                    .try_to_vec_as::<f32>()
-                    .unwrap_or_default();
-                for (c, u) in last.iter_mut().zip(&u) {
-                    *c = u + s.guidance * (*c - u);
-                }
-            }
-            let range = m.vocab.code_range(CodeKind::ORDER[step % 3]);
-            for (i, t) in tokens.iter_mut().enumerate() {
-                let next = sample_token(&last[i * v..(i + 1) * v], range, s, &mut rngs[i]);
-                t.push(next);
-                feed[i] = vec![next];
-                ufeed[i] = vec![next];
-            }
-        }
-        // L2G: tokens back to codebook indices, per branch, row-major per sample.
-        let mut codes: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        for t in &tokens {
-            for tok in &t[m.vocab.prompt_len()..] {
-                if let Some((kind, c)) = m.vocab.decode_gait(*tok) {
-                    let i = CodeKind::ORDER.iter().position(|k| *k == kind).unwrap_or(0);
-                    codes[i].push(c);
-                }
-            }
-        }
-        let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
-        let t = feats.dims()[1];
-        let rows = feature_rows(&feats.into_data().try_to_vec_as::<f32>().unwrap_or_default());
-        for i in 0..b {
-            let mirror = mirrored[i];
-            let frames: Vec<[f32; FEATURES]> = rows
-                .iter()
-                .skip(i * t)
-                .take(t)
-                .map(|r| {
-                    let f = m.normalizer.invert(r);
-                    if mirror { mirror_frame(&f) } else { f }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Vec<GaitSequence>)>, ModelError>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (next, starts, expanded) = (&next, &starts, &expanded);
+                    std::thread::Builder::new()
+                        .name(format!("pathogait-generate-{w}"))
+                        .spawn_scoped(scope, move || {
+                            let mut done = Vec::new();
+                            loop {
+                                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(&start) = starts.get(k) else { break };
+                                if cancel.is_cancelled() {
+                                    return Err(ModelError::Cancelled);
+                                }
+                                let b = (s.count - start).min(batch);
+                                let seqs =
+                                    generate_batch(g, prompt, expanded, s, start, b, cancel)?;
+                                progress
+                                    .advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
+                                done.push((start, seqs));
+                            }
+                            Ok(done)
+                        })
                 })
                 .collect();
-            let seed = s.seed.wrapping_add((start + i) as u64);
-            let prov = Provenance::Generated {
-                model: format!("{} ({})", m.name, g.weights_hash),
-                prompt: expanded.text.clone(),
-                seed,
-                sampling: format!(
-                    "temperature {} top-k {} top-p {} guidance {}",
-                    s.temperature, s.top_k, s.top_p, s.guidance
-                ),
-            };
-            let id = format!(
-                "gen_{}_{:04}",
-                m.vocab.classes[expanded.values.class],
-                start + i
-            );
-            let mut seq = features_to_sequence(
-                &frames,
-                m.window.fps,
-                &id,
-                Some(m.vocab.classes[expanded.values.class].clone()),
-                prov,
-            );
-            seq.side = sides[i];
-            seq.severity = Some(prompt.severity);
-            if s.frames != seq.frames() {
-                seq = resample_frames(&seq, s.frames);
-            }
-            sequences.push(seq);
-            progress.advance(1, &id);
-        }
-    }
+            handles
+                .into_iter()
+                .map(|h| match h {
+                    Ok(h) => h.join().unwrap_or_else(|_| {
+                        Err(ModelError::Backend("a generation worker panicked".into()))
+                    }),
+                    Err(e) => Err(ModelError::Backend(format!(
+                        "cannot start a generation worker: {e}"
+                    ))),
+                })
+                .collect()
+        });
     progress.finish();
+    let mut parts = Vec::with_capacity(starts.len());
+    for r in results {
+        parts.extend(r?);
+    }
+    parts.sort_by_key(|(start, _)| *start);
     Ok(Generated {
         prompt: expanded,
-        sequences,
+        sequences: parts.into_iter().flat_map(|(_, v)| v).collect(),
     })
+}
+
+/// Reads a tensor's values as `f32`, naming the stage on failure.
+fn read_f32<const D: usize>(t: Tensor<D>, stage: &str) -> Result<Vec<f32>, ModelError> {
+    t.into_data()
+        .try_to_vec_as::<f32>()
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))
+}
+
+/// Samples and decodes sequences `start..start + b` of a request (one batch).
+fn generate_batch(
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    expanded: &ExpandedPrompt,
+    s: &Sampling,
+    start: usize,
+    b: usize,
+    cancel: &CancelToken,
+) -> Result<Vec<GaitSequence>, ModelError> {
+    let m = &g.manifest;
+    let device = &g.device;
+    let mut rngs: Vec<ChaCha8Rng> = (0..b)
+        .map(|i| ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((start + i) as u64)))
+        .collect();
+    // An unnamed side is drawn per walk first, so the walk keeps it whatever is sampled after.
+    let sides: Vec<Option<Side>> = rngs
+        .iter_mut()
+        .map(|r| {
+            expanded
+                .side_draw
+                .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0)))
+        })
+        .collect();
+    // A mirrored model knows one-sided walks as left-affected only: right-side walks are
+    // prompted as left and mirrored back after decoding.
+    let mirrored: Vec<bool> = sides
+        .iter()
+        .map(|side| m.plan.mirror_right && *side == Some(Side::Right))
+        .collect();
+    let mut tokens: Vec<Vec<usize>> = rngs
+        .iter_mut()
+        .zip(sides.iter().zip(&mirrored))
+        .map(|(r, (side, &mirror))| {
+            let mut v = expanded.values.clone();
+            v.side = if mirror { Some(Side::Left) } else { *side };
+            m.vocab.prompt_tokens(&augment(&v, s.augment, r))
+        })
+        .collect();
+    sample_tokens(g, s, &mut tokens, &mut rngs, cancel)?;
+    // L2G: tokens back to codebook indices, per branch, row-major per sample.
+    let mut codes: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for t in &tokens {
+        for tok in &t[m.vocab.prompt_len()..] {
+            if let Some((kind, c)) = m.vocab.decode_gait(*tok) {
+                let i = CodeKind::ORDER.iter().position(|k| *k == kind).unwrap_or(0);
+                codes[i].push(c);
+            }
+        }
+    }
+    let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
+    let t = feats.dims()[1];
+    let rows = feature_rows(&read_f32(feats, "decoding generated tokens")?);
+    let mut sequences = Vec::with_capacity(b);
+    for i in 0..b {
+        let mirror = mirrored[i];
+        let frames: Vec<[f32; FEATURES]> = rows
+            .iter()
+            .skip(i * t)
+            .take(t)
+            .map(|r| {
+                let f = m.normalizer.invert(r);
+                if mirror { mirror_frame(&f) } else { f }
+            })
+            .collect();
+        let seed = s.seed.wrapping_add((start + i) as u64);
+        let prov = Provenance::Generated {
+            model: format!("{} ({})", m.name, g.weights_hash),
+            prompt: expanded.text.clone(),
+            seed,
+            sampling: format!(
+                "temperature {} top-k {} top-p {} guidance {}",
+                s.temperature, s.top_k, s.top_p, s.guidance
+            ),
+        };
+        let id = format!(
+            "gen_{}_{:04}",
+            m.vocab.classes[expanded.values.class],
+            start + i
+        );
+        let mut seq = features_to_sequence(
+            &frames,
+            m.window.fps,
+            &id,
+            Some(m.vocab.classes[expanded.values.class].clone()),
+            prov,
+        );
+        seq.side = sides[i];
+        seq.severity = Some(prompt.severity);
+        if s.frames != seq.frames() {
+            seq = resample_frames(&seq, s.frames);
+        }
+        sequences.push(seq);
+    }
+    Ok(sequences)
+}
+
+/// Extends every prompt in `tokens` with the model's gait tokens, one latent step's code per
+/// position (spatial, temporal, pathological in turn), sampling each sequence with its own
+/// generator; with guidance, a null-prompt pass over the same tokens shifts the logits.
+fn sample_tokens(
+    g: &GaitGenerator,
+    s: &Sampling,
+    tokens: &mut [Vec<usize>],
+    rngs: &mut [ChaCha8Rng],
+    cancel: &CancelToken,
+) -> Result<(), ModelError> {
+    let m = &g.manifest;
+    let b = tokens.len();
+    let steps = 3 * m.tokenizer.latent_steps(m.window.frames);
+    let input = |feed: &[Vec<usize>]| {
+        let l = feed.first().map_or(0, Vec::len);
+        let flat: Vec<i64> = feed
+            .iter()
+            .flat_map(|t| t.iter().map(|x| *x as i64))
+            .collect();
+        Tensor::<2, Int>::from_data(TensorData::new(flat, [b, l]), &g.device)
+    };
+    let mut cache = KvCache::default();
+    // The prompt goes in whole; afterwards only the newest token each step (KV cache).
+    let mut feed: Vec<Vec<usize>> = tokens.to_vec();
+    // Guidance runs a second, null-prompt pass over the same sampled gait tokens.
+    let guided = (s.guidance - 1.0).abs() > f32::EPSILON;
+    let mut ucache = KvCache::default();
+    let mut ufeed: Vec<Vec<usize>> = vec![m.vocab.null_prompt(); b];
+    for step in 0..steps {
+        if cancel.is_cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let logits = g.gpt.forward_step(input(&feed), &mut cache); // [B, V]
+        let v = logits.dims()[1];
+        let mut last = read_f32(logits, "sampling gait tokens")?;
+        if guided {
+            let u = read_f32(
+                g.gpt.forward_step(input(&ufeed), &mut ucache),
+                "guidance pass",
+            )?;
+            for (c, u) in last.iter_mut().zip(&u) {
+                *c = u + s.guidance * (*c - u);
+            }
+        }
+        if last.len() != b * v {
+            return Err(ModelError::Backend(format!(
+                "sampling gait tokens: {} logits read, {} expected",
+                last.len(),
+                b * v
+            )));
+        }
+        let range = m.vocab.code_range(CodeKind::ORDER[step % 3]);
+        for (i, t) in tokens.iter_mut().enumerate() {
+            let next = sample_token(&last[i * v..(i + 1) * v], range, s, &mut rngs[i]);
+            t.push(next);
+            feed[i] = vec![next];
+            ufeed[i] = vec![next];
+        }
+    }
+    Ok(())
+}
+
+/// FLOPs of generating `count` sequences: the prompt pass and one cached step per gait token
+/// through the GPT (twice with guidance), then the tokeniser's decoder.
+#[must_use]
+pub fn generation_flops(g: &GaitGenerator, s: &Sampling) -> f64 {
+    let m = &g.manifest;
+    let prompt = m.vocab.prompt_len();
+    let steps = 3 * m.tokenizer.latent_steps(m.window.frames);
+    let mut gpt = m.gpt.forward_flops(s.count, prompt, prompt);
+    // Step k (after the prompt) feeds one token that attends over prompt + k positions.
+    for k in 1..steps {
+        gpt += m.gpt.forward_flops(s.count, 1, prompt + k);
+    }
+    let passes = if (s.guidance - 1.0).abs() > f32::EPSILON {
+        2.0
+    } else {
+        1.0
+    };
+    passes * gpt + m.tokenizer.decode_flops(s.count, m.window.frames)
 }
 
 #[cfg(test)]

@@ -134,6 +134,27 @@ pub struct Gpt {
 }
 
 impl GptConfig {
+    /// Floating-point operations (a multiply-add counts 2) of `new` positions of `batch`
+    /// sequences attending over `total` positions (`new == total` is a full forward pass,
+    /// `new == 1` one cached decoding step): per block the Q, K, V and output projections
+    /// (`8 W^2`) and the 4x MLP (`16 W^2`) per position, scores and context (`4 total W`),
+    /// then the vocabulary head (`2 W V`). Norms, softmax and embeddings are a few percent and
+    /// left out, so achieved rates read slightly low, never high.
+    #[must_use]
+    pub fn forward_flops(&self, batch: usize, new: usize, total: usize) -> f64 {
+        let (w, v) = (self.width as f64, self.vocab as f64);
+        let rows = (batch * new) as f64;
+        let per_block = rows * 24.0 * w * w + rows * 4.0 * total as f64 * w;
+        self.layers as f64 * per_block + rows * 2.0 * w * v
+    }
+
+    /// FLOPs of one training step on `batch` sequences of `len` input tokens: forward plus
+    /// backward, taken as [`super::TRAIN_STEP_FACTOR`] forward passes.
+    #[must_use]
+    pub fn train_step_flops(&self, batch: usize, len: usize) -> f64 {
+        super::TRAIN_STEP_FACTOR * self.forward_flops(batch, len, len)
+    }
+
     /// Builds the model on a device.
     #[must_use]
     pub fn init(&self, device: &Device) -> Gpt {

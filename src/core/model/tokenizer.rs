@@ -181,6 +181,51 @@ impl TokenizerConfig {
         frames / self.downsample.max(1)
     }
 
+    /// FLOPs of a forward pass over `batch` windows of `frames` frames: three encoders, the
+    /// three codebook distance matrices, the decoder and the auxiliary heads. A convolution
+    /// with `i` inputs, `o` outputs and kernel `k` costs `2 i o k` per output position.
+    #[must_use]
+    pub fn forward_flops(&self, batch: usize, frames: usize) -> f64 {
+        let (b, t, f) = (batch as f64, frames as f64, FEATURES as f64);
+        let (h, d) = (self.hidden as f64, self.latent as f64);
+        let r = self.downsample.max(1) as f64;
+        let conv = |i: f64, o: f64, k: f64, out_len: f64| 2.0 * b * out_len * i * o * k;
+        let c3 = if self.downsample >= 4 {
+            conv(h, h, 4.0, t / 4.0)
+        } else {
+            conv(h, h, 3.0, t / 2.0)
+        };
+        let encoder = conv(f, h, 3.0, t) + conv(h, h, 4.0, t / 2.0) + c3 + conv(h, d, 3.0, t / r);
+        let latents = b * t / r;
+        let codebooks: f64 = self
+            .codes
+            .iter()
+            .map(|&k| 2.0 * latents * k as f64 * d)
+            .sum();
+        let decoder = conv(3.0 * d, h, 3.0, t / r)
+            + conv(h, h, 3.0, 2.0 * t / r)
+            + conv(h, h, 3.0, t)
+            + conv(h, f, 3.0, t);
+        let heads = 2.0 * b * d * (self.classes + self.priors) as f64;
+        3.0 * encoder + codebooks + decoder + heads
+    }
+
+    /// FLOPs of decoding `batch` windows of `frames` frames from their codes (generation).
+    #[must_use]
+    pub fn decode_flops(&self, batch: usize, frames: usize) -> f64 {
+        let (b, t, f) = (batch as f64, frames as f64, FEATURES as f64);
+        let (h, d) = (self.hidden as f64, self.latent as f64);
+        let r = self.downsample.max(1) as f64;
+        let conv = |i: f64, o: f64, out_len: f64| 2.0 * b * out_len * i * o * 3.0;
+        conv(3.0 * d, h, t / r) + conv(h, h, 2.0 * t / r) + conv(h, h, t) + conv(h, f, t)
+    }
+
+    /// FLOPs of one training step (forward + backward) on `batch` windows.
+    #[must_use]
+    pub fn train_step_flops(&self, batch: usize, frames: usize) -> f64 {
+        super::TRAIN_STEP_FACTOR * self.forward_flops(batch, frames)
+    }
+
     /// Builds the model on a device.
     #[must_use]
     pub fn init(&self, device: &Device) -> GaitTokenizer {

@@ -59,6 +59,86 @@ pub struct StageConfig {
     pub batch: usize,
     /// Adam learning rate.
     pub lr: f64,
+    /// Measure the loss on held-out subjects' windows every this many steps (0 = never).
+    #[serde(default)]
+    pub eval_every: usize,
+    /// Stop once this many held-out measurements in a row have not improved on the best by
+    /// 0.5 % (0 = always run every step). Needs held-out subjects and `eval_every`.
+    #[serde(default)]
+    pub patience: usize,
+}
+
+impl StageConfig {
+    /// A stage of `steps` steps at `batch` and `lr`, without early stopping.
+    #[must_use]
+    pub fn fixed(steps: usize, batch: usize, lr: f64) -> Self {
+        Self {
+            steps,
+            batch,
+            lr,
+            eval_every: 0,
+            patience: 0,
+        }
+    }
+}
+
+/// How a stage ended: the held-out losses it measured and, when it stopped before its last
+/// step, why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageEnd {
+    /// `(step, held-out loss)` at every measurement.
+    pub heldout: Vec<(usize, f32)>,
+    /// Set when the stage stopped early: at which step, and why.
+    pub stopped: Option<String>,
+}
+
+/// Early stopping on a held-out loss plateau.
+struct Plateau {
+    best: f32,
+    best_step: usize,
+    since: usize,
+}
+
+impl Plateau {
+    fn new() -> Self {
+        Self {
+            best: f32::INFINITY,
+            best_step: 0,
+            since: 0,
+        }
+    }
+
+    /// Records a measurement; returns the reason to stop, if the plateau is long enough.
+    fn record(
+        &mut self,
+        step: usize,
+        loss: f32,
+        stage: &StageConfig,
+        end: &mut StageEnd,
+    ) -> Option<String> {
+        end.heldout.push((step, loss));
+        if loss < self.best * 0.995 || !self.best.is_finite() {
+            self.best = loss;
+            self.best_step = step;
+            self.since = 0;
+            return None;
+        }
+        self.since += 1;
+        (stage.patience > 0 && self.since >= stage.patience).then(|| {
+            format!(
+                "stopped at step {step} of {}: the held-out loss ({loss:.4}) has not improved on its best ({:.4}, step {}) in {} checks every {} steps",
+                stage.steps, self.best, self.best_step, self.since, stage.eval_every
+            )
+        })
+    }
+}
+
+/// True at the steps where `stage` measures its held-out loss.
+fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> bool {
+    !heldout.is_empty()
+        && stage.eval_every > 0
+        && step % stage.eval_every == 0
+        && step < stage.steps
 }
 
 /// One logged step.
@@ -197,6 +277,7 @@ fn to_codes(t: Tensor<1, Int>) -> Vec<usize> {
 pub fn train_tokenizer(
     set: &TrainingSet,
     train: &[usize],
+    heldout: &[usize],
     cfg: &TokenizerConfig,
     stage: &StageConfig,
     weights: &LossWeights,
@@ -205,7 +286,7 @@ pub fn train_tokenizer(
     ckpt: Option<&StageCheckpoint>,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<(GaitTokenizer, [VqEma; 3], Vec<StepLog>), ModelError> {
+) -> Result<(GaitTokenizer, [VqEma; 3], Vec<StepLog>, StageEnd), ModelError> {
     if train.is_empty() {
         return Err(ModelError::Data("no training windows".into()));
     }
@@ -228,6 +309,7 @@ pub fn train_tokenizer(
     {
         (model, optim, rng, log, emas, start) = (r.model, r.optim, r.rng, r.log, e, r.step + 1);
     }
+    let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
     progress.start("training tokeniser", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
     for step in start..=stage.steps {
@@ -320,9 +402,37 @@ pub fn train_tokenizer(
                 &emas.to_vec(),
             )?;
         }
+        if check_due(stage, step, heldout) {
+            let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device);
+            if let Some(why) = plateau.record(step, loss, stage, &mut end) {
+                progress.advance(0, &why);
+                end.stopped = Some(why);
+                break;
+            }
+        }
     }
     progress.finish();
-    Ok((model.valid(), emas, log))
+    Ok((model.valid(), emas, log, end))
+}
+
+/// Mean reconstruction MSE of `heldout` windows (standardised units, as the training term).
+fn tokenizer_heldout_loss(
+    model: &GaitTokenizer,
+    set: &TrainingSet,
+    heldout: &[usize],
+    device: &Device,
+) -> f32 {
+    let mut total = 0.0f64;
+    for chunk in heldout.chunks(64) {
+        let refs: Vec<&Window> = chunk.iter().map(|&i| &set.windows[i]).collect();
+        let x = batch_tensor(&refs, device);
+        let mse = (model.forward(x.clone()).recon - x)
+            .powi_scalar(2)
+            .mean()
+            .reshape([1]);
+        total += f64::from(scalar(&mse)) * chunk.len() as f64;
+    }
+    (total / heldout.len().max(1) as f64) as f32
 }
 
 /// A training sequence for the GPT: prompt tokens, gait tokens interleaved per latent step
@@ -375,6 +485,7 @@ pub fn train_gpt(
     set: &TrainingSet,
     codes: &[[Vec<usize>; 3]],
     train: &[usize],
+    heldout: &[usize],
     cfg: &GptConfig,
     stage: &StageConfig,
     augment_p: f64,
@@ -384,7 +495,7 @@ pub fn train_gpt(
     ckpt: Option<&StageCheckpoint>,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<(Gpt, Vec<StepLog>), ModelError> {
+) -> Result<(Gpt, Vec<StepLog>, StageEnd), ModelError> {
     if train.is_empty() {
         return Err(ModelError::Data("no training windows".into()));
     }
@@ -410,6 +521,7 @@ pub fn train_gpt(
         // Dropout draws from the backend's generator: give the rest of the run its own seed.
         ad.seed(seed.wrapping_add(start as u64));
     }
+    let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
     progress.start("training GPT", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
     for step in start..=stage.steps {
@@ -441,36 +553,7 @@ pub fn train_gpt(
                 t
             })
             .collect();
-        let l = seqs
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(2)
-            .min(cfg.context + 1);
-        let b = seqs.len();
-        let mut input = vec![PAD as i64; b * (l - 1)];
-        let mut target = vec![PAD as i64; b * (l - 1)];
-        let mut weight = vec![0.0f32; b * (l - 1)];
-        for (r, s) in seqs.iter().enumerate() {
-            for p in 0..l - 1 {
-                if p + 1 < s.len() {
-                    input[r * (l - 1) + p] = s[p] as i64;
-                    target[r * (l - 1) + p] = s[p + 1] as i64;
-                    // Predict only what follows the prompt.
-                    weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
-                }
-            }
-        }
-        let n = b * (l - 1);
-        let input = Tensor::<2, Int>::from_data(TensorData::new(input, [b, l - 1]), &ad);
-        let target = Tensor::<2, Int>::from_data(TensorData::new(target, [n, 1]), &ad);
-        let weight = Tensor::<1>::from_data(TensorData::new(weight, [n]), &ad);
-        let logits = model.forward(input); // [B, L-1, V]
-        let v = logits.dims()[2];
-        let logp = log_softmax(logits.reshape([n, v]), 1);
-        let nll = logp.gather(1, target).reshape([n]).neg();
-        let loss = (nll * weight.clone()).sum() / weight.sum().clamp_min(1.0);
-        let loss = loss.reshape([1]);
+        let loss = lm_loss(&model, &seqs, prompt_len, cfg.context, &ad);
         let loss_v = scalar(&loss);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(stage.lr, model, grads);
@@ -487,7 +570,65 @@ pub fn train_gpt(
         {
             c.save("gpt", step, &model, &optim, &log, &rng, &order)?;
         }
+        if check_due(stage, step, heldout) {
+            let inner = model.valid();
+            let seqs: Vec<Vec<usize>> = heldout
+                .iter()
+                .map(|&i| token_sequence(&set.vocab, &set.windows[i].prompt, &codes[i]))
+                .collect();
+            let mut total = 0.0f64;
+            for chunk in seqs.chunks(64) {
+                let l = lm_loss(&inner, chunk, prompt_len, cfg.context, device);
+                total += f64::from(scalar(&l)) * chunk.len() as f64;
+            }
+            let loss = (total / seqs.len().max(1) as f64) as f32;
+            if let Some(why) = plateau.record(step, loss, stage, &mut end) {
+                progress.advance(0, &why);
+                end.stopped = Some(why);
+                break;
+            }
+        }
     }
     progress.finish();
-    Ok((model.valid(), log))
+    Ok((model.valid(), log, end))
+}
+
+/// Next-token cross-entropy `[1]` of `model` on token sequences, counted on what follows the
+/// prompt (the prompt is given, not predicted); sequences are cut to `context + 1` tokens.
+fn lm_loss(
+    model: &Gpt,
+    seqs: &[Vec<usize>],
+    prompt_len: usize,
+    context: usize,
+    device: &Device,
+) -> Tensor<1> {
+    let l = seqs
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(2)
+        .min(context + 1)
+        .max(2);
+    let b = seqs.len();
+    let mut input = vec![PAD as i64; b * (l - 1)];
+    let mut target = vec![PAD as i64; b * (l - 1)];
+    let mut weight = vec![0.0f32; b * (l - 1)];
+    for (r, s) in seqs.iter().enumerate() {
+        for p in 0..l - 1 {
+            if p + 1 < s.len() {
+                input[r * (l - 1) + p] = s[p] as i64;
+                target[r * (l - 1) + p] = s[p + 1] as i64;
+                weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
+            }
+        }
+    }
+    let n = b * (l - 1);
+    let input = Tensor::<2, Int>::from_data(TensorData::new(input, [b, l - 1]), device);
+    let target = Tensor::<2, Int>::from_data(TensorData::new(target, [n, 1]), device);
+    let weight = Tensor::<1>::from_data(TensorData::new(weight, [n]), device);
+    let logits = model.forward(input); // [B, L-1, V]
+    let v = logits.dims()[2];
+    let logp = log_softmax(logits.reshape([n, v]), 1);
+    let nll = logp.gather(1, target).reshape([n]).neg();
+    ((nll * weight.clone()).sum() / weight.sum().clamp_min(1.0)).reshape([1])
 }

@@ -1,0 +1,153 @@
+//! Choosing the compute device once per process: which wgpu adapters this machine has (asked
+//! through the native graphics APIs only, so a headless machine prints nothing), whether burn
+//! runs on the chosen one, and the CPU backend otherwise.
+
+use std::sync::{Mutex, OnceLock};
+
+use burn::tensor::{Device, DeviceKind, Tensor};
+
+use super::{BackendChoice, ModelError};
+
+/// One wgpu adapter as the graphics API reports it.
+#[derive(Debug, Clone)]
+struct Adapter {
+    kind: wgpu::DeviceType,
+    name: String,
+    driver: String,
+}
+
+/// The adapters of this machine, enumerated once. OpenGL is asked only where a display is
+/// set: its EGL probe connects to Wayland, which prints `XDG_RUNTIME_DIR is invalid` on
+/// every headless call, and Vulkan (Mesa lavapipe included) covers Linux without one.
+fn adapters() -> &'static [Adapter] {
+    static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| {
+        let mut backends = wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12;
+        if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+            backends |= wgpu::Backends::GL;
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        pollster::block_on(instance.enumerate_adapters(backends))
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                Adapter {
+                    kind: i.device_type,
+                    name: i.name,
+                    driver: i.driver_info,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Tries a tiny computation on a device, with panics contained (a device that cannot start
+/// panics inside the backend). Runs at most once per device kind and process: the answer is
+/// kept, and the process-wide panic hook is swapped under a lock, never by two threads at once.
+fn probe(kind: DeviceKind) -> Option<Device> {
+    static PROBED: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
+    let key = format!("{kind:?}");
+    let mut probed = PROBED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, ok)) = probed.iter().find(|(k, _)| *k == key) {
+        return ok.then(|| Device::wgpu(kind));
+    }
+    let device = Device::wgpu(kind);
+    let hook = std::panic::take_hook();
+    // Keep the backend's panic message off the terminal: the caller reports the outcome.
+    std::panic::set_hook(Box::new(|_| {}));
+    let d = device.clone();
+    let ok = std::panic::catch_unwind(move || {
+        let t = Tensor::<1>::ones([4], &d).sum();
+        t.into_data()
+            .try_to_vec_as::<f32>()
+            .is_ok_and(|v| v.first().copied() == Some(4.0))
+    })
+    .unwrap_or(false);
+    std::panic::set_hook(hook);
+    probed.push((key, ok));
+    ok.then_some(device)
+}
+
+/// The CPU backend's description: Flex, on how many threads.
+fn cpu_description() -> String {
+    format!(
+        "CPU (Flex, {} threads)",
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    )
+}
+
+/// Picks the device for `choice` and says which it is (printed by the CLI, shown in the studio).
+/// `PATHOGAIT_BACKEND=cpu|wgpu` overrides `Auto`. `Auto` takes a GPU through wgpu when one
+/// answers, else the CPU backend; `Wgpu` also takes a software adapter (Mesa lavapipe), which
+/// is how machines without a GPU exercise the wgpu path.
+///
+/// # Errors
+/// [`BackendChoice::Wgpu`] when wgpu has no adapter that runs.
+pub fn select_device(choice: BackendChoice) -> Result<(Device, String), ModelError> {
+    let choice = match (choice, std::env::var("PATHOGAIT_BACKEND").ok().as_deref()) {
+        (BackendChoice::Auto, Some("cpu")) => BackendChoice::Cpu,
+        (BackendChoice::Auto, Some("wgpu")) => BackendChoice::Wgpu,
+        (c, _) => c,
+    };
+    if choice == BackendChoice::Cpu {
+        return Ok((Device::flex(), cpu_description()));
+    }
+    let found = adapters();
+    let mut kinds: Vec<(DeviceKind, wgpu::DeviceType, &str)> = vec![
+        (
+            DeviceKind::DiscreteGpu(0),
+            wgpu::DeviceType::DiscreteGpu,
+            "discrete GPU",
+        ),
+        (
+            DeviceKind::IntegratedGpu(0),
+            wgpu::DeviceType::IntegratedGpu,
+            "integrated GPU",
+        ),
+        (
+            DeviceKind::VirtualGpu(0),
+            wgpu::DeviceType::VirtualGpu,
+            "virtual GPU",
+        ),
+    ];
+    if choice == BackendChoice::Wgpu {
+        kinds.push((DeviceKind::Cpu, wgpu::DeviceType::Cpu, "software adapter"));
+    }
+    for (kind, ty, what) in kinds {
+        let Some(a) = found.iter().find(|a| a.kind == ty) else {
+            continue;
+        };
+        if let Some(d) = probe(kind) {
+            let driver = if a.driver.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", a.driver)
+            };
+            return Ok((d, format!("wgpu ({what}: {}{driver})", a.name)));
+        }
+    }
+    if choice == BackendChoice::Wgpu {
+        let seen: Vec<String> = found
+            .iter()
+            .map(|a| format!("{} ({:?})", a.name, a.kind))
+            .collect();
+        return Err(ModelError::Backend(if seen.is_empty() {
+            "wgpu found no adapter (no GPU driver, and no Mesa lavapipe: install mesa-vulkan-drivers)"
+                .into()
+        } else {
+            format!(
+                "no wgpu adapter ran a test computation (found: {})",
+                seen.join(", ")
+            )
+        }));
+    }
+    Ok((
+        Device::flex(),
+        format!("{}: no GPU adapter found", cpu_description()),
+    ))
+}
