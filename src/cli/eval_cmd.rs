@@ -288,6 +288,9 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
             cfg.classifiers[0].name(),
             fmt_duration(per * (total - done) as f64)
         );
+        for why in &f.generator_stops {
+            println!("  generator {why}");
+        }
     };
     let run = if c.merge {
         FoldRun::Merge

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::ModelError;
+use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
 
 /// Classifier architecture.
@@ -248,34 +249,6 @@ impl Net {
     }
 }
 
-/// A dropout mask `[rows, cols]` from `rng`: each entry 0 with probability `p`, else
-/// `1 / (1 - p)`; `None` when `p` is 0.
-fn dropout_mask(
-    rng: &mut ChaCha8Rng,
-    p: f64,
-    rows: usize,
-    cols: usize,
-    device: &Device,
-) -> Option<Tensor<2>> {
-    if p <= 0.0 {
-        return None;
-    }
-    let scale = (1.0 / (1.0 - p.min(0.99))) as f32;
-    let v: Vec<f32> = (0..rows * cols)
-        .map(|_| {
-            if rng.random_bool(p.min(0.99)) {
-                0.0
-            } else {
-                scale
-            }
-        })
-        .collect();
-    Some(Tensor::<2>::from_data(
-        TensorData::new(v, [rows, cols]),
-        device,
-    ))
-}
-
 /// Seeding the backend and drawing initial weights happen under this lock: the CPU backend's
 /// generator is process-wide, and classifiers of one fold train on several threads at once.
 static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -402,7 +375,8 @@ pub fn train_classifier(
                 })
                 .collect();
             pick.shuffle(&mut rng);
-            let keep = dropout_mask(&mut rng, cfg.dropout, pick.len(), cfg.hidden.max(2), &ad);
+            let keep = DropMasks::new(ChaCha8Rng::seed_from_u64(rng.random()), cfg.dropout, &ad)
+                .mask([pick.len(), cfg.hidden.max(2)]);
             let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
             let loss = ce.forward(logits, labels(&pick, &ad));
             train_loss += loss

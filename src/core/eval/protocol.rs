@@ -133,6 +133,12 @@ pub struct FoldResult {
     pub synthetic_windows: BTreeMap<String, usize>,
     /// Generator reconstruction error on its own held-out subjects (mm), as a sanity check.
     pub generator_mpjpe_mm: f64,
+    /// Steps the generator's tokeniser and GPT ran, and why a stage stopped early (if it did).
+    #[serde(default)]
+    pub generator_steps: (usize, usize),
+    /// Early-stop notes of the generator stages.
+    #[serde(default)]
+    pub generator_stops: Vec<String>,
     /// Classifier results.
     pub results: Vec<ConditionResult>,
     /// Synthetic data quality.
@@ -494,6 +500,17 @@ pub(crate) fn run_fold(
             .map(|(c, n)| (n.clone(), model.iter().filter(|m| m.0 == c).count()))
             .collect(),
         generator_mpjpe_mm: g.manifest.report.mpjpe_heldout_mm,
+        generator_steps: (
+            g.manifest.report.tokenizer_log.last().map_or(0, |l| l.step),
+            g.manifest.report.gpt_log.last().map_or(0, |l| l.step),
+        ),
+        generator_stops: [
+            ("tokeniser", &g.manifest.report.tokenizer_end),
+            ("GPT", &g.manifest.report.gpt_end),
+        ]
+        .iter()
+        .filter_map(|(n, e)| e.stopped.as_ref().map(|w| format!("{n} {w}")))
+        .collect(),
         results,
         generative,
         seconds: t0.elapsed().as_secs_f64(),

@@ -450,12 +450,16 @@ pub fn train(
         ),
         tokenizer_log: tok_log
             .iter()
-            .filter(|l| l.step % 10 == 0 || l.step == 1)
+            .filter(|l| {
+                l.step % 10 == 0 || l.step == 1 || Some(l.step) == tok_log.last().map(|e| e.step)
+            })
             .copied()
             .collect(),
         gpt_log: gpt_log
             .iter()
-            .filter(|l| l.step % 10 == 0 || l.step == 1)
+            .filter(|l| {
+                l.step % 10 == 0 || l.step == 1 || Some(l.step) == gpt_log.last().map(|e| e.step)
+            })
             .copied()
             .collect(),
         tokenizer_end: tok_end,

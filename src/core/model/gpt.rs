@@ -15,6 +15,8 @@ use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 use serde::{Deserialize, Serialize};
 
+use super::dropout::DropMasks;
+
 /// GPT size.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GptConfig {
@@ -107,6 +109,31 @@ impl Block {
             .proj
             .forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
         x + m
+    }
+
+    /// Training pass over whole sequences `[B, L, W]` with dropout from `drop` on the
+    /// attention weights and both residual branches, where burn's attention would draw from
+    /// the backend's process-wide generator (see [`super::dropout`]).
+    fn forward_train(&self, x: Tensor<3>, drop: &mut DropMasks) -> Tensor<3> {
+        let [b, l, w] = x.dims();
+        let a = &self.attn;
+        let h = self.ln1.forward(x.clone());
+        let q = heads(a.query.forward(h.clone()), a.n_heads);
+        let k = heads(a.key.forward(h.clone()), a.n_heads);
+        let v = heads(a.value.forward(h), a.n_heads);
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .div_scalar((a.d_k as f64).sqrt()); // [B, H, L, L]
+        let mask = Tensor::<2, Bool>::tril_mask([l, l], 0, &x.device())
+            .reshape([1, 1, l, l])
+            .expand([b, a.n_heads, l, l]);
+        let weights = drop.apply(softmax(scores.mask_fill(mask, a.min_float), 3));
+        let ctx = weights.matmul(v).swap_dims(1, 2).reshape([b, l, w]);
+        let x = x + drop.apply(a.output.forward(ctx));
+        let m = self
+            .proj
+            .forward(gelu(self.fc.forward(self.ln2.forward(x.clone()))));
+        x + drop.apply(m)
     }
 
     fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
@@ -232,6 +259,22 @@ impl Gpt {
         self.head.forward(self.ln_f.forward(x))
     }
 
+    /// Training pass: next-token logits `[B, L, V]` with dropout masks drawn from `drop`
+    /// (the same function as [`Self::forward`] when `drop` drops nothing).
+    #[must_use]
+    pub fn forward_train(&self, tokens: Tensor<2, Int>, drop: &mut DropMasks) -> Tensor<3> {
+        let [b, l] = tokens.dims();
+        let device = tokens.device();
+        let positions = Tensor::<1, Int>::arange(0..l as i64, &device)
+            .reshape([1, l])
+            .repeat_dim(0, b);
+        let mut x = drop.apply(self.tok.forward(tokens) + self.pos.forward(positions));
+        for blk in &self.blocks {
+            x = blk.forward_train(x, drop);
+        }
+        self.head.forward(self.ln_f.forward(x))
+    }
+
     /// Incremental inference: feeds `tokens: [B, n]` that follow the `cache.len()` positions
     /// already seen and returns the next-token logits after the last of them, `[B, V]`.
     #[must_use]
@@ -300,6 +343,17 @@ mod tests {
             .try_to_vec_as::<f32>()
             .unwrap();
         for (a, b) in inc.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // The training pass without dropout is the same function as burn's attention.
+        let all = Tensor::<2, Int>::from_data(TensorData::new(toks, [2, 6]), &device);
+        let train: Vec<f32> = m
+            .forward_train(all, &mut DropMasks::off(&device))
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap();
+        let reference: Vec<f32> = full.into_data().try_to_vec_as::<f32>().unwrap();
+        for (a, b) in train.iter().zip(&reference) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
     }

@@ -4,7 +4,6 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,8 +14,9 @@ use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, Window, augment};
 use super::features::{FEATURES, Normalizer};
 use super::gpt::{Gpt, GptConfig};
+use super::parallel::{lm_mean_loss, lm_step};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
-use super::vocab::{CodeKind, EOS, PAD, Vocab};
+use super::vocab::{CodeKind, EOS, Vocab};
 use super::vq::{VqEma, code_usage};
 use crate::core::jobs::{CancelToken, Progress};
 
@@ -131,6 +131,13 @@ impl Plateau {
             )
         })
     }
+}
+
+/// Held-out windows measured at each check: at most 256, evenly spread over the held-out
+/// subjects' windows (fixed for the run), so a check costs a few batches on any dataset size.
+fn check_subset(heldout: &[usize]) -> Vec<usize> {
+    let step = heldout.len().div_ceil(256).max(1);
+    heldout.iter().copied().step_by(step).collect()
 }
 
 /// True at the steps where `stage` measures its held-out loss.
@@ -310,6 +317,8 @@ pub fn train_tokenizer(
         (model, optim, rng, log, emas, start) = (r.model, r.optim, r.rng, r.log, e, r.step + 1);
     }
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+    let heldout = check_subset(heldout);
+    let heldout = heldout.as_slice();
     progress.start("training tokeniser", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
     for step in start..=stage.steps {
@@ -518,10 +527,10 @@ pub fn train_gpt(
     {
         (model, optim, rng, log, order, start) =
             (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
-        // Dropout draws from the backend's generator: give the rest of the run its own seed.
-        ad.seed(seed.wrapping_add(start as u64));
     }
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+    let heldout = check_subset(heldout);
+    let heldout = heldout.as_slice();
     progress.start("training GPT", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
     for step in start..=stage.steps {
@@ -553,9 +562,18 @@ pub fn train_gpt(
                 t
             })
             .collect();
-        let loss = lm_loss(&model, &seqs, prompt_len, cfg.context, &ad);
-        let loss_v = scalar(&loss);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        // Dropout masks come from the run's own generator (drawn only when there is dropout,
+        // so a model without it sees the same batches as before masks were drawn here).
+        let drop_seed = if cfg.dropout > 0.0 { rng.random() } else { 0 };
+        let (loss_v, grads) = lm_step(
+            &model,
+            &seqs,
+            prompt_len,
+            cfg.context,
+            cfg.dropout,
+            drop_seed,
+            &ad,
+        )?;
         model = optim.step(stage.lr, model, grads);
         log.push(StepLog {
             step,
@@ -578,8 +596,8 @@ pub fn train_gpt(
                 .collect();
             let mut total = 0.0f64;
             for chunk in seqs.chunks(64) {
-                let l = lm_loss(&inner, chunk, prompt_len, cfg.context, device);
-                total += f64::from(scalar(&l)) * chunk.len() as f64;
+                let (l, _) = lm_mean_loss(&inner, chunk, prompt_len, cfg.context, device)?;
+                total += f64::from(l) * chunk.len() as f64;
             }
             let loss = (total / seqs.len().max(1) as f64) as f32;
             if let Some(why) = plateau.record(step, loss, stage, &mut end) {
@@ -591,44 +609,4 @@ pub fn train_gpt(
     }
     progress.finish();
     Ok((model.valid(), log, end))
-}
-
-/// Next-token cross-entropy `[1]` of `model` on token sequences, counted on what follows the
-/// prompt (the prompt is given, not predicted); sequences are cut to `context + 1` tokens.
-fn lm_loss(
-    model: &Gpt,
-    seqs: &[Vec<usize>],
-    prompt_len: usize,
-    context: usize,
-    device: &Device,
-) -> Tensor<1> {
-    let l = seqs
-        .iter()
-        .map(Vec::len)
-        .max()
-        .unwrap_or(2)
-        .min(context + 1)
-        .max(2);
-    let b = seqs.len();
-    let mut input = vec![PAD as i64; b * (l - 1)];
-    let mut target = vec![PAD as i64; b * (l - 1)];
-    let mut weight = vec![0.0f32; b * (l - 1)];
-    for (r, s) in seqs.iter().enumerate() {
-        for p in 0..l - 1 {
-            if p + 1 < s.len() {
-                input[r * (l - 1) + p] = s[p] as i64;
-                target[r * (l - 1) + p] = s[p + 1] as i64;
-                weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
-            }
-        }
-    }
-    let n = b * (l - 1);
-    let input = Tensor::<2, Int>::from_data(TensorData::new(input, [b, l - 1]), device);
-    let target = Tensor::<2, Int>::from_data(TensorData::new(target, [n, 1]), device);
-    let weight = Tensor::<1>::from_data(TensorData::new(weight, [n]), device);
-    let logits = model.forward(input); // [B, L-1, V]
-    let v = logits.dims()[2];
-    let logp = log_softmax(logits.reshape([n, v]), 1);
-    let nll = logp.gather(1, target).reshape([n]).neg();
-    ((nll * weight.clone()).sum() / weight.sum().clamp_min(1.0)).reshape([1])
 }
