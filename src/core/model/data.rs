@@ -66,6 +66,8 @@ pub struct TrainingSet {
     pub priors: PriorSet,
     /// Walks left out (no features or too short), with the reason.
     pub skipped: Vec<(String, String)>,
+    /// Frame rate of the windows (Hz).
+    pub fps: f32,
 }
 
 /// Percentile rank (0..1) of `v` within `all`.
@@ -201,6 +203,7 @@ pub fn build_training_set(
         aux_scale,
         priors,
         skipped,
+        fps: window.fps,
     })
 }
 

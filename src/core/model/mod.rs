@@ -12,6 +12,7 @@ pub mod features;
 pub mod generate;
 pub mod gpt;
 pub mod gpt2_import;
+pub mod losses;
 pub mod metrics;
 pub mod parallel;
 pub mod prompt;

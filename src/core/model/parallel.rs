@@ -174,49 +174,19 @@ pub fn lm_step(
             device,
         )
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(chunks.len());
-    let parts: Vec<Result<(f32, GradientsParams), ModelError>> = if workers <= 1 {
-        chunks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                shard_step(
-                    model.clone(),
-                    c,
-                    prompt_len,
-                    context,
-                    masks(i),
-                    total,
-                    device,
-                )
-            })
-            .collect()
-    } else {
-        run_shards(&chunks, workers, |i, c| {
-            // A fork has its own autodiff graph: shards never wait on each other's backward.
-            shard_step(
-                model.clone().fork(device),
-                c,
-                prompt_len,
-                context,
-                masks(i),
-                total,
-                device,
-            )
-        })
-    };
-    let mut sum = GradientsParams::new();
+    let parts = run_shards(&chunks, |i, c| {
+        // A fork has its own autodiff graph: shards never wait on each other's backward.
+        let m = if chunks.len() > 1 { model.clone().fork(device) } else { model.clone() };
+        shard_step(m, c, prompt_len, context, masks(i), total, device)
+    });
     let mut loss = 0.0f32;
+    let mut grads = Vec::with_capacity(parts.len());
     for part in parts {
-        let (l, mut g) = part?;
+        let (l, g) = part?;
         loss += l;
-        model.visit(&mut AddGrads {
-            from: &mut g,
-            into: &mut sum,
-        });
+        grads.push(g);
     }
+    let sum = sum_grads(model, grads);
     Ok((loss, sum))
 }
 
@@ -239,12 +209,34 @@ fn shard_step(
     Ok((value, grads))
 }
 
-/// Runs `work(i, chunk)` for every chunk on `workers` named threads; results in chunk order.
-fn run_shards<'a, T: Send>(
-    chunks: &[&'a [Vec<usize>]],
-    workers: usize,
-    work: impl Fn(usize, &'a [Vec<usize>]) -> Result<T, ModelError> + Sync,
+/// Gradients of several shards summed parameter by parameter, in order.
+#[must_use]
+pub fn sum_grads<M: Module>(model: &M, parts: Vec<GradientsParams>) -> GradientsParams {
+    let mut parts = parts.into_iter();
+    let Some(mut sum) = parts.next() else {
+        return GradientsParams::new();
+    };
+    for mut g in parts {
+        model.visit(&mut AddGrads {
+            from: &mut g,
+            into: &mut sum,
+        });
+    }
+    sum
+}
+
+/// Runs `work(i, chunk)` for every chunk on up to one named thread per core (inline when
+/// there is one chunk or one core); results in chunk order.
+pub fn run_shards<'a, C: Sync, T: Send>(
+    chunks: &[&'a [C]],
+    work: impl Fn(usize, &'a [C]) -> Result<T, ModelError> + Sync,
 ) -> Vec<Result<T, ModelError>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(chunks.len());
+    if workers <= 1 {
+        return chunks.iter().enumerate().map(|(i, c)| work(i, c)).collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<T, ModelError>>>> =
         chunks.iter().map(|_| std::sync::Mutex::new(None)).collect();

@@ -14,7 +14,8 @@ use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, Window, augment};
 use super::features::{FEATURES, Normalizer};
 use super::gpt::{Gpt, GptConfig};
-use super::parallel::{lm_mean_loss, lm_step};
+use super::losses::biomech_losses;
+use super::parallel::{lm_mean_loss, lm_step, run_shards, shards_for, sum_grads};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vocab::{CodeKind, EOS, Vocab};
 use super::vq::{VqEma, code_usage};
@@ -161,79 +162,6 @@ pub struct StepLog {
     pub perplexity: f32,
 }
 
-/// Bones between common-joint features: `(parent, child)` indices into `REL_JOINTS`, with
-/// `None` for the pelvis (at the feature origin).
-const BONES: [(Option<usize>, usize); 11] = [
-    (None, 0),
-    (Some(0), 1),
-    (Some(1), 2),
-    (None, 3),
-    (Some(3), 4),
-    (Some(4), 5),
-    (Some(5), 6),
-    (None, 7),
-    (Some(7), 8),
-    (Some(8), 9),
-    (Some(9), 10),
-];
-
-fn joint(x: &Tensor<3>, k: usize) -> Tensor<3> {
-    let [b, _, t] = x.dims();
-    x.clone().slice([0..b, 3 * k..3 * k + 3, 0..t])
-}
-
-/// Biomechanical terms on de-standardised features `[B, F, T]`: bone-length error (m),
-/// acceleration error, and foot speed where the real foot is planted (m/s)^2.
-fn biomech_losses(
-    pred: &Tensor<3>,
-    truth: &Tensor<3>,
-    fps: f32,
-) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
-    let [b, _, t] = pred.dims();
-    let length = |x: &Tensor<3>, (p, c): (Option<usize>, usize)| -> Tensor<3> {
-        let v = match p {
-            Some(p) => joint(x, c) - joint(x, p),
-            None => joint(x, c),
-        };
-        v.powi_scalar(2).sum_dim(1).sqrt()
-    };
-    let bone = BONES
-        .iter()
-        .map(|bn| {
-            (length(pred, *bn) - length(truth, *bn).detach())
-                .abs()
-                .mean()
-                .reshape([1])
-        })
-        .reduce(|a, c| a + c)
-        .unwrap_or_else(|| Tensor::zeros([1], &pred.device()))
-        / BONES.len() as f32;
-    let acc = |x: &Tensor<3>| {
-        let f = x.dims()[1];
-        x.clone().slice([0..b, 0..f, 2..t])
-            - x.clone().slice([0..b, 0..f, 1..t - 1]).mul_scalar(2.0)
-            + x.clone().slice([0..b, 0..f, 0..t - 2])
-    };
-    let smooth = (acc(pred) - acc(truth).detach())
-        .powi_scalar(2)
-        .mean()
-        .reshape([1]);
-    // Foot world velocity = d/dt(foot relative to pelvis) + pelvis velocity (features 34, 35).
-    let foot_speed = |x: &Tensor<3>, k: usize| {
-        let rel = joint(x, k).slice([0..b, 0..2, 0..t]);
-        let d = (rel.clone().slice([0..b, 0..2, 1..t]) - rel.slice([0..b, 0..2, 0..t - 1]))
-            .mul_scalar(fps);
-        let pv = x.clone().slice([0..b, 34..36, 1..t]);
-        (d + pv).powi_scalar(2).sum_dim(1) // [B, 1, T-1], squared speed
-    };
-    let mut contact = Tensor::<1>::zeros([1], &pred.device());
-    for k in [5usize, 6, 9, 10] {
-        let planted = foot_speed(truth, k).detach().lower_elem(0.2 * 0.2).float();
-        contact = contact + (foot_speed(pred, k) * planted).mean().reshape([1]);
-    }
-    (bone, smooth, contact / 4.0)
-}
-
 /// `[B, F, T]` batch of windows on a device.
 #[must_use]
 pub fn batch_tensor(windows: &[&Window], device: &Device) -> Tensor<3> {
@@ -252,27 +180,116 @@ fn standardisation(n: &Normalizer, device: &Device) -> (Tensor<3>, Tensor<3>) {
     (m, s)
 }
 
-/// The value of a one-element tensor (NaN if it cannot be read).
-fn scalar(t: &Tensor<1>) -> f32 {
+/// The value of a one-element tensor, or an error naming `stage`.
+fn read(t: &Tensor<1>, stage: &str) -> Result<f32, ModelError> {
     t.clone()
         .into_data()
         .try_to_vec_as::<f32>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f32::NAN)
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
+        .first()
+        .copied()
+        .ok_or_else(|| ModelError::Backend(format!("{stage}: empty tensor")))
 }
 
-fn to_vec(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().try_to_vec_as::<f32>().unwrap_or_default()
-}
-
-fn to_codes(t: Tensor<1, Int>) -> Vec<usize> {
+fn to_vec(t: Tensor<2>, stage: &str) -> Result<Vec<f32>, ModelError> {
     t.into_data()
+        .try_to_vec_as::<f32>()
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))
+}
+
+fn to_codes(t: Tensor<1, Int>, stage: &str) -> Result<Vec<usize>, ModelError> {
+    Ok(t.into_data()
         .try_to_vec_as::<i64>()
-        .unwrap_or_default()
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
         .into_iter()
         .map(|c| c.max(0) as usize)
-        .collect()
+        .collect())
+}
+
+/// What every shard of a tokeniser step shares.
+struct TokenizerTerms<'a> {
+    weights: &'a LossWeights,
+    mean: &'a Tensor<3>,
+    std: &'a Tensor<3>,
+    fps: f32,
+    /// Windows in the whole batch: each shard's terms are weighted by its share.
+    total: usize,
+}
+
+/// One shard's part of a tokeniser step.
+struct TokenizerShard {
+    grads: GradientsParams,
+    loss: f32,
+    recon: f32,
+    codes: [Vec<usize>; 3],
+    latents: [Vec<f32>; 3],
+}
+
+/// Loss terms, gradients, codes and latents of one shard of a tokeniser batch. Every term is
+/// a mean over equal-sized items, so shards weighted by their share of the batch add up to
+/// the whole batch's loss and gradient.
+fn tokenizer_shard(
+    model: GaitTokenizer,
+    batch: &[&Window],
+    t: &TokenizerTerms,
+    device: &Device,
+) -> Result<TokenizerShard, ModelError> {
+    let share = batch.len() as f32 / t.total.max(1) as f32;
+    let x = batch_tensor(batch, device);
+    let out: TokenizerOutput = model.forward(x.clone());
+    let recon = (out.recon.clone() - x.clone())
+        .powi_scalar(2)
+        .mean()
+        .reshape([1]);
+    let commit = out
+        .quantized
+        .iter()
+        .map(|q| q.commitment.clone())
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| Tensor::zeros([1], device));
+    let labels: Vec<i64> = batch.iter().map(|w| w.class as i64).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch.len()]), device);
+    let aux_class = CrossEntropyLossConfig::new()
+        .init(device)
+        .forward(out.class_logits.clone(), labels);
+    let aux_t: Vec<f32> = batch.iter().flat_map(|w| w.aux).collect();
+    let aux_t = Tensor::<2>::from_data(TensorData::new(aux_t, [batch.len(), 4]), device);
+    let aux_prior = (out.prior_pred.clone() - aux_t)
+        .powi_scalar(2)
+        .mean()
+        .reshape([1]);
+    let (bone, smooth, contact) = biomech_losses(
+        &(out.recon.clone() * t.std.clone() + t.mean.clone()),
+        &(x * t.std.clone() + t.mean.clone()),
+        t.fps,
+    );
+    let w = t.weights;
+    let loss = (recon.clone()
+        + commit.mul_scalar(w.commitment)
+        + aux_class.mul_scalar(w.aux_class)
+        + aux_prior.mul_scalar(w.aux_prior)
+        + bone.mul_scalar(w.bone)
+        + smooth.mul_scalar(w.smooth)
+        + contact.mul_scalar(w.contact))
+    .mul_scalar(share);
+    let loss_v = read(&loss.clone().detach(), "tokeniser loss")?;
+    let recon_v = read(&recon.detach(), "tokeniser reconstruction")? * share;
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let codes = [0, 1, 2].map(|i| out.quantized[i].indices.clone());
+    let latents = [0, 1, 2].map(|i| out.latents[i].clone());
+    let mut c: [Vec<usize>; 3] = Default::default();
+    let mut z: [Vec<f32>; 3] = Default::default();
+    for i in 0..3 {
+        c[i] = to_codes(codes[i].clone(), "tokeniser codes")?;
+        z[i] = to_vec(latents[i].clone(), "tokeniser latents")?;
+    }
+    Ok(TokenizerShard {
+        grads,
+        loss: loss_v,
+        recon: recon_v,
+        codes: c,
+        latents: z,
+    })
 }
 
 /// Trains the tokeniser on `train` windows. Returns the model (on the inner, non-autodiff
@@ -306,8 +323,8 @@ pub fn train_tokenizer(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));
     let (mean, std) = standardisation(&set.normalizer, &ad);
-    let ce = CrossEntropyLossConfig::new().init(&ad);
-    let fps = 30.0_f32.max(1.0);
+    // Foot speeds are in m/s at the windows' own rate.
+    let fps = set.fps.max(1.0);
     let mut log = Vec::with_capacity(stage.steps);
     let mut start = 1;
     if let Some(r) = ckpt
@@ -329,42 +346,34 @@ pub fn train_tokenizer(
         let batch: Vec<&Window> = (0..stage.batch.min(train.len()).max(1))
             .map(|_| &set.windows[train[rng.random_range(0..train.len())]])
             .collect();
-        let x = batch_tensor(&batch, &ad);
-        let out: TokenizerOutput = model.forward(x.clone());
-        let recon = (out.recon.clone() - x.clone())
-            .powi_scalar(2)
-            .mean()
-            .reshape([1]);
-        let commit = out
-            .quantized
-            .iter()
-            .map(|q| q.commitment.clone())
-            .reduce(|a, b| a + b)
-            .unwrap_or_else(|| Tensor::zeros([1], &ad));
-        let labels: Vec<i64> = batch.iter().map(|w| w.class as i64).collect();
-        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch.len()]), &ad);
-        let aux_class = ce.forward(out.class_logits.clone(), labels);
-        let aux_t: Vec<f32> = batch.iter().flat_map(|w| w.aux).collect();
-        let aux_t = Tensor::<2>::from_data(TensorData::new(aux_t, [batch.len(), 4]), &ad);
-        let aux_prior = (out.prior_pred.clone() - aux_t)
-            .powi_scalar(2)
-            .mean()
-            .reshape([1]);
-        let (bone, smooth, contact) = biomech_losses(
-            &(out.recon.clone() * std.clone() + mean.clone()),
-            &(x * std.clone() + mean.clone()),
+        let terms = TokenizerTerms {
+            weights,
+            mean: &mean,
+            std: &std,
             fps,
-        );
-        let loss = recon.clone()
-            + commit.mul_scalar(weights.commitment)
-            + aux_class.mul_scalar(weights.aux_class)
-            + aux_prior.mul_scalar(weights.aux_prior)
-            + bone.mul_scalar(weights.bone)
-            + smooth.mul_scalar(weights.smooth)
-            + contact.mul_scalar(weights.contact);
-        let loss_v = scalar(&loss);
-        let recon_v = scalar(&recon);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+            total: batch.len(),
+        };
+        let chunks: Vec<&[&Window]> = batch.chunks(batch.len().div_ceil(shards_for(batch.len()))).collect();
+        let shards = run_shards(&chunks, |_, c| {
+            // A fork has its own autodiff graph (see `parallel`); one shard needs none.
+            let m = if chunks.len() > 1 { model.clone().fork(&ad) } else { model.clone() };
+            tokenizer_shard(m, c, &terms, &ad)
+        });
+        let (mut loss_v, mut recon_v) = (0.0f32, 0.0f32);
+        let mut grads = Vec::with_capacity(shards.len());
+        let mut codes: [Vec<usize>; 3] = Default::default();
+        let mut latents: [Vec<f32>; 3] = Default::default();
+        for r in shards {
+            let r = r?;
+            loss_v += r.loss;
+            recon_v += r.recon;
+            grads.push(r.grads);
+            for i in 0..3 {
+                codes[i].extend(&r.codes[i]);
+                latents[i].extend(&r.latents[i]);
+            }
+        }
+        let grads = sum_grads(&model, grads);
         model = optim.step(stage.lr, model, grads);
         // EMA codebook updates from this batch's latents and assignments.
         let mut perplexity = 0.0;
@@ -374,11 +383,9 @@ pub fn train_tokenizer(
             &mut model.vq_path,
         ];
         for (i, vq) in codebooks.into_iter().enumerate() {
-            let codes = to_codes(out.quantized[i].indices.clone());
-            let z = to_vec(out.latents[i].clone());
-            let cb = emas[i].update(&z, &codes, &mut rng);
+            let cb = emas[i].update(&latents[i], &codes[i], &mut rng);
             vq.set_codebook(cb, [emas[i].codes, emas[i].dim]);
-            perplexity += code_usage(&codes, emas[i].codes).perplexity as f32 / 3.0;
+            perplexity += code_usage(&codes[i], emas[i].codes).perplexity as f32 / 3.0;
         }
         log.push(StepLog {
             step,
@@ -412,7 +419,7 @@ pub fn train_tokenizer(
             )?;
         }
         if check_due(stage, step, heldout) {
-            let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device);
+            let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device)?;
             if let Some(why) = plateau.record(step, loss, stage, &mut end) {
                 progress.advance(0, &why);
                 end.stopped = Some(why);
@@ -430,7 +437,7 @@ fn tokenizer_heldout_loss(
     set: &TrainingSet,
     heldout: &[usize],
     device: &Device,
-) -> f32 {
+) -> Result<f32, ModelError> {
     let mut total = 0.0f64;
     for chunk in heldout.chunks(64) {
         let refs: Vec<&Window> = chunk.iter().map(|&i| &set.windows[i]).collect();
@@ -439,9 +446,9 @@ fn tokenizer_heldout_loss(
             .powi_scalar(2)
             .mean()
             .reshape([1]);
-        total += f64::from(scalar(&mse)) * chunk.len() as f64;
+        total += f64::from(read(&mse, "held-out reconstruction")?) * chunk.len() as f64;
     }
-    (total / heldout.len().max(1) as f64) as f32
+    Ok((total / heldout.len().max(1) as f64) as f32)
 }
 
 /// A training sequence for the GPT: prompt tokens, gait tokens interleaved per latent step
