@@ -155,7 +155,7 @@ fn matmul_gflops(device: &Device, n: usize, reps: usize) -> Result<f64, ModelErr
 /// A tensor that cannot be read, or a thread pool that cannot be built.
 pub fn matmul_peak(device: &Device, cpu: bool) -> Result<MatmulPeak, ModelError> {
     let n = 1024;
-    let all = matmul_gflops(device, n, 5)?;
+    let all = matmul_gflops(device, n, 10)?;
     let one = if cpu {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
@@ -163,7 +163,7 @@ pub fn matmul_peak(device: &Device, cpu: bool) -> Result<MatmulPeak, ModelError>
             .build()
             .map_err(|e| ModelError::Backend(format!("one-thread pool: {e}")))?;
         // The CPU backend's kernels split work over the current rayon pool: one thread here.
-        pool.install(|| matmul_gflops(device, n, 5))?
+        pool.install(|| matmul_gflops(device, n, 10))?
     } else {
         f64::NAN
     };

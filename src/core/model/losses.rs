@@ -75,4 +75,3 @@ pub(crate) fn biomech_losses(
     }
     (bone, smooth, contact / 4.0)
 }
-

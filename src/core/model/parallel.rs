@@ -176,7 +176,11 @@ pub fn lm_step(
     };
     let parts = run_shards(&chunks, |i, c| {
         // A fork has its own autodiff graph: shards never wait on each other's backward.
-        let m = if chunks.len() > 1 { model.clone().fork(device) } else { model.clone() };
+        let m = if chunks.len() > 1 {
+            model.clone().fork(device)
+        } else {
+            model.clone()
+        };
         shard_step(m, c, prompt_len, context, masks(i), total, device)
     });
     let mut loss = 0.0f32;

@@ -353,10 +353,16 @@ pub fn train_tokenizer(
             fps,
             total: batch.len(),
         };
-        let chunks: Vec<&[&Window]> = batch.chunks(batch.len().div_ceil(shards_for(batch.len()))).collect();
+        let chunks: Vec<&[&Window]> = batch
+            .chunks(batch.len().div_ceil(shards_for(batch.len())))
+            .collect();
         let shards = run_shards(&chunks, |_, c| {
             // A fork has its own autodiff graph (see `parallel`); one shard needs none.
-            let m = if chunks.len() > 1 { model.clone().fork(&ad) } else { model.clone() };
+            let m = if chunks.len() > 1 {
+                model.clone().fork(&ad)
+            } else {
+                model.clone()
+            };
             tokenizer_shard(m, c, &terms, &ad)
         });
         let (mut loss_v, mut recon_v) = (0.0f32, 0.0f32);
