@@ -163,7 +163,12 @@ fn demo_data_and_tiny_model(dir: &std::path::Path) -> (std::path::PathBuf, std::
         "cpu",
     ]);
     assert!(ok, "{err}");
-    assert!(text.contains("Backend: CPU (Flex)"), "{text}");
+    // The CPU backend names its thread count: every core, not one.
+    let threads = std::thread::available_parallelism().unwrap().get();
+    assert!(
+        text.contains(&format!("Backend: CPU (Flex, {threads} threads)")),
+        "{text}"
+    );
     assert!(text.contains("Tokeniser MPJPE"), "{text}");
     (data, model)
 }
@@ -540,4 +545,40 @@ fn a_project_keeps_generated_sets_and_curation_for_export() {
     assert_eq!(p.generated.len(), 2);
     assert_ne!(p.generated[0].file, p.generated[1].file);
     assert_eq!(p.generated[0].load_sequences(dir.path()).unwrap().len(), 3);
+}
+
+#[test]
+fn a_headless_command_prints_no_graphics_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_demo_data(dir.path());
+    // No display and no runtime dir, as on a server or in a container.
+    let out = Command::new(env!("CARGO_BIN_EXE_pathogait"))
+        .args(["stats", data.to_str().unwrap()])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("XDG_RUNTIME_DIR"));
+    let model = dir.path().join("m");
+    let out = Command::new(env!("CARGO_BIN_EXE_pathogait"))
+        .args(["train", data.to_str().unwrap(), "--preset", "tiny", "--out"])
+        .arg(&model)
+        .args(["--tokenizer-steps", "2", "--gpt-steps", "2"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{err}");
+    // Where no GPU answers, choosing the backend must not start a graphics API at all (its
+    // layers print `XDG_RUNTIME_DIR is invalid` without a session).
+    if text.contains("Backend: CPU") {
+        assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    }
 }

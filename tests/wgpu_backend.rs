@@ -80,7 +80,7 @@ fn gpt_losses(mut model: Gpt, tokens: &[i64], b: usize, l: usize, device: &Devic
         let logits = model.forward(input); // [B, L-1, V]
         let v = logits.dims()[2];
         let loss = ce.forward(logits.reshape([b * (l - 1), v]), target);
-        out.push(loss.clone().into_data().to_vec::<f32>().unwrap()[0]);
+        out.push(loss.clone().into_data().try_to_vec_as::<f32>().unwrap()[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-3, model, grads);
     }
@@ -100,7 +100,7 @@ fn tokenizer_losses(
         let input = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [b, FEATURES, t]), device);
         let o = model.forward(input.clone());
         let loss = (o.recon - input).powi_scalar(2).mean();
-        out.push(loss.clone().into_data().to_vec::<f32>().unwrap()[0]);
+        out.push(loss.clone().into_data().try_to_vec_as::<f32>().unwrap()[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-3, model, grads);
     }

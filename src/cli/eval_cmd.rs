@@ -48,7 +48,7 @@ pub struct EvaluateCmd {
     max_folds: Option<usize>,
     /// Run only these folds (1-based, comma-separated) into `--out`/folds/, e.g. one per job
     /// of a cluster array; the report covers every fold saved there under the same settings.
-    #[arg(long, value_delimiter = ',', conflicts_with_all = ["merge", "max_folds"])]
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["merge", "max_folds", "fresh"])]
     fold: Vec<usize>,
     /// Run no fold: assemble the report from the folds saved in `--out`/folds/.
     #[arg(long, conflicts_with = "fresh")]
@@ -71,6 +71,9 @@ pub struct EvaluateCmd {
     /// Classifier hidden width (overrides the preset).
     #[arg(long)]
     hidden: Option<usize>,
+    /// Classifier windows per batch (overrides the preset).
+    #[arg(long)]
+    classifier_batch: Option<usize>,
     /// Sampling temperature of the generator (lower: closer to the class, less diverse).
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
@@ -116,6 +119,9 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     }
     if let Some(h) = c.hidden {
         classifier.hidden = h;
+    }
+    if let Some(b) = c.classifier_batch {
+        classifier.batch = b.max(1);
     }
     generator.seed = c.seed;
     Ok(EvalConfig {

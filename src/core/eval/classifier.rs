@@ -21,6 +21,7 @@ use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::ModelError;
 use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
+use crate::core::model::parallel::materialise;
 
 /// Classifier architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -348,7 +349,9 @@ pub fn train_classifier(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         ad.seed(seed);
-        Net::new(kind, cfg, classes, &ad)
+        let net = Net::new(kind, cfg, classes, &ad);
+        materialise(&net);
+        net
     };
     let mut optim = AdamConfig::new().init();
     let ce = CrossEntropyLossConfig::new().init(&ad);

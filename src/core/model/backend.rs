@@ -44,6 +44,21 @@ fn adapters() -> &'static [Adapter] {
     })
 }
 
+/// Whether the machine has GPU hardware at all. On Linux a GPU shows as a render node
+/// (`/dev/dri/renderD*`) or an NVIDIA device; without either, `Auto` goes straight to the
+/// CPU without starting a graphics API: creating a Vulkan instance loads Mesa's device-select
+/// layer, which prints `XDG_RUNTIME_DIR is invalid` on headless machines. Elsewhere: assumed.
+fn gpu_hardware_present() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    render_node || std::path::Path::new("/dev/nvidia0").exists()
+}
+
 /// Tries a tiny computation on a device, with panics contained (a device that cannot start
 /// panics inside the backend). Runs at most once per device kind and process: the answer is
 /// kept, and the process-wide panic hook is swapped under a lock, never by two threads at once.
@@ -96,6 +111,12 @@ pub fn select_device(choice: BackendChoice) -> Result<(Device, String), ModelErr
     };
     if choice == BackendChoice::Cpu {
         return Ok((Device::flex(), cpu_description()));
+    }
+    if choice == BackendChoice::Auto && !gpu_hardware_present() {
+        return Ok((
+            Device::flex(),
+            format!("{}: no GPU found", cpu_description()),
+        ));
     }
     let found = adapters();
     let mut kinds: Vec<(DeviceKind, wgpu::DeviceType, &str)> = vec![

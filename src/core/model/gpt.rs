@@ -306,6 +306,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn flop_count_matches_the_model_weights() {
+        let cfg = GptConfig {
+            vocab: 37,
+            context: 20,
+            width: 24,
+            layers: 3,
+            heads: 2,
+            dropout: 0.0,
+        };
+        let m = cfg.init(&Device::flex());
+        let (w, v, n) = (24usize, 37usize, 3usize);
+        // Every weight matrix is used once per position (2 FLOPs per weight); embeddings,
+        // norms and biases are not matrix products.
+        let not_matmul = v * w + 20 * w + (2 * n + 1) * 2 * w + n * 9 * w + v;
+        let matmul_weights = m.num_params() - not_matmul;
+        let attention = n * 4 * w; // one position attending over one
+        assert_eq!(
+            cfg.forward_flops(1, 1, 1),
+            (2 * matmul_weights + attention) as f64
+        );
+        // Linear in batch and positions; attention grows with the positions attended.
+        assert_eq!(cfg.forward_flops(4, 1, 1), 4.0 * cfg.forward_flops(1, 1, 1));
+        assert!(cfg.forward_flops(1, 1, 10) > cfg.forward_flops(1, 1, 1));
+        assert_eq!(cfg.train_step_flops(2, 5), 3.0 * cfg.forward_flops(2, 5, 5));
+    }
+
+    #[test]
     fn cached_decoding_matches_the_full_forward() {
         let device = Device::flex();
         let cfg = GptConfig {
@@ -337,6 +364,7 @@ mod tests {
         assert_eq!(cache.len(), 6);
         let inc: Vec<f32> = last.unwrap().into_data().try_to_vec_as::<f32>().unwrap();
         let reference: Vec<f32> = full
+            .clone()
             .slice([0..2, 5..6, 0..20])
             .reshape([2, 20])
             .into_data()

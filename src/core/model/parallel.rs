@@ -213,6 +213,26 @@ fn shard_step(
     Ok((value, grads))
 }
 
+/// Draws every lazily initialised parameter of `model` now. burn draws initial weights on a
+/// parameter's first use, from the CPU backend's process-wide generator: on the first step
+/// of several shards or workers, the order of those draws (and so the weights) would depend
+/// on the thread schedule. Called right after building a model, under the seed just set.
+pub fn materialise<M: Module>(model: &M) {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
+            let _ = param.val();
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Touch);
+}
+
 /// Gradients of several shards summed parameter by parameter, in order.
 #[must_use]
 pub fn sum_grads<M: Module>(model: &M, parts: Vec<GradientsParams>) -> GradientsParams {

@@ -15,7 +15,7 @@ use super::data::{TrainingSet, Window, augment};
 use super::features::{FEATURES, Normalizer};
 use super::gpt::{Gpt, GptConfig};
 use super::losses::biomech_losses;
-use super::parallel::{lm_mean_loss, lm_step, run_shards, shards_for, sum_grads};
+use super::parallel::{lm_mean_loss, lm_step, materialise, run_shards, shards_for, sum_grads};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vocab::{CodeKind, EOS, Vocab};
 use super::vq::{VqEma, code_usage};
@@ -319,6 +319,7 @@ pub fn train_tokenizer(
     // is repeatable (the seed may be process-wide, see `Device::seed`).
     ad.seed(seed);
     let mut model = cfg.init(&ad);
+    materialise(&model);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));
@@ -529,6 +530,7 @@ pub fn train_gpt(
     if let Some(path) = init {
         model = model.load_gpt2(path)?.0;
     }
+    materialise(&model);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let prompt_len = set.vocab.prompt_len();
