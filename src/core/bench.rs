@@ -82,10 +82,18 @@ pub fn process_cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// One stage as a progress sink saw it: when it started and each unit ended, and the
+/// process CPU time at those moments.
+struct StageTimes {
+    name: String,
+    at: Vec<Instant>,
+    cpu: Vec<Option<f64>>,
+}
+
 /// Times of every `advance` per stage name, recorded by a progress sink.
 #[derive(Default)]
 struct Recorder {
-    stages: Mutex<Vec<(String, Vec<Instant>, Option<f64>, Vec<Option<f64>>)>>,
+    stages: Mutex<Vec<StageTimes>>,
 }
 
 impl Recorder {
@@ -93,7 +101,8 @@ impl Recorder {
     /// and the CPU cores used over them.
     fn per_unit(&self, stage: &str) -> Option<(f64, usize, Option<f64>)> {
         let s = self.stages.lock().ok()?;
-        let (_, t, _, cpu) = s.iter().rev().find(|(n, ..)| n == stage)?;
+        let st = s.iter().rev().find(|st| st.name == stage)?;
+        let (t, cpu) = (&st.at, &st.cpu);
         // t[0] is the start; t[1] ends the warm-up unit when there are several.
         let first = usize::from(t.len() > 2);
         let units = t.len().checked_sub(first + 1).filter(|&u| u > 0)?;
@@ -109,8 +118,11 @@ impl Recorder {
 impl Progress for Recorder {
     fn start(&self, stage: &str, _total: u64) {
         if let Ok(mut s) = self.stages.lock() {
-            let cpu = process_cpu_seconds();
-            s.push((stage.to_string(), vec![Instant::now()], cpu, vec![cpu]));
+            s.push(StageTimes {
+                name: stage.to_string(),
+                at: vec![Instant::now()],
+                cpu: vec![process_cpu_seconds()],
+            });
         }
     }
     fn advance(&self, n: u64, _item: &str) {
@@ -120,8 +132,8 @@ impl Progress for Recorder {
         if let Ok(mut s) = self.stages.lock()
             && let Some(last) = s.last_mut()
         {
-            last.1.push(Instant::now());
-            last.3.push(process_cpu_seconds());
+            last.at.push(Instant::now());
+            last.cpu.push(process_cpu_seconds());
         }
     }
     fn finish(&self) {}

@@ -166,44 +166,41 @@ pub fn generate_batched(
         .max(1);
     progress.start("generating", s.count as u64);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<Vec<(usize, Vec<GaitSequence>)>, ModelError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let (next, starts, expanded) = (&next, &starts, &expanded);
-                    std::thread::Builder::new()
-                        .name(format!("pathogait-generate-{w}"))
-                        .spawn_scoped(scope, move || {
-                            let mut done = Vec::new();
-                            loop {
-                                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                let Some(&start) = starts.get(k) else { break };
-                                if cancel.is_cancelled() {
-                                    return Err(ModelError::Cancelled);
-                                }
-                                let b = (s.count - start).min(batch);
-                                let seqs =
-                                    generate_batch(g, prompt, expanded, s, start, b, cancel)?;
-                                progress
-                                    .advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
-                                done.push((start, seqs));
+    let results: Vec<WorkerResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (next, starts, expanded) = (&next, &starts, &expanded);
+                std::thread::Builder::new()
+                    .name(format!("pathogait-generate-{w}"))
+                    .spawn_scoped(scope, move || {
+                        let mut done = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&start) = starts.get(k) else { break };
+                            if cancel.is_cancelled() {
+                                return Err(ModelError::Cancelled);
                             }
-                            Ok(done)
-                        })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| match h {
-                    Ok(h) => h.join().unwrap_or_else(|_| {
-                        Err(ModelError::Backend("a generation worker panicked".into()))
-                    }),
-                    Err(e) => Err(ModelError::Backend(format!(
-                        "cannot start a generation worker: {e}"
-                    ))),
-                })
-                .collect()
-        });
+                            let b = (s.count - start).min(batch);
+                            let seqs = generate_batch(g, prompt, expanded, s, start, b, cancel)?;
+                            progress.advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
+                            done.push((start, seqs));
+                        }
+                        Ok(done)
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    Err(ModelError::Backend("a generation worker panicked".into()))
+                }),
+                Err(e) => Err(ModelError::Backend(format!(
+                    "cannot start a generation worker: {e}"
+                ))),
+            })
+            .collect()
+    });
     progress.finish();
     let mut parts = Vec::with_capacity(starts.len());
     for r in results {
@@ -215,6 +212,9 @@ pub fn generate_batched(
         sequences: parts.into_iter().flat_map(|(_, v)| v).collect(),
     })
 }
+
+/// What one generation worker returns: its batches, each with its first sequence's number.
+type WorkerResult = Result<Vec<(usize, Vec<GaitSequence>)>, ModelError>;
 
 /// Reads a tensor's values as `f32`, naming the stage on failure.
 fn read_f32<const D: usize>(t: Tensor<D>, stage: &str) -> Result<Vec<f32>, ModelError> {

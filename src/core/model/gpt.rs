@@ -306,6 +306,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::float_cmp)] // whole numbers, counted exactly
     fn flop_count_matches_the_model_weights() {
         let cfg = GptConfig {
             vocab: 37,

@@ -181,7 +181,7 @@ pub fn lm_step(
         } else {
             model.clone()
         };
-        shard_step(m, c, prompt_len, context, masks(i), total, device)
+        shard_step(&m, c, prompt_len, context, masks(i), total, device)
     });
     let mut loss = 0.0f32;
     let mut grads = Vec::with_capacity(parts.len());
@@ -198,7 +198,7 @@ pub fn lm_step(
 /// shards' losses and gradients add up to the whole batch's mean (the value is read before
 /// the backward pass consumes the loss).
 fn shard_step(
-    model: Gpt,
+    model: &Gpt,
     seqs: &[Vec<usize>],
     prompt_len: usize,
     context: usize,
@@ -206,10 +206,10 @@ fn shard_step(
     total: f32,
     device: &Device,
 ) -> Result<(f32, GradientsParams), ModelError> {
-    let (sum, _) = lm_nll(&model, seqs, prompt_len, context, &mut drop, device);
+    let (sum, _) = lm_nll(model, seqs, prompt_len, context, &mut drop, device);
     let loss = sum.div_scalar(total.max(1.0));
     let value = read_scalar(loss.clone().detach(), "GPT step")?;
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let grads = GradientsParams::from_grads(loss.backward(), model);
     Ok((value, grads))
 }
 

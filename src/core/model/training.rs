@@ -145,7 +145,7 @@ fn check_subset(heldout: &[usize]) -> Vec<usize> {
 fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> bool {
     !heldout.is_empty()
         && stage.eval_every > 0
-        && step % stage.eval_every == 0
+        && step.is_multiple_of(stage.eval_every)
         && step < stage.steps
 }
 
@@ -229,7 +229,7 @@ struct TokenizerShard {
 /// a mean over equal-sized items, so shards weighted by their share of the batch add up to
 /// the whole batch's loss and gradient.
 fn tokenizer_shard(
-    model: GaitTokenizer,
+    model: &GaitTokenizer,
     batch: &[&Window],
     t: &TokenizerTerms,
     device: &Device,
@@ -274,7 +274,7 @@ fn tokenizer_shard(
     .mul_scalar(share);
     let loss_v = read(&loss.clone().detach(), "tokeniser loss")?;
     let recon_v = read(&recon.detach(), "tokeniser reconstruction")? * share;
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let grads = GradientsParams::from_grads(loss.backward(), model);
     let codes = [0, 1, 2].map(|i| out.quantized[i].indices.clone());
     let latents = [0, 1, 2].map(|i| out.latents[i].clone());
     let mut c: [Vec<usize>; 3] = Default::default();
@@ -364,7 +364,7 @@ pub fn train_tokenizer(
             } else {
                 model.clone()
             };
-            tokenizer_shard(m, c, &terms, &ad)
+            tokenizer_shard(&m, c, &terms, &ad)
         });
         let (mut loss_v, mut recon_v) = (0.0f32, 0.0f32);
         let mut grads = Vec::with_capacity(shards.len());
