@@ -2,11 +2,12 @@
 //! walks) into anything that trains, well-formed results, resume, and classifiers that learn.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)]
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use burn::tensor::Device;
 use pathogait::core::data::{Dataset, GaitSequence};
-use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
 };
@@ -26,16 +27,7 @@ use pathogait::core::model::features::{
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn demo(subjects: usize) -> Dataset {
-    demo_dataset(
-        &DemoConfig {
-            subjects,
-            trials: 1,
-            ..DemoConfig::default()
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
+    common::small_demo(subjects)
 }
 
 fn tiny_config(protocol: Protocol) -> EvalConfig {

@@ -3,9 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::float_cmp)] // tests may panic; exact values are intended
 
+mod common;
+
 use burn::tensor::Device;
 use pathogait::core::data::{CommonJoint, Side};
-use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
@@ -17,16 +18,7 @@ use pathogait::core::model::prompt::Prompt;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn tiny_demo() -> pathogait::core::data::Dataset {
-    demo_dataset(
-        &DemoConfig {
-            subjects: 3,
-            trials: 1,
-            ..DemoConfig::default()
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
+    common::small_demo(3)
 }
 
 fn tiny_model() -> GaitGenerator {

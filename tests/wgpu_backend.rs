@@ -7,11 +7,12 @@
 //! CI), which makes a missing adapter a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use pathogait::core::data::Dataset;
-use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use pathogait::core::model::features::FEATURES;
@@ -159,16 +160,7 @@ fn training_steps_on_wgpu_match_the_cpu_from_identical_weights() {
 }
 
 fn demo() -> Dataset {
-    demo_dataset(
-        &DemoConfig {
-            subjects: 3,
-            trials: 1,
-            ..DemoConfig::default()
-        },
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap()
+    common::small_demo(3)
 }
 
 fn short_plan() -> TrainPlan {

@@ -54,3 +54,52 @@ impl CancelToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cancelled")]
 pub struct Cancelled;
+
+/// Runs `work(i, &jobs[i])` for every job on up to one named thread per core the process may
+/// use (inline when there is one job or one core), each worker taking the next job as it
+/// finishes one; the results come back in job order, so what is computed never depends on
+/// the schedule. A job whose worker could not start or panicked reports `lost()`.
+pub fn run_parallel<J: Sync, T: Send, E: Send>(
+    jobs: &[J],
+    thread_name: &str,
+    work: impl Fn(usize, &J) -> Result<T, E> + Sync,
+    lost: impl Fn() -> E,
+) -> Vec<Result<T, E>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len());
+    if workers <= 1 {
+        return jobs.iter().enumerate().map(|(i, j)| work(i, j)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<T, E>>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (next, slots, work) = (&next, &slots, &work);
+            let spawned = std::thread::Builder::new()
+                .name(format!("{thread_name}-{w}"))
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(k) else { break };
+                        let r = work(k, job);
+                        if let Ok(mut s) = slots[k].lock() {
+                            *s = Some(r);
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                break; // the workers that did start take the remaining jobs
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(|| Err(lost()))
+        })
+        .collect()
+}

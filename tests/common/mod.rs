@@ -20,3 +20,20 @@ pub fn shared_data() -> Option<PathBuf> {
         None
     }
 }
+
+/// The synthetic demo set with `subjects` virtual subjects walking each class once.
+#[allow(dead_code)] // Not every test binary that includes this module needs it.
+pub fn small_demo(subjects: usize) -> pathogait::core::data::Dataset {
+    use pathogait::core::demo::{DemoConfig, demo_dataset};
+    use pathogait::core::jobs::{CancelToken, NoProgress};
+    demo_dataset(
+        &DemoConfig {
+            subjects,
+            trials: 1,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .expect("the demo generator makes any number of subjects")
+}

@@ -27,7 +27,7 @@ use super::generative::measure;
 pub use super::generative::{ClassDistance, GenerativeResult};
 use super::{Condition, Prefixed, resample_rows, size_normalise};
 use crate::core::data::{Dataset, Fold, GaitSequence};
-use crate::core::jobs::{CancelToken, Progress};
+use crate::core::jobs::{CancelToken, Progress, run_parallel};
 use crate::core::model::bundle::{TrainPlan, train};
 use crate::core::model::features::{FEATURES, Normalizer, sequence_features, window_starts};
 use crate::core::model::generate::{Sampling, generate};
@@ -582,8 +582,8 @@ fn train_condition(
     Ok(Some((clf, result)))
 }
 
-/// Runs [`train_condition`] for every job on as many named workers as the machine has
-/// cores; results come back in job order, so the report does not depend on the schedule.
+/// Runs [`train_condition`] for every job on parallel workers (one per core); results come
+/// back in job order, so the report does not depend on the schedule.
 #[allow(clippy::too_many_arguments)] // as train_condition
 fn train_conditions<'p>(
     jobs: &[(usize, ClassifierKind, Condition)],
@@ -595,52 +595,18 @@ fn train_conditions<'p>(
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
 ) -> Result<Vec<Trained>, ModelError> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(jobs.len())
-        .max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<Trained, ModelError>>>> =
-        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let (next, slots) = (&next, &slots);
-            let work = move || {
-                loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&job) = jobs.get(k) else { break };
-                    let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
-                    let r = if cancel.is_cancelled() {
-                        Err(ModelError::Cancelled)
-                    } else {
-                        train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
-                    };
-                    if let Ok(mut slot) = slots[k].lock() {
-                        *slot = Some(r);
-                    }
-                }
-            };
-            if std::thread::Builder::new()
-                .name(format!("pathogait-classify-{w}"))
-                .spawn_scoped(scope, work)
-                .is_err()
-            {
-                // No thread to spare: the remaining jobs run on the workers that did start, or
-                // are reported missing below.
-                break;
+    run_parallel(
+        jobs,
+        "pathogait-classify",
+        |_, &job| {
+            let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
+            if cancel.is_cancelled() {
+                return Err(ModelError::Cancelled);
             }
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .unwrap_or_else(|| {
-                    Err(ModelError::Backend(
-                        "a classifier worker did not finish".into(),
-                    ))
-                })
-        })
-        .collect()
+            train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
+        },
+        || ModelError::Backend("a classifier worker did not finish".into()),
+    )
+    .into_iter()
+    .collect()
 }

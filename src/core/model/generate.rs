@@ -14,7 +14,7 @@ use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
 use super::vocab::CodeKind;
 use crate::core::data::preprocess::resample_frames;
 use crate::core::data::{GaitSequence, Provenance, Side};
-use crate::core::jobs::{CancelToken, Progress};
+use crate::core::jobs::{CancelToken, Progress, run_parallel};
 
 /// Sequences sampled together: large batches keep the CPU's matrix kernels busy; 128 fits a
 /// default model's activations in well under 1 GiB.
@@ -160,61 +160,31 @@ pub fn generate_batched(
     let starts: Vec<usize> = (0..s.count).step_by(batch).collect();
     // Batches are independent (each sequence has its own seeded sampler and the models are
     // read-only), so they run on parallel workers; the result does not depend on how many.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(starts.len())
-        .max(1);
     progress.start("generating", s.count as u64);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<WorkerResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let (next, starts, expanded) = (&next, &starts, &expanded);
-                std::thread::Builder::new()
-                    .name(format!("pathogait-generate-{w}"))
-                    .spawn_scoped(scope, move || {
-                        let mut done = Vec::new();
-                        loop {
-                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(&start) = starts.get(k) else { break };
-                            if cancel.is_cancelled() {
-                                return Err(ModelError::Cancelled);
-                            }
-                            let b = (s.count - start).min(batch);
-                            let seqs = generate_batch(g, prompt, expanded, s, start, b, cancel)?;
-                            progress.advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
-                            done.push((start, seqs));
-                        }
-                        Ok(done)
-                    })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h.join().unwrap_or_else(|_| {
-                    Err(ModelError::Backend("a generation worker panicked".into()))
-                }),
-                Err(e) => Err(ModelError::Backend(format!(
-                    "cannot start a generation worker: {e}"
-                ))),
-            })
-            .collect()
-    });
+    let results = run_parallel(
+        &starts,
+        "pathogait-generate",
+        |_, &start| {
+            if cancel.is_cancelled() {
+                return Err(ModelError::Cancelled);
+            }
+            let b = (s.count - start).min(batch);
+            let seqs = generate_batch(g, prompt, &expanded, s, start, b, cancel)?;
+            progress.advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
+            Ok(seqs)
+        },
+        || ModelError::Backend("a generation worker did not finish".into()),
+    );
     progress.finish();
-    let mut parts = Vec::with_capacity(starts.len());
+    let mut sequences = Vec::with_capacity(s.count);
     for r in results {
-        parts.extend(r?);
+        sequences.extend(r?);
     }
-    parts.sort_by_key(|(start, _)| *start);
     Ok(Generated {
         prompt: expanded,
-        sequences: parts.into_iter().flat_map(|(_, v)| v).collect(),
+        sequences,
     })
 }
-
-/// What one generation worker returns: its batches, each with its first sequence's number.
-type WorkerResult = Result<Vec<(usize, Vec<GaitSequence>)>, ModelError>;
 
 /// Reads a tensor's values as `f32`, naming the stage on failure.
 fn read_f32<const D: usize>(t: Tensor<D>, stage: &str) -> Result<Vec<f32>, ModelError> {

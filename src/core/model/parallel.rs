@@ -21,6 +21,7 @@ use super::ModelError;
 use super::dropout::DropMasks;
 use super::gpt::Gpt;
 use super::vocab::PAD;
+use crate::core::jobs::run_parallel;
 
 /// Sequences per shard below which splitting costs more than it gains.
 const MIN_SHARD: usize = 16;
@@ -249,51 +250,16 @@ pub fn sum_grads<M: Module>(model: &M, parts: Vec<GradientsParams>) -> Gradients
     sum
 }
 
-/// Runs `work(i, chunk)` for every chunk on up to one named thread per core (inline when
-/// there is one chunk or one core); results in chunk order.
+/// Runs `work(i, chunk)` for every chunk on parallel workers (see
+/// [`crate::core::jobs::run_parallel`]); results in chunk order.
 pub fn run_shards<'a, C: Sync, T: Send>(
     chunks: &[&'a [C]],
     work: impl Fn(usize, &'a [C]) -> Result<T, ModelError> + Sync,
 ) -> Vec<Result<T, ModelError>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(chunks.len());
-    if workers <= 1 {
-        return chunks.iter().enumerate().map(|(i, c)| work(i, c)).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<T, ModelError>>>> =
-        chunks.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let (next, slots, work) = (&next, &slots, &work);
-            let spawned = std::thread::Builder::new()
-                .name(format!("pathogait-shard-{w}"))
-                .spawn_scoped(scope, move || {
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&chunk) = chunks.get(k) else { break };
-                        let r = work(k, chunk);
-                        if let Ok(mut s) = slots[k].lock() {
-                            *s = Some(r);
-                        }
-                    }
-                });
-            if spawned.is_err() {
-                break; // the workers that did start take the remaining shards
-            }
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .unwrap_or_else(|| {
-                    Err(ModelError::Backend(
-                        "a training shard did not finish".into(),
-                    ))
-                })
-        })
-        .collect()
+    run_parallel(
+        chunks,
+        "pathogait-shard",
+        |i, c| work(i, c),
+        || ModelError::Backend("a training shard did not finish".into()),
+    )
 }
