@@ -14,10 +14,12 @@ use crate::core::data::Dataset;
 use crate::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
 };
+use crate::core::eval::protocol::{EvalConfig, prepare, standardise};
+use crate::core::eval::size_normalise;
 use crate::core::jobs::{CancelToken, NoProgress, Progress};
 use crate::core::model::ModelError;
 use crate::core::model::bundle::{TrainPlan, train};
-use crate::core::model::features::{FEATURES, Normalizer, sequence_features};
+use crate::core::model::features::{FEATURES, Normalizer};
 use crate::core::model::generate::{Sampling, generate_batched, generation_flops};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::training::StageConfig;
@@ -213,35 +215,35 @@ fn missing(stage: &str) -> ModelError {
     ModelError::Data(format!("benchmark: stage '{stage}' reported no progress"))
 }
 
-/// Standardised 60-frame windows of every labelled walk (hop 32), as evaluation builds them.
-fn classifier_windows(ds: &Dataset, frames: usize) -> Vec<LabelledWindow> {
-    let classes = ds.labels();
-    let feats: Vec<(usize, usize, Vec<[f32; FEATURES]>)> = ds
-        .sequences
+/// The real windows evaluation trains its classifiers on (its own window length and hop,
+/// size-normalised and standardised), with their frame count.
+fn classifier_windows(ds: &Dataset) -> Result<(Vec<LabelledWindow>, usize), ModelError> {
+    let cfg = EvalConfig::default();
+    let prep = prepare(ds, &cfg)?;
+    let frames: Vec<[f32; FEATURES]> = prep
+        .windows
         .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let c = classes
-                .iter()
-                .position(|c| Some(c.as_str()) == s.label.as_deref())?;
-            Some((i, c, sequence_features(s, 30.0)?))
+        .flat_map(|(_, ws)| ws.iter())
+        .flat_map(|w| {
+            let mut w = w.clone();
+            size_normalise(&mut w);
+            w
         })
         .collect();
-    let all: Vec<[f32; FEATURES]> = feats.iter().flat_map(|f| f.2.iter().copied()).collect();
-    let norm = Normalizer::fit(&all);
-    let mut out = Vec::new();
-    for (i, c, f) in &feats {
-        let mut s = 0;
-        while s + frames <= f.len() {
-            out.push(LabelledWindow {
-                frames: f[s..s + frames].iter().map(|r| norm.apply(r)).collect(),
-                class: *c,
-                sequence: *i,
-            });
-            s += 32;
-        }
-    }
-    out
+    let norm = Normalizer::fit(&frames);
+    let windows = prep
+        .windows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (c, ws))| c.map(|c| (i, c, ws)))
+        .flat_map(|(i, class, ws)| ws.iter().map(move |w| (i, class, w)))
+        .map(|(sequence, class, w)| LabelledWindow {
+            frames: standardise(w, &norm),
+            class,
+            sequence,
+        })
+        .collect();
+    Ok((windows, cfg.generator.window.frames))
 }
 
 /// Runs every stage on `ds` (the demo data) with `steps` timed training steps per stage.
@@ -364,7 +366,7 @@ fn classifier_stages(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Vec<StageFigure>, ModelError> {
-    let windows = classifier_windows(ds, 60);
+    let (windows, frames) = classifier_windows(ds)?;
     let refs: Vec<&LabelledWindow> = windows.iter().collect();
     let classes = ds.labels().len();
     let cfg = ClassifierConfig {
@@ -384,14 +386,14 @@ fn classifier_stages(
         out.push(figure(
             &format!("{} epoch", kind.name()),
             format!(
-                "{steps_per_epoch} steps of batch {} x 60 frames, hidden {}",
+                "{steps_per_epoch} steps of batch {} x {frames} frames, hidden {}",
                 cfg.batch, cfg.hidden
             ),
             "epoch",
             rec.per_unit(&stage).ok_or_else(|| missing(&stage))?,
             steps_per_epoch as f64
                 * crate::core::model::TRAIN_STEP_FACTOR
-                * cfg.forward_flops(kind, classes, cfg.batch, 60),
+                * cfg.forward_flops(kind, classes, cfg.batch, frames),
             peak,
         ));
     }

@@ -5,13 +5,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
 use super::bundle::GaitGenerator;
 use super::data::augment;
 use super::features::{FEATURES, feature_rows, features_to_sequence, mirror_frame};
 use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
 use super::vocab::CodeKind;
+use super::{ModelError, read_floats};
 use crate::core::data::preprocess::resample_frames;
 use crate::core::data::{GaitSequence, Provenance, Side};
 use crate::core::jobs::{CancelToken, Progress, run_parallel};
@@ -186,13 +186,6 @@ pub fn generate_batched(
     })
 }
 
-/// Reads a tensor's values as `f32`, naming the stage on failure.
-fn read_f32<const D: usize>(t: Tensor<D>, stage: &str) -> Result<Vec<f32>, ModelError> {
-    t.into_data()
-        .try_to_vec_as::<f32>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))
-}
-
 /// Samples and decodes sequences `start..start + b` of a request (one batch).
 fn generate_batch(
     g: &GaitGenerator,
@@ -245,7 +238,7 @@ fn generate_batch(
     }
     let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
     let t = feats.dims()[1];
-    let rows = feature_rows(&read_f32(feats, "decoding generated tokens")?);
+    let rows = feature_rows(&read_floats(feats, "decoding generated tokens")?);
     let mut sequences = Vec::with_capacity(b);
     for i in 0..b {
         let mirror = mirrored[i];
@@ -324,9 +317,9 @@ fn sample_tokens(
         }
         let logits = g.gpt.forward_step(input(&feed), &mut cache); // [B, V]
         let v = logits.dims()[1];
-        let mut last = read_f32(logits, "sampling gait tokens")?;
+        let mut last = read_floats(logits, "sampling gait tokens")?;
         if guided {
-            let u = read_f32(
+            let u = read_floats(
                 g.gpt.forward_step(input(&ufeed), &mut ucache),
                 "guidance pass",
             )?;

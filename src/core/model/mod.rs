@@ -21,6 +21,7 @@ pub mod training;
 pub mod vocab;
 pub mod vq;
 
+use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// A training step (forward, backward through activations and weights) costs about three
@@ -66,3 +67,32 @@ pub enum ModelError {
 }
 
 pub use backend::select_device;
+
+/// A tensor's values as `f32`, or an error naming the `stage` that needed them (a failed read
+/// must never turn into an empty vector that later indexes out of bounds).
+pub(crate) fn read_floats<const D: usize>(
+    t: Tensor<D>,
+    stage: &str,
+) -> Result<Vec<f32>, ModelError> {
+    t.into_data()
+        .try_to_vec_as::<f32>()
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))
+}
+
+/// The value of a one-element tensor (a loss), or an error naming `stage`.
+pub(crate) fn read_scalar(t: Tensor<1>, stage: &str) -> Result<f32, ModelError> {
+    read_floats(t, stage)?
+        .first()
+        .copied()
+        .ok_or_else(|| ModelError::Backend(format!("{stage}: empty tensor")))
+}
+
+/// Code indices of an integer tensor (negative values read as 0), or an error naming `stage`.
+pub(crate) fn read_codes(t: Tensor<1, Int>, stage: &str) -> Result<Vec<usize>, ModelError> {
+    Ok(t.into_data()
+        .try_to_vec_as::<i64>()
+        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
+        .into_iter()
+        .map(|c| c.max(0) as usize)
+        .collect())
+}

@@ -17,10 +17,10 @@ use burn::tensor::activation::log_softmax;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::ModelError;
 use super::dropout::DropMasks;
 use super::gpt::Gpt;
 use super::vocab::PAD;
+use super::{ModelError, read_scalar};
 use crate::core::jobs::run_parallel;
 
 /// Sequences per shard below which splitting costs more than it gains.
@@ -35,67 +35,67 @@ pub fn shards_for(batch: usize) -> usize {
     (batch / MIN_SHARD).clamp(1, MAX_SHARDS)
 }
 
-/// Inputs, targets and loss weights (1 on positions after the prompt) of token sequences,
-/// cut to `context + 1` tokens: `(input [B * (L-1)], target, weight, B, L)`.
-fn lm_arrays(
-    seqs: &[Vec<usize>],
-    prompt_len: usize,
-    context: usize,
-) -> (Vec<i64>, Vec<i64>, Vec<f32>, usize, usize) {
-    let l = seqs
-        .iter()
-        .map(Vec::len)
-        .max()
-        .unwrap_or(2)
-        .min(context + 1)
-        .max(2);
-    let b = seqs.len();
-    let mut input = vec![PAD as i64; b * (l - 1)];
-    let mut target = vec![PAD as i64; b * (l - 1)];
-    let mut weight = vec![0.0f32; b * (l - 1)];
-    for (r, s) in seqs.iter().enumerate() {
-        for p in 0..l - 1 {
-            if p + 1 < s.len() {
-                input[r * (l - 1) + p] = s[p] as i64;
-                target[r * (l - 1) + p] = s[p + 1] as i64;
-                // Predict only what follows the prompt (the prompt is given).
-                weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
-            }
-        }
-    }
-    (input, target, weight, b, l)
+/// Inputs, targets and loss weights (1 on positions after the prompt) of token sequences cut
+/// to `context + 1` tokens, built on the host: `input` and `target` are `[B * (L-1)]`.
+struct LmBatch {
+    input: Vec<i64>,
+    target: Vec<i64>,
+    weight: Vec<f32>,
+    b: usize,
+    l: usize,
 }
 
-/// Summed next-token negative log-likelihood `[1]` of the predicted positions of `seqs`, and
-/// how many positions were predicted.
-fn lm_nll(
-    model: &Gpt,
-    seqs: &[Vec<usize>],
-    prompt_len: usize,
-    context: usize,
-    drop: &mut DropMasks,
-    device: &Device,
-) -> (Tensor<1>, f32) {
-    let (input, target, weight, b, l) = lm_arrays(seqs, prompt_len, context);
-    let count: f32 = weight.iter().sum();
+impl LmBatch {
+    fn new(seqs: &[Vec<usize>], prompt_len: usize, context: usize) -> Self {
+        let l = seqs
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(2)
+            .min(context + 1)
+            .max(2);
+        let b = seqs.len();
+        let mut input = vec![PAD as i64; b * (l - 1)];
+        let mut target = vec![PAD as i64; b * (l - 1)];
+        let mut weight = vec![0.0f32; b * (l - 1)];
+        for (r, s) in seqs.iter().enumerate() {
+            for p in 0..l - 1 {
+                if p + 1 < s.len() {
+                    input[r * (l - 1) + p] = s[p] as i64;
+                    target[r * (l - 1) + p] = s[p + 1] as i64;
+                    // Predict only what follows the prompt (the prompt is given).
+                    weight[r * (l - 1) + p] = if p + 1 >= prompt_len { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        Self {
+            input,
+            target,
+            weight,
+            b,
+            l,
+        }
+    }
+
+    /// Positions whose next token is predicted (the loss's denominator).
+    fn count(&self) -> f32 {
+        self.weight.iter().sum()
+    }
+}
+
+/// Summed next-token negative log-likelihood `[1]` of the predicted positions of `batch`.
+fn lm_nll(model: &Gpt, batch: &LmBatch, drop: &mut DropMasks, device: &Device) -> Tensor<1> {
+    let (b, l) = (batch.b, batch.l);
     let n = b * (l - 1);
-    let input = Tensor::<2, Int>::from_data(TensorData::new(input, [b, l - 1]), device);
-    let target = Tensor::<2, Int>::from_data(TensorData::new(target, [n, 1]), device);
-    let weight = Tensor::<1>::from_data(TensorData::new(weight, [n]), device);
+    let input =
+        Tensor::<2, Int>::from_data(TensorData::new(batch.input.clone(), [b, l - 1]), device);
+    let target = Tensor::<2, Int>::from_data(TensorData::new(batch.target.clone(), [n, 1]), device);
+    let weight = Tensor::<1>::from_data(TensorData::new(batch.weight.clone(), [n]), device);
     let logits = model.forward_train(input, drop); // [B, L-1, V]
     let v = logits.dims()[2];
     let logp = log_softmax(logits.reshape([n, v]), 1);
     let nll = logp.gather(1, target).reshape([n]).neg();
-    ((nll * weight).sum().reshape([1]), count)
-}
-
-fn read_scalar(t: Tensor<1>, stage: &str) -> Result<f32, ModelError> {
-    t.into_data()
-        .try_to_vec_as::<f32>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the loss: {e:?}")))?
-        .first()
-        .copied()
-        .ok_or_else(|| ModelError::Backend(format!("{stage}: empty loss tensor")))
+    (nll * weight).sum().reshape([1])
 }
 
 /// Mean cross-entropy of `model` (inference, no dropout) on `seqs`, and the positions counted.
@@ -109,14 +109,9 @@ pub fn lm_mean_loss(
     context: usize,
     device: &Device,
 ) -> Result<(f32, f32), ModelError> {
-    let (sum, count) = lm_nll(
-        model,
-        seqs,
-        prompt_len,
-        context,
-        &mut DropMasks::off(device),
-        device,
-    );
+    let batch = LmBatch::new(seqs, prompt_len, context);
+    let sum = lm_nll(model, &batch, &mut DropMasks::off(device), device);
+    let count = batch.count();
     Ok((read_scalar(sum, "held-out loss")? / count.max(1.0), count))
 }
 
@@ -154,18 +149,14 @@ pub fn lm_step(
     drop_seed: u64,
     device: &Device,
 ) -> Result<(f32, GradientsParams), ModelError> {
-    let total: f32 = seqs
-        .iter()
-        .map(|s| {
-            lm_arrays(std::slice::from_ref(s), prompt_len, context)
-                .2
-                .iter()
-                .sum::<f32>()
-        })
-        .sum();
     let shards = shards_for(seqs.len());
     let size = seqs.len().div_ceil(shards).max(1);
-    let chunks: Vec<&[Vec<usize>]> = seqs.chunks(size).collect();
+    // Each shard's arrays once; their counts add up to the whole batch's denominator.
+    let batches: Vec<LmBatch> = seqs
+        .chunks(size)
+        .map(|c| LmBatch::new(c, prompt_len, context))
+        .collect();
+    let total: f32 = batches.iter().map(LmBatch::count).sum();
     let masks = |i: usize| {
         DropMasks::new(
             ChaCha8Rng::seed_from_u64(
@@ -175,15 +166,20 @@ pub fn lm_step(
             device,
         )
     };
-    let parts = run_shards(&chunks, |i, c| {
-        // A fork has its own autodiff graph: shards never wait on each other's backward.
-        let m = if chunks.len() > 1 {
-            model.clone().fork(device)
-        } else {
-            model.clone()
-        };
-        shard_step(&m, c, prompt_len, context, masks(i), total, device)
-    });
+    let parts = run_parallel(
+        &batches,
+        "pathogait-shard",
+        |i, batch| {
+            // A fork has its own autodiff graph: shards never wait on each other's backward.
+            let m = if batches.len() > 1 {
+                model.clone().fork(device)
+            } else {
+                model.clone()
+            };
+            shard_step(&m, batch, masks(i), total, device)
+        },
+        || ModelError::Backend("a training shard did not finish".into()),
+    );
     let mut loss = 0.0f32;
     let mut grads = Vec::with_capacity(parts.len());
     for part in parts {
@@ -200,14 +196,12 @@ pub fn lm_step(
 /// the backward pass consumes the loss).
 fn shard_step(
     model: &Gpt,
-    seqs: &[Vec<usize>],
-    prompt_len: usize,
-    context: usize,
+    batch: &LmBatch,
     mut drop: DropMasks,
     total: f32,
     device: &Device,
 ) -> Result<(f32, GradientsParams), ModelError> {
-    let (sum, _) = lm_nll(model, seqs, prompt_len, context, &mut drop, device);
+    let sum = lm_nll(model, batch, &mut drop, device);
     let loss = sum.div_scalar(total.max(1.0));
     let value = read_scalar(loss.clone().detach(), "GPT step")?;
     let grads = GradientsParams::from_grads(loss.backward(), model);

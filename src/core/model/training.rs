@@ -9,7 +9,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
 use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, Window, augment};
 use super::features::{FEATURES, Normalizer};
@@ -19,6 +18,7 @@ use super::parallel::{lm_mean_loss, lm_step, materialise, run_shards, shards_for
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vocab::{CodeKind, EOS, Vocab};
 use super::vq::{VqEma, code_usage};
+use super::{ModelError, read_codes, read_floats, read_scalar};
 use crate::core::jobs::{CancelToken, Progress};
 
 /// Loss weights of the tokeniser.
@@ -180,32 +180,6 @@ fn standardisation(n: &Normalizer, device: &Device) -> (Tensor<3>, Tensor<3>) {
     (m, s)
 }
 
-/// The value of a one-element tensor, or an error naming `stage`.
-fn read(t: &Tensor<1>, stage: &str) -> Result<f32, ModelError> {
-    t.clone()
-        .into_data()
-        .try_to_vec_as::<f32>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
-        .first()
-        .copied()
-        .ok_or_else(|| ModelError::Backend(format!("{stage}: empty tensor")))
-}
-
-fn to_vec(t: Tensor<2>, stage: &str) -> Result<Vec<f32>, ModelError> {
-    t.into_data()
-        .try_to_vec_as::<f32>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))
-}
-
-fn to_codes(t: Tensor<1, Int>, stage: &str) -> Result<Vec<usize>, ModelError> {
-    Ok(t.into_data()
-        .try_to_vec_as::<i64>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
-        .into_iter()
-        .map(|c| c.max(0) as usize)
-        .collect())
-}
-
 /// What every shard of a tokeniser step shares.
 struct TokenizerTerms<'a> {
     weights: &'a LossWeights,
@@ -272,16 +246,14 @@ fn tokenizer_shard(
         + smooth.mul_scalar(w.smooth)
         + contact.mul_scalar(w.contact))
     .mul_scalar(share);
-    let loss_v = read(&loss.clone().detach(), "tokeniser loss")?;
-    let recon_v = read(&recon.detach(), "tokeniser reconstruction")? * share;
+    let loss_v = read_scalar(loss.clone().detach(), "tokeniser loss")?;
+    let recon_v = read_scalar(recon.detach(), "tokeniser reconstruction")? * share;
     let grads = GradientsParams::from_grads(loss.backward(), model);
-    let codes = [0, 1, 2].map(|i| out.quantized[i].indices.clone());
-    let latents = [0, 1, 2].map(|i| out.latents[i].clone());
     let mut c: [Vec<usize>; 3] = Default::default();
     let mut z: [Vec<f32>; 3] = Default::default();
     for i in 0..3 {
-        c[i] = to_codes(codes[i].clone(), "tokeniser codes")?;
-        z[i] = to_vec(latents[i].clone(), "tokeniser latents")?;
+        c[i] = read_codes(out.quantized[i].indices.clone(), "tokeniser codes")?;
+        z[i] = read_floats(out.latents[i].clone(), "tokeniser latents")?;
     }
     Ok(TokenizerShard {
         grads,
@@ -453,7 +425,7 @@ fn tokenizer_heldout_loss(
             .powi_scalar(2)
             .mean()
             .reshape([1]);
-        total += f64::from(read(&mse, "held-out reconstruction")?) * chunk.len() as f64;
+        total += f64::from(read_scalar(mse, "held-out reconstruction")?) * chunk.len() as f64;
     }
     Ok((total / heldout.len().max(1) as f64) as f32)
 }
