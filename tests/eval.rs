@@ -295,6 +295,7 @@ fn classifiers_learn_demo_classes_on_unseen_subjects() {
         lr: 3e-3,
         dropout: 0.2,
         subsample: 2,
+        ..ClassifierConfig::default()
     };
     for kind in [ClassifierKind::Gru, ClassifierKind::Cnn] {
         let (clf, log) = train_classifier(

@@ -74,6 +74,9 @@ pub struct EvaluateCmd {
     /// Classifier windows per batch (overrides the preset).
     #[arg(long)]
     classifier_batch: Option<usize>,
+    /// Windows a classifier epoch draws at most; 0: the whole training set (overrides the preset).
+    #[arg(long)]
+    epoch_windows: Option<usize>,
     /// Sampling temperature of the generator (lower: closer to the class, less diverse).
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
@@ -122,6 +125,9 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     }
     if let Some(b) = c.classifier_batch {
         classifier.batch = b.max(1);
+    }
+    if let Some(w) = c.epoch_windows {
+        classifier.epoch_windows = w;
     }
     generator.seed = c.seed;
     Ok(EvalConfig {

@@ -179,6 +179,9 @@ pub struct BenchCmd {
     /// Print the figures as JSON (for scripts) instead of a table.
     #[arg(long)]
     json: bool,
+    /// Classifier windows per step in the classifier epochs (default: the evaluation's).
+    #[arg(long)]
+    classifier_batch: Option<usize>,
 }
 
 fn plan_for(c: &TrainCmd) -> TrainPlan {
@@ -544,9 +547,25 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
     let cpu = !backend.starts_with("wgpu");
     let t0 = Instant::now();
     let r = if c.json {
-        learning_bench(&ds, &device, &backend, cpu, c.steps, &NoProgress)?
+        learning_bench(
+            &ds,
+            &device,
+            &backend,
+            cpu,
+            c.steps,
+            c.classifier_batch,
+            &NoProgress,
+        )?
     } else {
-        learning_bench(&ds, &device, &backend, cpu, c.steps, &Bars::default())?
+        learning_bench(
+            &ds,
+            &device,
+            &backend,
+            cpu,
+            c.steps,
+            c.classifier_batch,
+            &Bars::default(),
+        )?
     };
     let total_s = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();

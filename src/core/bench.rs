@@ -256,6 +256,7 @@ pub fn learning_bench(
     backend: &str,
     cpu: bool,
     steps: usize,
+    classifier_batch: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<LearningBench, ModelError> {
     let cancel = CancelToken::new();
@@ -300,7 +301,14 @@ pub fn learning_bench(
         m.gpt.train_step_flops(gb, len),
         &peak,
     ));
-    stages.extend(classifier_stages(ds, device, &peak, progress, &cancel)?);
+    stages.extend(classifier_stages(
+        ds,
+        device,
+        &peak,
+        classifier_batch,
+        progress,
+        &cancel,
+    )?);
     for batch in [1usize, 100, 1000] {
         let count = batch.max(20);
         let s = Sampling {
@@ -358,23 +366,27 @@ pub fn learning_bench(
     })
 }
 
-/// One classifier epoch of each architecture at the evaluation's default size.
+/// One classifier epoch of each architecture at the evaluation's default size (or `batch`
+/// windows per step).
 fn classifier_stages(
     ds: &Dataset,
     device: &Device,
     peak: &MatmulPeak,
+    batch: Option<usize>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Vec<StageFigure>, ModelError> {
     let (windows, frames) = classifier_windows(ds)?;
     let refs: Vec<&LabelledWindow> = windows.iter().collect();
     let classes = ds.labels().len();
+    let default = ClassifierConfig::default();
     let cfg = ClassifierConfig {
         max_epochs: 3,
         patience: 10,
-        ..ClassifierConfig::default()
+        batch: batch.unwrap_or(default.batch).max(1),
+        ..default
     };
-    let steps_per_epoch = refs.len().div_ceil(cfg.batch.max(1)).max(1);
+    let steps_per_epoch = cfg.steps_per_epoch(refs.len());
     let mut out = Vec::new();
     for kind in ClassifierKind::ALL {
         let rec = Recorder::default();

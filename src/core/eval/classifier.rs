@@ -8,7 +8,7 @@
 
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
+use burn::nn::{Linear, LinearConfig, PaddingConfig1d};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
@@ -17,11 +17,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::recurrent::{Cell, Recurrent};
 use crate::core::jobs::{CancelToken, Progress};
-use crate::core::model::ModelError;
 use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
 use crate::core::model::parallel::materialise;
+use crate::core::model::{ModelError, read_scalar};
 
 /// Classifier architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -76,6 +77,14 @@ pub struct ClassifierConfig {
     /// Keep every n-th frame (30 Hz windows -> 15 Hz with 2): halves recurrent steps while
     /// keeping the gait cycle's shape.
     pub subsample: usize,
+    /// Windows drawn per epoch at most (0: as many as the training set has). On large sets
+    /// (17,000 windows in a fold of the reference-sized set) a whole-set epoch is hundreds of
+    /// steps between validation checks; a capped epoch lets early stopping see the plateau
+    /// sooner. Batches are drawn with replacement either way.
+    pub epoch_windows: usize,
+    /// Validation windows scored per epoch at most (0: all): an evenly spaced, fixed subset,
+    /// so every epoch is judged on the same windows.
+    pub val_windows: usize,
 }
 
 impl Default for ClassifierConfig {
@@ -88,6 +97,8 @@ impl Default for ClassifierConfig {
             batch: 32,
             lr: 2e-3,
             subsample: 2,
+            epoch_windows: 4096,
+            val_windows: 1024,
         }
     }
 }
@@ -118,6 +129,17 @@ impl ClassifierConfig {
         }
     }
 
+    /// Optimiser steps in one epoch over `windows` training windows: `min(windows,
+    /// epoch_windows) / batch`, at least one.
+    #[must_use]
+    pub fn steps_per_epoch(&self, windows: usize) -> usize {
+        let per_epoch = match self.epoch_windows {
+            0 => windows,
+            cap => windows.min(cap),
+        };
+        per_epoch.div_ceil(self.batch.max(1)).max(1)
+    }
+
     /// A tiny configuration for tests (seconds on a CPU).
     #[must_use]
     pub fn tiny() -> Self {
@@ -129,6 +151,8 @@ impl ClassifierConfig {
             batch: 16,
             lr: 5e-3,
             subsample: 4,
+            epoch_windows: 0,
+            val_windows: 0,
         }
     }
 }
@@ -144,17 +168,17 @@ pub struct LabelledWindow {
     pub sequence: usize,
 }
 
-/// GRU over time, mean-pooled hidden states.
+/// GRU over time, mean-pooled hidden states (see [`super::recurrent`]).
 #[derive(Module, Debug)]
 pub struct GruNet {
-    rnn: Gru,
+    rnn: Recurrent,
     head: Linear,
 }
 
-/// LSTM over time, mean-pooled hidden states.
+/// LSTM over time, mean-pooled hidden states (see [`super::recurrent`]).
 #[derive(Module, Debug)]
 pub struct LstmNet {
-    rnn: Lstm,
+    rnn: Recurrent,
     head: Linear,
 }
 
@@ -192,11 +216,11 @@ impl Net {
         let head = LinearConfig::new(h, classes.max(1)).init(device);
         match kind {
             ClassifierKind::Gru => Self::Gru(GruNet {
-                rnn: GruConfig::new(FEATURES, h, true).init(device),
+                rnn: Recurrent::new(Cell::Gru, FEATURES, h, device),
                 head,
             }),
             ClassifierKind::Lstm => Self::Lstm(LstmNet {
-                rnn: LstmConfig::new(FEATURES, h, true).init(device),
+                rnn: Recurrent::new(Cell::Lstm, FEATURES, h, device),
                 head,
             }),
             ClassifierKind::Cnn => Self::Cnn(CnnNet {
@@ -228,13 +252,12 @@ impl Net {
     /// several threads stay repeatable.
     #[must_use]
     pub fn forward_masked(&self, x: Tensor<3>, keep: Option<Tensor<2>>) -> (Tensor<2>, Tensor<2>) {
-        let pool_time = |h: Tensor<3>| -> Tensor<2> {
-            let [b, _, w] = h.dims();
-            h.mean_dim(1).reshape([b, w])
-        };
+        // The input carries no gradient, so cutting it into time steps costs no graph nodes.
+        let steps =
+            |x: Tensor<3>| -> Vec<Tensor<2>> { x.iter_dim(1).map(|s| s.squeeze_dim(1)).collect() };
         let (emb, head) = match self {
-            Self::Gru(n) => (pool_time(n.rnn.forward(x, None)), &n.head),
-            Self::Lstm(n) => (pool_time(n.rnn.forward(x, None).0), &n.head),
+            Self::Gru(n) => (n.rnn.forward_mean(Cell::Gru, steps(x)), &n.head),
+            Self::Lstm(n) => (n.rnn.forward_mean(Cell::Lstm, steps(x)), &n.head),
             Self::Cnn(n) => {
                 let x = x.swap_dims(1, 2); // [B, F, T]
                 let h = relu(n.c3.forward(relu(n.c2.forward(relu(n.c1.forward(x))))));
@@ -303,20 +326,34 @@ fn read(t: Tensor<2>) -> Vec<f32> {
 }
 
 /// Mean cross-entropy of `net` on `windows` (inference, chunks of 256).
-fn mean_loss(net: &Net, windows: &[&LabelledWindow], step: usize, device: &Device) -> f32 {
+fn mean_loss(
+    net: &Net,
+    windows: &[&LabelledWindow],
+    step: usize,
+    device: &Device,
+) -> Result<f32, ModelError> {
     let ce = CrossEntropyLossConfig::new().init(device);
     let mut total = 0.0f64;
     for chunk in windows.chunks(256) {
         let (logits, _) = net.forward(batch(chunk, step, device));
         let l = ce.forward(logits, labels(chunk, device));
-        let v = l.into_data().try_to_vec_as::<f32>().unwrap_or_default();
-        total += f64::from(v.first().copied().unwrap_or(f32::NAN)) * chunk.len() as f64;
+        total += f64::from(read_scalar(l, "classifier validation loss")?) * chunk.len() as f64;
     }
-    (total / windows.len().max(1) as f64) as f32
+    Ok((total / windows.len().max(1) as f64) as f32)
+}
+
+/// At most `cap` of `items` (all when `cap` is 0 or not smaller), evenly spaced so that every
+/// part of the list (classes, subjects, sequences come in runs) is represented.
+fn evenly_spaced<'a, T>(items: &[&'a T], cap: usize) -> Vec<&'a T> {
+    if cap == 0 || items.len() <= cap {
+        return items.to_vec();
+    }
+    (0..cap).map(|i| items[i * items.len() / cap]).collect()
 }
 
 /// Trains a classifier. Batches draw a class uniformly, then a window of it, so rare classes
-/// count as much as common ones; an epoch is `train.len() / batch` steps. The weights of the
+/// count as much as common ones; an epoch is `min(train.len(), epoch_windows) / batch` steps,
+/// and validation scores at most `val_windows` evenly spaced windows. The weights of the
 /// epoch with the lowest validation loss are kept.
 ///
 /// # Errors
@@ -356,7 +393,8 @@ pub fn train_classifier(
     let mut optim = AdamConfig::new().init();
     let ce = CrossEntropyLossConfig::new().init(&ad);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let steps_per_epoch = train.len().div_ceil(cfg.batch.max(1)).max(1);
+    let steps_per_epoch = cfg.steps_per_epoch(train.len());
+    let val = evenly_spaced(val, cfg.val_windows);
     let mut log = FitLog::default();
     let mut best: Option<(f32, Net)> = None;
     let mut since_best = 0usize;
@@ -365,7 +403,8 @@ pub fn train_classifier(
         cfg.max_epochs.max(1) as u64,
     );
     for epoch in 1..=cfg.max_epochs.max(1) {
-        let mut train_loss = 0.0f32;
+        // Summed on the device and read once per epoch: no host round trip per step.
+        let mut loss_sum: Option<Tensor<1>> = None;
         for _ in 0..steps_per_epoch {
             if cancel.is_cancelled() {
                 progress.finish();
@@ -382,22 +421,20 @@ pub fn train_classifier(
                 .mask([pick.len(), cfg.hidden.max(2)]);
             let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
             let loss = ce.forward(logits, labels(&pick, &ad));
-            train_loss += loss
-                .clone()
-                .into_data()
-                .try_to_vec_as::<f32>()
-                .ok()
-                .and_then(|v| v.first().copied())
-                .unwrap_or(f32::NAN)
-                / steps_per_epoch as f32;
+            let l = loss.clone().inner();
+            loss_sum = Some(match loss_sum {
+                Some(s) => s + l,
+                None => l,
+            });
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
         }
         let inner = model.valid();
-        let score = if val.is_empty() {
-            train_loss
-        } else {
-            mean_loss(&inner, val, cfg.subsample, device)
+        let score = match (val.is_empty(), loss_sum) {
+            (true, Some(sum)) => {
+                read_scalar(sum, "classifier training loss")? / steps_per_epoch as f32
+            }
+            _ => mean_loss(&inner, &val, cfg.subsample, device)?,
         };
         log.val_loss.push(score);
         log.epochs = epoch;

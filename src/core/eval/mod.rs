@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod classifier;
 pub mod generative;
 pub mod protocol;
+pub mod recurrent;
 pub mod report;
 
 use std::path::{Path, PathBuf};

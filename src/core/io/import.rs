@@ -10,7 +10,7 @@ use super::{ImportError, bvh, c3d, kinect_csv, stem, trc};
 use crate::core::data::preprocess::{CleanConfig, clean, normalize_frame};
 use crate::core::data::skeleton::{Skeleton, Units};
 use crate::core::data::{Dataset, GaitSequence, Provenance};
-use crate::core::jobs::{CancelToken, Progress};
+use crate::core::jobs::{CancelToken, Progress, run_parallel};
 use crate::core::math::Vec3;
 
 /// Supported motion formats.
@@ -285,18 +285,33 @@ pub fn import_path(
         }
     }
     progress.start("importing", motion.len() as u64);
+    // Files parse independently: one worker per core, results in file order (ids, duplicate
+    // choice and the report do not depend on the schedule).
+    let parsed = run_parallel(
+        &motion,
+        "pathogait-import",
+        |_, f| {
+            if cancel.is_cancelled() {
+                return Err(ImportError::Cancelled);
+            }
+            let r = import_file(f, opts, labels.as_ref());
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            progress.advance(1, &name);
+            Ok(r)
+        },
+        || ImportError::invalid(path, "an import worker did not finish"),
+    );
     let mut sequences = Vec::new();
-    for f in &motion {
-        if cancel.is_cancelled() {
-            progress.finish();
-            return Err(ImportError::Cancelled);
-        }
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match import_file(f, opts, labels.as_ref()) {
-            Ok((seqs, warnings)) => {
+    for (f, r) in motion.iter().zip(parsed) {
+        match r {
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+            Ok(Ok((seqs, warnings))) => {
                 report.files.push(FileReport {
                     path: f.clone(),
                     sequences: seqs.iter().map(|s| s.id.clone()).collect(),
@@ -305,14 +320,13 @@ pub fn import_path(
                 });
                 sequences.extend(seqs);
             }
-            Err(e) => report.files.push(FileReport {
+            Ok(Err(e)) => report.files.push(FileReport {
                 path: f.clone(),
                 sequences: Vec::new(),
                 warnings: Vec::new(),
                 error: Some(e.to_string()),
             }),
         }
-        progress.advance(1, &name);
     }
     progress.finish();
     if sequences.is_empty() {

@@ -134,11 +134,12 @@ impl ModuleVisitor for AddGrads<'_> {
 }
 
 /// A data-parallel training step of the GPT on `seqs` (see the module docs): returns the
-/// batch's mean next-token cross-entropy and the gradients summed over shards. `drop_seed`
+/// batch's mean next-token cross-entropy `[1]`, detached and still on the device (the caller
+/// reads several steps' losses at once), and the gradients summed over shards. `drop_seed`
 /// seeds the shards' dropout masks (probability `p`).
 ///
 /// # Errors
-/// A loss that cannot be read, or a worker that cannot start or panicked.
+/// A worker that cannot start or panicked.
 #[allow(clippy::too_many_arguments)] // the training loop passes its settings through
 pub fn lm_step(
     model: &Gpt,
@@ -148,7 +149,7 @@ pub fn lm_step(
     p: f64,
     drop_seed: u64,
     device: &Device,
-) -> Result<(f32, GradientsParams), ModelError> {
+) -> Result<(Tensor<1>, GradientsParams), ModelError> {
     let shards = shards_for(seqs.len());
     let size = seqs.len().div_ceil(shards).max(1);
     // Each shard's arrays once; their counts add up to the whole batch's denominator.
@@ -180,30 +181,34 @@ pub fn lm_step(
         },
         || ModelError::Backend("a training shard did not finish".into()),
     );
-    let mut loss = 0.0f32;
+    let mut loss: Option<Tensor<1>> = None;
     let mut grads = Vec::with_capacity(parts.len());
     for part in parts {
         let (l, g) = part?;
-        loss += l;
+        loss = Some(match loss {
+            Some(s) => s + l,
+            None => l,
+        });
         grads.push(g);
     }
     let sum = sum_grads(model, grads);
+    let loss = loss.ok_or_else(|| ModelError::Data("a GPT step without sequences".into()))?;
     Ok((loss, sum))
 }
 
 /// One shard's share of the step: its summed NLL divided by the whole batch's count, so the
-/// shards' losses and gradients add up to the whole batch's mean (the value is read before
-/// the backward pass consumes the loss).
+/// shards' losses and gradients add up to the whole batch's mean (the value is kept, detached,
+/// before the backward pass consumes the loss).
 fn shard_step(
     model: &Gpt,
     batch: &LmBatch,
     mut drop: DropMasks,
     total: f32,
     device: &Device,
-) -> Result<(f32, GradientsParams), ModelError> {
+) -> Result<(Tensor<1>, GradientsParams), ModelError> {
     let sum = lm_nll(model, batch, &mut drop, device);
     let loss = sum.div_scalar(total.max(1.0));
-    let value = read_scalar(loss.clone().detach(), "GPT step")?;
+    let value = loss.clone().detach().inner();
     let grads = GradientsParams::from_grads(loss.backward(), model);
     Ok((value, grads))
 }

@@ -467,6 +467,34 @@ pub fn window_codes(
     out
 }
 
+/// GPT step losses are read back from the device this many steps at a time: on a GPU a read
+/// per step would wait for every step's queue to drain before the next could be sent.
+const LOSS_READ_EVERY: usize = 10;
+
+/// Reads the `pending` step losses in one transfer, logs them (step log, progress metrics)
+/// and returns the last one.
+fn read_step_losses(
+    pending: &mut Vec<(usize, Tensor<1>)>,
+    log: &mut Vec<StepLog>,
+    progress: &dyn Progress,
+) -> Result<Option<f32>, ModelError> {
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let (steps, losses): (Vec<usize>, Vec<Tensor<1>>) = pending.drain(..).unzip();
+    let values = read_floats(Tensor::cat(losses, 0), "GPT step losses")?;
+    for (&step, &loss) in steps.iter().zip(&values) {
+        log.push(StepLog {
+            step,
+            loss,
+            main: loss,
+            perplexity: loss.exp(),
+        });
+        progress.metrics(step as u64, &[("cross-entropy", f64::from(loss))]);
+    }
+    Ok(values.last().copied())
+}
+
 /// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
 /// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait
 /// tokens and EOS (the prompt is given, not predicted). `init` optionally loads pretrained
@@ -520,6 +548,9 @@ pub fn train_gpt(
     let heldout = heldout.as_slice();
     progress.start("training GPT", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
+    // Step losses wait on the device and are read LOSS_READ_EVERY steps at a time.
+    let mut pending: Vec<(usize, Tensor<1>)> = Vec::with_capacity(LOSS_READ_EVERY);
+    let mut shown = String::from("cross-entropy …");
     for step in start..=stage.steps {
         if cancel.is_cancelled() {
             progress.finish();
@@ -552,7 +583,7 @@ pub fn train_gpt(
         // Dropout masks come from the run's own generator (drawn only when there is dropout,
         // so a model without it sees the same batches as before masks were drawn here).
         let drop_seed = if cfg.dropout > 0.0 { rng.random() } else { 0 };
-        let (loss_v, grads) = lm_step(
+        let (loss, grads) = lm_step(
             &model,
             &seqs,
             prompt_len,
@@ -562,20 +593,22 @@ pub fn train_gpt(
             &ad,
         )?;
         model = optim.step(stage.lr, model, grads);
-        log.push(StepLog {
-            step,
-            loss: loss_v,
-            main: loss_v,
-            perplexity: loss_v.exp(),
-        });
-        progress.advance(1, &format!("cross-entropy {loss_v:.3}"));
-        progress.metrics(step as u64, &[("cross-entropy", f64::from(loss_v))]);
+        pending.push((step, loss));
+        progress.advance(1, &shown);
+        let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
+        let check = check_due(stage, step, heldout);
+        if pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check {
+            if let Some(last) = read_step_losses(&mut pending, &mut log, progress)? {
+                shown = format!("cross-entropy {last:.3}");
+                progress.advance(0, &shown);
+            }
+        }
         if let Some(c) = ckpt
-            && c.due(step, stage.steps)
+            && ckpt_due
         {
             c.save("gpt", step, &model, &optim, &log, &rng, &order)?;
         }
-        if check_due(stage, step, heldout) {
+        if check {
             let inner = model.valid();
             let seqs: Vec<Vec<usize>> = heldout
                 .iter()
