@@ -526,6 +526,20 @@ struct ConditionSets<'a> {
     test: &'a [&'a LabelledWindow],
 }
 
+impl ConditionSets<'_> {
+    /// The window sets a condition trains on: the real fit windows (or none) and the model or
+    /// baseline windows (or none).
+    fn parts(&self, cond: Condition) -> [&[LabelledWindow]; 2] {
+        let real: &[LabelledWindow] = if cond.uses_real() { self.real } else { &[] };
+        let extra: &[LabelledWindow] = match cond {
+            Condition::Synthetic | Condition::RealSynthetic => self.model,
+            Condition::Baseline | Condition::RealBaseline => self.baseline,
+            Condition::Real => &[],
+        };
+        [real, extra]
+    }
+}
+
 /// A trained classifier and its test result, or `None` where the condition had no windows.
 type Trained = Option<(Classifier, ConditionResult)>;
 
@@ -541,15 +555,7 @@ fn train_condition(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Trained, ModelError> {
-    let mut tr: Vec<&LabelledWindow> = Vec::new();
-    if cond.uses_real() {
-        tr.extend(sets.real);
-    }
-    match cond {
-        Condition::Synthetic | Condition::RealSynthetic => tr.extend(sets.model),
-        Condition::Baseline | Condition::RealBaseline => tr.extend(sets.baseline),
-        Condition::Real => {}
-    }
+    let tr: Vec<&LabelledWindow> = sets.parts(cond).into_iter().flatten().collect();
     let seed = cfg
         .seed
         .wrapping_mul(7919)
@@ -582,7 +588,8 @@ fn train_condition(
     Ok(Some((clf, result)))
 }
 
-/// Runs [`train_condition`] for every job on parallel workers (one per core); results come
+/// Runs [`train_condition`] for every job on parallel workers (one per core), the costliest
+/// first (so that no long job starts last and leaves the other cores idle); results come
 /// back in job order, so the report does not depend on the schedule.
 #[allow(clippy::too_many_arguments)] // as train_condition
 fn train_conditions<'p>(
@@ -595,10 +602,12 @@ fn train_conditions<'p>(
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
 ) -> Result<Vec<Trained>, ModelError> {
-    run_parallel(
-        jobs,
+    let order = costliest_first(jobs, sets);
+    let done = run_parallel(
+        &order,
         "pathogait-classify",
-        |_, &job| {
+        |_, &k| {
+            let job = jobs[k];
             let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
             if cancel.is_cancelled() {
                 return Err(ModelError::Cancelled);
@@ -606,7 +615,34 @@ fn train_conditions<'p>(
             train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
         },
         || ModelError::Backend("a classifier worker did not finish".into()),
-    )
-    .into_iter()
-    .collect()
+    );
+    let mut slots: Vec<Option<Result<Trained, ModelError>>> = jobs.iter().map(|_| None).collect();
+    for (&k, r) in order.iter().zip(done) {
+        slots[k] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(ModelError::Backend("a classifier job was lost".into()))))
+        .collect()
+}
+
+/// Job indices, the costliest first: training windows (an epoch draws at most
+/// `epoch_windows` of them, but larger sets also take more epochs to settle) times the
+/// architecture's cost per window as `bench` measures it (LSTM > GRU > CNN). Ties keep job
+/// order.
+fn costliest_first(
+    jobs: &[(usize, ClassifierKind, Condition)],
+    sets: &ConditionSets,
+) -> Vec<usize> {
+    let windows = |c: Condition| -> usize { sets.parts(c).iter().map(|p| p.len()).sum() };
+    let per_window = |k: ClassifierKind| -> usize {
+        match k {
+            ClassifierKind::Lstm => 4,
+            ClassifierKind::Gru => 3,
+            ClassifierKind::Cnn => 2,
+        }
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(windows(jobs[k].2) * per_window(jobs[k].1)));
+    order
 }
