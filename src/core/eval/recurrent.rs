@@ -7,7 +7,7 @@
 //! recurrent), the gates are cut from their result, and the hidden states are summed as they
 //! come (the classifiers mean-pool over time), so nothing of size `T` is built in the graph.
 //!
-//! Equations (PyTorch's, gates in this order):
+//! Equations (`PyTorch`'s, gates in this order):
 //! - GRU: `r, z = σ(x Wᵢ + bᵢ + h Wₕ + bₕ)`, `n = tanh(x Wᵢₙ + bᵢₙ + r ⊙ (h Wₕₙ + bₕₙ))`,
 //!   `h' = (1 − z) ⊙ n + z ⊙ h`.
 //! - LSTM: `i, f, g, o = σ, σ, tanh, σ (x Wᵢ + bᵢ + h Wₕ + bₕ)`, `c' = f ⊙ c + i ⊙ g`,
@@ -48,7 +48,7 @@ pub struct Recurrent {
 
 impl Recurrent {
     /// A fresh layer: weights and biases uniform in ±1/√fan-in (burn's `Linear` default;
-    /// PyTorch's recurrent layers draw the input weights from ±1/√H instead of ±1/√F).
+    /// `PyTorch`'s recurrent layers draw the input weights from ±1/√H instead of ±1/√F).
     #[must_use]
     pub fn new(cell: Cell, features: usize, hidden: usize, device: &Device) -> Self {
         let g = cell.gates();

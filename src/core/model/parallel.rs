@@ -177,7 +177,7 @@ pub fn lm_step(
             } else {
                 model.clone()
             };
-            shard_step(&m, batch, masks(i), total, device)
+            Ok(shard_step(&m, batch, masks(i), total, device))
         },
         || ModelError::Backend("a training shard did not finish".into()),
     );
@@ -205,12 +205,12 @@ fn shard_step(
     mut drop: DropMasks,
     total: f32,
     device: &Device,
-) -> Result<(Tensor<1>, GradientsParams), ModelError> {
+) -> (Tensor<1>, GradientsParams) {
     let sum = lm_nll(model, batch, &mut drop, device);
     let loss = sum.div_scalar(total.max(1.0));
     let value = loss.clone().detach().inner();
     let grads = GradientsParams::from_grads(loss.backward(), model);
-    Ok((value, grads))
+    (value, grads)
 }
 
 /// Draws every lazily initialised parameter of `model` now. burn draws initial weights on a

@@ -597,11 +597,11 @@ pub fn train_gpt(
         progress.advance(1, &shown);
         let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
         let check = check_due(stage, step, heldout);
-        if pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check {
-            if let Some(last) = read_step_losses(&mut pending, &mut log, progress)? {
-                shown = format!("cross-entropy {last:.3}");
-                progress.advance(0, &shown);
-            }
+        if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
+            && let Some(last) = read_step_losses(&mut pending, &mut log, progress)?
+        {
+            shown = format!("cross-entropy {last:.3}");
+            progress.advance(0, &shown);
         }
         if let Some(c) = ckpt
             && ckpt_due
