@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod data;
 pub mod dropout;
+pub mod ema;
 pub mod features;
 pub mod generate;
 pub mod gpt;
@@ -85,14 +86,4 @@ pub(crate) fn read_scalar(t: Tensor<1>, stage: &str) -> Result<f32, ModelError> 
         .first()
         .copied()
         .ok_or_else(|| ModelError::Backend(format!("{stage}: empty tensor")))
-}
-
-/// Code indices of an integer tensor (negative values read as 0), or an error naming `stage`.
-pub(crate) fn read_codes(t: Tensor<1, Int>, stage: &str) -> Result<Vec<usize>, ModelError> {
-    Ok(t.into_data()
-        .try_to_vec_as::<i64>()
-        .map_err(|e| ModelError::Backend(format!("{stage}: cannot read the tensor: {e:?}")))?
-        .into_iter()
-        .map(|c| c.max(0) as usize)
-        .collect())
 }

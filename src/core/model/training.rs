@@ -11,14 +11,15 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, Window, augment};
+use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
 use super::gpt::{Gpt, GptConfig};
 use super::losses::biomech_losses;
 use super::parallel::{lm_mean_loss, lm_step, materialise, run_shards, shards_for, sum_grads};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vocab::{CodeKind, EOS, Vocab};
-use super::vq::{VqEma, code_usage};
-use super::{ModelError, read_codes, read_floats, read_scalar};
+use super::vq::VqEma;
+use super::{ModelError, read_floats, read_scalar};
 use crate::core::jobs::{CancelToken, Progress};
 
 /// Loss weights of the tokeniser.
@@ -190,13 +191,16 @@ struct TokenizerTerms<'a> {
     total: usize,
 }
 
-/// One shard's part of a tokeniser step.
+/// One shard's part of a tokeniser step; everything but the gradients stays on the device
+/// (inner, no autodiff), read by nobody until the step's log is due.
 struct TokenizerShard {
     grads: GradientsParams,
-    loss: f32,
-    recon: f32,
-    codes: [Vec<usize>; 3],
-    latents: [Vec<f32>; 3],
+    /// `[2]`: this shard's share of the loss and of the reconstruction term.
+    values: Tensor<1>,
+    /// Per codebook: codes `[N]`.
+    codes: [Tensor<1, Int>; 3],
+    /// Per codebook: encoder latents `[N, D]`.
+    latents: [Tensor<2>; 3],
 }
 
 /// Loss terms, gradients, codes and latents of one shard of a tokeniser batch. Every term is
@@ -207,7 +211,7 @@ fn tokenizer_shard(
     batch: &[&Window],
     t: &TokenizerTerms,
     device: &Device,
-) -> Result<TokenizerShard, ModelError> {
+) -> TokenizerShard {
     let share = batch.len() as f32 / t.total.max(1) as f32;
     let x = batch_tensor(batch, device);
     let out: TokenizerOutput = model.forward(x.clone());
@@ -246,22 +250,56 @@ fn tokenizer_shard(
         + smooth.mul_scalar(w.smooth)
         + contact.mul_scalar(w.contact))
     .mul_scalar(share);
-    let loss_v = read_scalar(loss.clone().detach(), "tokeniser loss")?;
-    let recon_v = read_scalar(recon.detach(), "tokeniser reconstruction")? * share;
+    let values = Tensor::cat(
+        vec![
+            loss.clone().detach().inner(),
+            recon.detach().inner().mul_scalar(share),
+        ],
+        0,
+    );
     let grads = GradientsParams::from_grads(loss.backward(), model);
-    let mut c: [Vec<usize>; 3] = Default::default();
-    let mut z: [Vec<f32>; 3] = Default::default();
-    for i in 0..3 {
-        c[i] = read_codes(out.quantized[i].indices.clone(), "tokeniser codes")?;
-        z[i] = read_floats(out.latents[i].clone(), "tokeniser latents")?;
-    }
-    Ok(TokenizerShard {
+    TokenizerShard {
         grads,
-        loss: loss_v,
-        recon: recon_v,
-        codes: c,
-        latents: z,
-    })
+        values,
+        codes: [0, 1, 2].map(|i| out.quantized[i].indices.clone().inner()),
+        latents: [0, 1, 2].map(|i| out.latents[i].clone().inner()),
+    }
+}
+
+/// Reads the `pending` tokeniser step values (`[3]` each: loss, reconstruction, perplexity)
+/// in one transfer, logs them and returns the progress text of the last one.
+fn read_tokenizer_logs(
+    pending: &mut Vec<(usize, Tensor<1>)>,
+    log: &mut Vec<StepLog>,
+    progress: &dyn Progress,
+) -> Result<Option<String>, ModelError> {
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let (steps, values): (Vec<usize>, Vec<Tensor<1>>) = pending.drain(..).unzip();
+    let values = read_floats(Tensor::cat(values, 0), "tokeniser step values")?;
+    let mut text = None;
+    for (&step, v) in steps.iter().zip(values.chunks_exact(3)) {
+        let (loss, main, perplexity) = (v[0], v[1], v[2]);
+        log.push(StepLog {
+            step,
+            loss,
+            main,
+            perplexity,
+        });
+        progress.metrics(
+            step as u64,
+            &[
+                ("loss", f64::from(loss)),
+                ("reconstruction", f64::from(main)),
+                ("perplexity", f64::from(perplexity)),
+            ],
+        );
+        text = Some(format!(
+            "loss {loss:.4} recon {main:.4} perplexity {perplexity:.1}"
+        ));
+    }
+    Ok(text)
 }
 
 /// Trains the tokeniser on `train` windows. Returns the model (on the inner, non-autodiff
@@ -294,7 +332,7 @@ pub fn train_tokenizer(
     materialise(&model);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));
+    let mut host_emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));
     let (mean, std) = standardisation(&set.normalizer, &ad);
     // Foot speeds are in m/s at the windows' own rate.
     let fps = set.fps.max(1.0);
@@ -304,13 +342,20 @@ pub fn train_tokenizer(
         .and_then(|c| c.load::<_, Vec<VqEma>>("tokenizer", model.clone(), AdamConfig::new().init()))
         && let Ok(e) = <[VqEma; 3]>::try_from(r.extra)
     {
-        (model, optim, rng, log, emas, start) = (r.model, r.optim, r.rng, r.log, e, r.step + 1);
+        (model, optim, rng, log, host_emas, start) =
+            (r.model, r.optim, r.rng, r.log, e, r.step + 1);
     }
+    let mut emas = host_emas
+        .each_ref()
+        .map(|e| DeviceEma::from_host(e, device));
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training tokeniser", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
+    // Step values wait on the device and are read LOSS_READ_EVERY steps at a time.
+    let mut pending: Vec<(usize, Tensor<1>)> = Vec::with_capacity(LOSS_READ_EVERY);
+    let mut shown = String::from("loss …");
     for step in start..=stage.steps {
         if cancel.is_cancelled() {
             progress.finish();
@@ -336,66 +381,66 @@ pub fn train_tokenizer(
             } else {
                 model.clone()
             };
-            tokenizer_shard(&m, c, &terms, &ad)
+            Ok(tokenizer_shard(&m, c, &terms, &ad))
         });
-        let (mut loss_v, mut recon_v) = (0.0f32, 0.0f32);
         let mut grads = Vec::with_capacity(shards.len());
-        let mut codes: [Vec<usize>; 3] = Default::default();
-        let mut latents: [Vec<f32>; 3] = Default::default();
+        let mut values: Vec<Tensor<1>> = Vec::with_capacity(shards.len());
+        let mut codes: [Vec<Tensor<1, Int>>; 3] = Default::default();
+        let mut latents: [Vec<Tensor<2>>; 3] = Default::default();
         for r in shards {
             let r = r?;
-            loss_v += r.loss;
-            recon_v += r.recon;
             grads.push(r.grads);
-            for i in 0..3 {
-                codes[i].extend(&r.codes[i]);
-                latents[i].extend(&r.latents[i]);
+            values.push(r.values);
+            for (i, (c, z)) in r.codes.into_iter().zip(r.latents).enumerate() {
+                codes[i].push(c);
+                latents[i].push(z);
             }
         }
         let grads = sum_grads(&model, grads);
         model = optim.step(stage.lr, model, grads);
-        // EMA codebook updates from this batch's latents and assignments.
-        let mut perplexity = 0.0;
+        // EMA codebook updates from this batch's latents and assignments, on the device.
         let codebooks = [
             &mut model.vq_spatial,
             &mut model.vq_temporal,
             &mut model.vq_path,
         ];
+        let mut perplexity: Option<Tensor<1>> = None;
         for (i, vq) in codebooks.into_iter().enumerate() {
-            let cb = emas[i].update(&latents[i], &codes[i], &mut rng);
-            vq.set_codebook(cb, [emas[i].codes, emas[i].dim]);
-            perplexity += code_usage(&codes[i], emas[i].codes).perplexity as f32 / 3.0;
+            let (cb, p) = emas[i].update(
+                Tensor::cat(std::mem::take(&mut latents[i]), 0),
+                Tensor::cat(std::mem::take(&mut codes[i]), 0),
+                &mut rng,
+            );
+            vq.set_codebook_tensor(cb);
+            perplexity = Some(perplexity.map_or(p.clone(), |s| s + p));
         }
-        log.push(StepLog {
-            step,
-            loss: loss_v,
-            main: recon_v,
-            perplexity,
+        // [3]: loss, reconstruction, mean perplexity.
+        let [loss, recon] = [0, 1].map(|j| {
+            values
+                .iter()
+                .map(|v| v.clone().narrow(0, j, 1))
+                .reduce(|a, b| a + b)
+                .unwrap_or_else(|| Tensor::zeros([1], device))
         });
-        progress.advance(
-            1,
-            &format!("loss {loss_v:.4} recon {recon_v:.4} perplexity {perplexity:.1}"),
-        );
-        progress.metrics(
-            step as u64,
-            &[
-                ("loss", f64::from(loss_v)),
-                ("reconstruction", f64::from(recon_v)),
-                ("perplexity", f64::from(perplexity)),
-            ],
-        );
-        if let Some(c) = ckpt
-            && c.due(step, stage.steps)
+        let p = perplexity.map_or_else(|| Tensor::zeros([1], device), |p| p.div_scalar(3.0));
+        pending.push((step, Tensor::cat(vec![loss, recon, p], 0)));
+        progress.advance(1, &shown);
+        let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
+        let check = check_due(stage, step, heldout);
+        if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
+            && let Some(text) = read_tokenizer_logs(&mut pending, &mut log, progress)?
         {
-            c.save(
-                "tokenizer",
-                step,
-                &model,
-                &optim,
-                &log,
-                &rng,
-                &emas.to_vec(),
-            )?;
+            shown = text;
+            progress.advance(0, &shown);
+        }
+        if let Some(c) = ckpt
+            && ckpt_due
+        {
+            let host = emas
+                .iter()
+                .map(DeviceEma::to_host)
+                .collect::<Result<Vec<_>, _>>()?;
+            c.save("tokenizer", step, &model, &optim, &log, &rng, &host)?;
         }
         if check_due(stage, step, heldout) {
             let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device)?;
@@ -407,6 +452,8 @@ pub fn train_tokenizer(
         }
     }
     progress.finish();
+    let [a, b, c] = &emas;
+    let emas = [a.to_host()?, b.to_host()?, c.to_host()?];
     Ok((model.valid(), emas, log, end))
 }
 

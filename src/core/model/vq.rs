@@ -3,7 +3,8 @@
 //! lookup is written with argmin + select and the straight-through estimator with detach.
 //!
 //! The codebook is a parameter that receives no gradient: it is replaced after each training
-//! step by [`VqEma::update`], which runs on the host (codebooks are small).
+//! step from EMA statistics: [`VqEma`] holds them on the host (what bundles and checkpoints
+//! store), `super::ema::DeviceEma` on the training device.
 
 use burn::module::Param;
 use burn::prelude::*;
@@ -71,6 +72,18 @@ impl VectorQuantizer {
     #[must_use]
     pub fn lookup(&self, codes: Tensor<1, Int>) -> Tensor<2> {
         self.codebook.val().select(0, codes)
+    }
+
+    /// Replaces the codebook with `values` `[K, D]` computed on the device (keeps the
+    /// parameter id, no gradient).
+    pub fn set_codebook_tensor(&mut self, values: Tensor<2>) {
+        let t = if self.codebook.val().is_autodiff() {
+            values.autodiff()
+        } else {
+            values
+        };
+        let old = std::mem::replace(&mut self.codebook, Param::from_tensor(t.clone()));
+        self.codebook = old.map(|_| t).set_require_grad(false);
     }
 
     /// Replaces the codebook values (keeps the parameter id, no gradient).
