@@ -22,7 +22,7 @@ pub mod training;
 pub mod vocab;
 pub mod vq;
 
-use burn::tensor::{Int, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// A training step (forward, backward through activations and weights) costs about three
