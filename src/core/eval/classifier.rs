@@ -22,7 +22,7 @@ use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
 use crate::core::model::parallel::materialise;
-use crate::core::model::{ModelError, read_scalar};
+use crate::core::model::{ModelError, read_floats, read_scalar};
 
 /// Classifier architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -321,10 +321,6 @@ fn labels(windows: &[&LabelledWindow], device: &Device) -> Tensor<1, Int> {
     Tensor::<1, Int>::from_data(TensorData::new(v, [windows.len()]), device)
 }
 
-fn read(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().try_to_vec_as::<f32>().unwrap_or_default()
-}
-
 /// Mean cross-entropy of `net` on `windows` (inference, chunks of 256).
 fn mean_loss(
     net: &Net,
@@ -478,34 +474,44 @@ pub fn argmax(p: &[f32]) -> usize {
 
 impl Classifier {
     /// Class probabilities `[windows][classes]`.
-    #[must_use]
-    pub fn probabilities(&self, windows: &[&LabelledWindow]) -> Vec<Vec<f32>> {
+    ///
+    /// # Errors
+    /// Probabilities that cannot be read back from the device.
+    pub fn probabilities(&self, windows: &[&LabelledWindow]) -> Result<Vec<Vec<f32>>, ModelError> {
         let mut out = Vec::with_capacity(windows.len());
         for chunk in windows.chunks(256) {
             let (logits, _) = self.net.forward(batch(chunk, self.subsample, &self.device));
-            let p = read(softmax(logits, 1));
+            let p = read_floats(softmax(logits, 1), "classifier probabilities")?;
             out.extend(p.chunks_exact(self.classes.max(1)).map(<[f32]>::to_vec));
         }
-        out
+        Ok(out)
     }
 
     /// Pooled hidden features `[windows][hidden]` (the space of the Fréchet distance).
-    #[must_use]
-    pub fn embeddings(&self, windows: &[&LabelledWindow]) -> Vec<Vec<f32>> {
+    ///
+    /// # Errors
+    /// Features that cannot be read back from the device.
+    pub fn embeddings(&self, windows: &[&LabelledWindow]) -> Result<Vec<Vec<f32>>, ModelError> {
         let mut out = Vec::with_capacity(windows.len());
         for chunk in windows.chunks(256) {
             let (_, emb) = self.net.forward(batch(chunk, self.subsample, &self.device));
             let w = emb.dims()[1];
-            out.extend(read(emb).chunks_exact(w.max(1)).map(<[f32]>::to_vec));
+            let v = read_floats(emb, "classifier features")?;
+            out.extend(v.chunks_exact(w.max(1)).map(<[f32]>::to_vec));
         }
-        out
+        Ok(out)
     }
 
     /// One prediction per sequence: window probabilities averaged over each sequence's
     /// windows, then the most likely class. Returns `(sequence, true class, predicted)`.
-    #[must_use]
-    pub fn predict_sequences(&self, windows: &[&LabelledWindow]) -> Vec<(usize, usize, usize)> {
-        let probs = self.probabilities(windows);
+    ///
+    /// # Errors
+    /// As [`Self::probabilities`].
+    pub fn predict_sequences(
+        &self,
+        windows: &[&LabelledWindow],
+    ) -> Result<Vec<(usize, usize, usize)>, ModelError> {
+        let probs = self.probabilities(windows)?;
         let mut acc: std::collections::BTreeMap<usize, (usize, Vec<f32>)> =
             std::collections::BTreeMap::new();
         for (w, p) in windows.iter().zip(&probs) {
@@ -516,8 +522,9 @@ impl Classifier {
                 *a += b;
             }
         }
-        acc.into_iter()
+        Ok(acc
+            .into_iter()
             .map(|(s, (truth, p))| (s, truth, argmax(&p)))
-            .collect()
+            .collect())
     }
 }

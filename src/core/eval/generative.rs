@@ -9,6 +9,7 @@ use super::classifier::{Classifier, LabelledWindow, argmax};
 use super::protocol::{ModelWindow, Prepared, standardise};
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::{Dataset, GaitSequence, Provenance};
+use crate::core::model::ModelError;
 use crate::core::model::bundle::GaitGenerator;
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence};
 use crate::core::model::metrics::{
@@ -152,17 +153,17 @@ impl Default for Recognition {
 }
 
 /// Share of `windows` of class `c` whose most probable class is `c` (NaN without any).
-fn recognised(net: &Classifier, windows: &[LabelledWindow], c: usize) -> f64 {
+fn recognised(net: &Classifier, windows: &[LabelledWindow], c: usize) -> Result<f64, ModelError> {
     let own: Vec<&LabelledWindow> = windows.iter().filter(|w| w.class == c).collect();
     if own.is_empty() {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     let hits = net
-        .probabilities(&own)
+        .probabilities(&own)?
         .iter()
         .filter(|p| argmax(p) == c)
         .count();
-    hits as f64 / own.len() as f64
+    Ok(hits as f64 / own.len() as f64)
 }
 
 /// Quality of the fold's synthetic data.
@@ -200,7 +201,7 @@ pub(crate) fn measure(
     fit: &[usize],
     ds: &Dataset,
     g: &GaitGenerator,
-) -> GenerativeResult {
+) -> Result<GenerativeResult, ModelError> {
     let fps = g.manifest.window.fps;
     let to_seq = |c: usize, w: &[[f32; FEATURES]], id: String| {
         features_to_sequence(
@@ -259,7 +260,7 @@ pub(crate) fn measure(
         ..GenerativeResult::default()
     };
     let Some(net) = net else {
-        return out;
+        return Ok(out);
     };
     out.feature_space = format!("{} trained on real data", net.kind.name());
     let emb = |w: Vec<&LabelledWindow>| net.embeddings(&w);
@@ -277,31 +278,32 @@ pub(crate) fn measure(
         .map(|(c, w, _)| (*c, w.clone()))
         .collect::<Vec<_>>());
     let base_lw = lw(base);
-    let of = |v: &[LabelledWindow], c: Option<usize>| -> Vec<Vec<f32>> {
+    let of = |v: &[LabelledWindow], c: Option<usize>| -> Result<Vec<Vec<f32>>, ModelError> {
         emb(v
             .iter()
             .filter(|w| c.is_none_or(|c| w.class == c))
             .collect())
     };
+    // Too few windows for a covariance: the distance is undefined (NaN in the report).
     let fd = |a: &[Vec<f32>], b: &[Vec<f32>]| frechet_distance(a, b).unwrap_or(f64::NAN);
     for (c, name) in prep.classes.iter().enumerate() {
-        let r = of(real_fit, Some(c));
+        let r = of(real_fit, Some(c))?;
         out.per_class.push(ClassDistance {
             class: name.clone(),
-            model: fd(&r, &of(&model_lw, Some(c))),
-            baseline: fd(&r, &of(&base_lw, Some(c))),
-            real_reference: fd(&r, &of(real_val, Some(c))),
+            model: fd(&r, &of(&model_lw, Some(c))?),
+            baseline: fd(&r, &of(&base_lw, Some(c))?),
+            real_reference: fd(&r, &of(real_val, Some(c))?),
             recognised: Recognition {
-                model: recognised(net, &model_lw, c),
-                baseline: recognised(net, &base_lw, c),
-                real: recognised(net, real_val, c),
+                model: recognised(net, &model_lw, c)?,
+                baseline: recognised(net, &base_lw, c)?,
+                real: recognised(net, real_val, c)?,
             },
         });
     }
-    let r = of(real_fit, None);
-    out.model_all = fd(&r, &of(&model_lw, None));
-    out.baseline_all = fd(&r, &of(&base_lw, None));
-    out
+    let r = of(real_fit, None)?;
+    out.model_all = fd(&r, &of(&model_lw, None)?);
+    out.baseline_all = fd(&r, &of(&base_lw, None)?);
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -246,14 +246,18 @@ pub(crate) fn standardise(w: &[[f32; FEATURES]], n: &Normalizer) -> Vec<[f32; FE
     w.iter().map(|f| n.apply(f)).collect()
 }
 
-fn classify(clf: &Classifier, test: &[&LabelledWindow], classes: usize) -> Vec<Vec<usize>> {
+fn classify(
+    clf: &Classifier,
+    test: &[&LabelledWindow],
+    classes: usize,
+) -> Result<Vec<Vec<usize>>, ModelError> {
     let mut confusion = vec![vec![0usize; classes]; classes];
-    for (_, truth, pred) in clf.predict_sequences(test) {
+    for (_, truth, pred) in clf.predict_sequences(test)? {
         if truth < classes && pred < classes {
             confusion[truth][pred] += 1;
         }
     }
-    confusion
+    Ok(confusion)
 }
 
 /// Generates `per_class` windows of every class the generator knows; `(class, raw frames,
@@ -484,7 +488,7 @@ pub(crate) fn run_fold(
         &fit,
         ds,
         &g,
-    );
+    )?;
     Ok(FoldResult {
         fold: fold_no,
         test_subjects: fold.test_subjects.clone(),
@@ -575,7 +579,7 @@ fn train_condition(
         Err(ModelError::Data(_)) => return Ok(None), // e.g. no synthetic windows at all
         Err(e) => return Err(e),
     };
-    let confusion = classify(&clf, sets.test, nc);
+    let confusion = classify(&clf, sets.test, nc)?;
     let result = ConditionResult {
         classifier: kind,
         condition: cond,
