@@ -10,7 +10,7 @@ use pathogait::core::bench::learning_bench;
 use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::io::trc;
-use pathogait::core::jobs::{CancelToken, NoProgress};
+use pathogait::core::jobs::{CancelToken, NoProgress, Progress};
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use pathogait::core::model::features::WindowConfig;
 use pathogait::core::model::generate::{Sampling, generate};
@@ -546,27 +546,17 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
     let ds: Dataset = demo_dataset(&DemoConfig::default(), &NoProgress, &CancelToken::new())?;
     let cpu = !backend.starts_with("wgpu");
     let t0 = Instant::now();
-    let r = if c.json {
-        learning_bench(
-            &ds,
-            &device,
-            &backend,
-            cpu,
-            c.steps,
-            c.classifier_batch,
-            &NoProgress,
-        )?
-    } else {
-        learning_bench(
-            &ds,
-            &device,
-            &backend,
-            cpu,
-            c.steps,
-            c.classifier_batch,
-            &Bars::default(),
-        )?
-    };
+    let bars = Bars::default();
+    let progress: &dyn Progress = if c.json { &NoProgress } else { &bars };
+    let r = learning_bench(
+        &ds,
+        &device,
+        &backend,
+        cpu,
+        c.steps,
+        c.classifier_batch,
+        progress,
+    )?;
     let total_s = t0.elapsed().as_secs_f64();
     let rss = peak_rss_mib();
     if c.json {

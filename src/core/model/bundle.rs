@@ -15,11 +15,10 @@ use super::checkpoint::StageCheckpoint;
 use super::data::{AuxScale, TrainingSet, build_training_set};
 use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
+use super::gpt_training::{train_gpt, window_codes};
 use super::metrics::{ClassReference, class_reference, mpjpe_mm};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
-use super::training::{
-    LossWeights, StageConfig, StageEnd, StepLog, train_gpt, train_tokenizer, window_codes,
-};
+use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
 use super::vocab::Vocab;
 use super::vq::{CodeUsage, VqEma, code_usage};
 use crate::core::biomech::priors::GroupPriors;

@@ -13,6 +13,7 @@ pub mod features;
 pub mod generate;
 pub mod gpt;
 pub mod gpt2_import;
+pub mod gpt_training;
 pub mod losses;
 pub mod metrics;
 pub mod parallel;

@@ -1,23 +1,22 @@
-//! Training loops for the tokeniser and the GPT, reporting through the core's progress sink,
-//! cancellable between steps, with seeded batches so a run is repeatable.
+//! The tokeniser's training loop and what both generator stages share (stage settings,
+//! held-out plateau stops, step logs read from the device in groups); the GPT's loop is in
+//! [`super::gpt_training`]. Loops report through the core's progress sink, are cancellable
+//! between steps and draw seeded batches, so a run is repeatable.
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::StageCheckpoint;
-use super::data::{TrainingSet, Window, augment};
+use super::data::{TrainingSet, Window};
 use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
-use super::gpt::{Gpt, GptConfig};
 use super::losses::biomech_losses;
-use super::parallel::{lm_mean_loss, lm_step, materialise, run_shards, shards_for, sum_grads};
+use super::parallel::{materialise, run_shards, shards_for, sum_grads};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
-use super::vocab::{CodeKind, EOS, Vocab};
 use super::vq::VqEma;
 use super::{ModelError, read_floats, read_scalar};
 use crate::core::jobs::{CancelToken, Progress};
@@ -95,14 +94,14 @@ pub struct StageEnd {
 }
 
 /// Early stopping on a held-out loss plateau.
-struct Plateau {
+pub(super) struct Plateau {
     best: f32,
     best_step: usize,
     since: usize,
 }
 
 impl Plateau {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             best: f32::INFINITY,
             best_step: 0,
@@ -111,7 +110,7 @@ impl Plateau {
     }
 
     /// Records a measurement; returns the reason to stop, if the plateau is long enough.
-    fn record(
+    pub(super) fn record(
         &mut self,
         step: usize,
         loss: f32,
@@ -137,13 +136,13 @@ impl Plateau {
 
 /// Held-out windows measured at each check: at most 256, evenly spread over the held-out
 /// subjects' windows (fixed for the run), so a check costs a few batches on any dataset size.
-fn check_subset(heldout: &[usize]) -> Vec<usize> {
+pub(super) fn check_subset(heldout: &[usize]) -> Vec<usize> {
     let step = heldout.len().div_ceil(256).max(1);
     heldout.iter().copied().step_by(step).collect()
 }
 
 /// True at the steps where `stage` measures its held-out loss.
-fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> bool {
+pub(super) fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> bool {
     !heldout.is_empty()
         && stage.eval_every > 0
         && step.is_multiple_of(stage.eval_every)
@@ -266,40 +265,96 @@ fn tokenizer_shard(
     }
 }
 
-/// Reads the `pending` tokeniser step values (`[3]` each: loss, reconstruction, perplexity)
-/// in one transfer, logs them and returns the progress text of the last one.
-fn read_tokenizer_logs(
+/// A step's shards gathered: gradients summed in order, the loss and reconstruction values
+/// `[2]` summed, and per codebook the codes `[N]` and latents `[N, D]` of all shards in batch
+/// order.
+#[allow(clippy::type_complexity)] // the four parts of a step, each used once by the caller
+fn gather_shards(
+    model: &GaitTokenizer,
+    shards: Vec<Result<TokenizerShard, ModelError>>,
+) -> Result<
+    (
+        GradientsParams,
+        Tensor<1>,
+        [Tensor<1, Int>; 3],
+        [Tensor<2>; 3],
+    ),
+    ModelError,
+> {
+    let mut grads = Vec::with_capacity(shards.len());
+    let mut values: Option<Tensor<1>> = None;
+    let mut codes: [Vec<Tensor<1, Int>>; 3] = Default::default();
+    let mut latents: [Vec<Tensor<2>>; 3] = Default::default();
+    for r in shards {
+        let r = r?;
+        grads.push(r.grads);
+        values = Some(values.map_or(r.values.clone(), |v| v + r.values));
+        for (i, (c, z)) in r.codes.into_iter().zip(r.latents).enumerate() {
+            codes[i].push(c);
+            latents[i].push(z);
+        }
+    }
+    let values =
+        values.ok_or_else(|| ModelError::Data("a tokeniser step without windows".into()))?;
+    Ok((
+        sum_grads(model, grads),
+        values,
+        codes.map(|c| Tensor::cat(c, 0)),
+        latents.map(|z| Tensor::cat(z, 0)),
+    ))
+}
+
+/// EMA updates of the three codebooks from a step's codes and latents, on the device;
+/// returns the mean code perplexity `[1]`.
+fn update_codebooks(
+    model: &mut GaitTokenizer,
+    emas: &mut [DeviceEma; 3],
+    codes: [Tensor<1, Int>; 3],
+    latents: [Tensor<2>; 3],
+    rng: &mut ChaCha8Rng,
+) -> Tensor<1> {
+    let codebooks = [
+        &mut model.vq_spatial,
+        &mut model.vq_temporal,
+        &mut model.vq_path,
+    ];
+    let mut sum: Option<Tensor<1>> = None;
+    for (((vq, ema), c), z) in codebooks.into_iter().zip(emas).zip(codes).zip(latents) {
+        let (cb, p) = ema.update(z, c, rng);
+        vq.set_codebook_tensor(cb);
+        sum = Some(sum.map_or(p.clone(), |s| s + p));
+    }
+    sum.map_or_else(
+        || Tensor::ones([1], &model.vq_path.codebook.val().device()),
+        |s| s.div_scalar(3.0),
+    )
+}
+
+/// [`read_pending`] for tokeniser steps (`[3]`: loss, reconstruction, perplexity).
+fn read_tokenizer_pending(
     pending: &mut Vec<(usize, Tensor<1>)>,
     log: &mut Vec<StepLog>,
     progress: &dyn Progress,
-) -> Result<Option<String>, ModelError> {
-    if pending.is_empty() {
-        return Ok(None);
-    }
-    let (steps, values): (Vec<usize>, Vec<Tensor<1>>) = pending.drain(..).unzip();
-    let values = read_floats(Tensor::cat(values, 0), "tokeniser step values")?;
-    let mut text = None;
-    for (&step, v) in steps.iter().zip(values.chunks_exact(3)) {
-        let (loss, main, perplexity) = (v[0], v[1], v[2]);
-        log.push(StepLog {
+) -> Result<Option<StepLog>, ModelError> {
+    read_pending(
+        pending,
+        "tokeniser step values",
+        log,
+        progress,
+        |step, v| StepLog {
             step,
-            loss,
-            main,
-            perplexity,
-        });
-        progress.metrics(
-            step as u64,
-            &[
-                ("loss", f64::from(loss)),
-                ("reconstruction", f64::from(main)),
-                ("perplexity", f64::from(perplexity)),
-            ],
-        );
-        text = Some(format!(
-            "loss {loss:.4} recon {main:.4} perplexity {perplexity:.1}"
-        ));
-    }
-    Ok(text)
+            loss: v[0],
+            main: v[1],
+            perplexity: v[2],
+        },
+        |e| {
+            vec![
+                ("loss", f64::from(e.loss)),
+                ("reconstruction", f64::from(e.main)),
+                ("perplexity", f64::from(e.perplexity)),
+            ]
+        },
+    )
 }
 
 /// Trains the tokeniser on `train` windows. Returns the model (on the inner, non-autodiff
@@ -383,54 +438,21 @@ pub fn train_tokenizer(
             };
             Ok(tokenizer_shard(&m, c, &terms, &ad))
         });
-        let mut grads = Vec::with_capacity(shards.len());
-        let mut values: Vec<Tensor<1>> = Vec::with_capacity(shards.len());
-        let mut codes: [Vec<Tensor<1, Int>>; 3] = Default::default();
-        let mut latents: [Vec<Tensor<2>>; 3] = Default::default();
-        for r in shards {
-            let r = r?;
-            grads.push(r.grads);
-            values.push(r.values);
-            for (i, (c, z)) in r.codes.into_iter().zip(r.latents).enumerate() {
-                codes[i].push(c);
-                latents[i].push(z);
-            }
-        }
-        let grads = sum_grads(&model, grads);
+        let (grads, values, codes, latents) = gather_shards(&model, shards)?;
         model = optim.step(stage.lr, model, grads);
-        // EMA codebook updates from this batch's latents and assignments, on the device.
-        let codebooks = [
-            &mut model.vq_spatial,
-            &mut model.vq_temporal,
-            &mut model.vq_path,
-        ];
-        let mut perplexity: Option<Tensor<1>> = None;
-        for (i, vq) in codebooks.into_iter().enumerate() {
-            let (cb, p) = emas[i].update(
-                Tensor::cat(std::mem::take(&mut latents[i]), 0),
-                Tensor::cat(std::mem::take(&mut codes[i]), 0),
-                &mut rng,
-            );
-            vq.set_codebook_tensor(cb);
-            perplexity = Some(perplexity.map_or(p.clone(), |s| s + p));
-        }
+        let perplexity = update_codebooks(&mut model, &mut emas, codes, latents, &mut rng);
         // [3]: loss, reconstruction, mean perplexity.
-        let [loss, recon] = [0, 1].map(|j| {
-            values
-                .iter()
-                .map(|v| v.clone().narrow(0, j, 1))
-                .reduce(|a, b| a + b)
-                .unwrap_or_else(|| Tensor::zeros([1], device))
-        });
-        let p = perplexity.map_or_else(|| Tensor::zeros([1], device), |p| p.div_scalar(3.0));
-        pending.push((step, Tensor::cat(vec![loss, recon, p], 0)));
+        pending.push((step, Tensor::cat(vec![values, perplexity], 0)));
         progress.advance(1, &shown);
         let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
         let check = check_due(stage, step, heldout);
         if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
-            && let Some(text) = read_tokenizer_logs(&mut pending, &mut log, progress)?
+            && let Some(e) = read_tokenizer_pending(&mut pending, &mut log, progress)?
         {
-            shown = text;
+            shown = format!(
+                "loss {:.4} recon {:.4} perplexity {:.1}",
+                e.loss, e.main, e.perplexity
+            );
             progress.advance(0, &shown);
         }
         if let Some(c) = ckpt
@@ -477,203 +499,33 @@ fn tokenizer_heldout_loss(
     Ok((total / heldout.len().max(1) as f64) as f32)
 }
 
-/// A training sequence for the GPT: prompt tokens, gait tokens interleaved per latent step
-/// (spatial, temporal, pathological), EOS.
-#[must_use]
-pub fn token_sequence(
-    vocab: &Vocab,
-    prompt: &super::vocab::PromptValues,
-    codes: &[Vec<usize>; 3],
-) -> Vec<usize> {
-    let mut t = vocab.prompt_tokens(prompt);
-    for step in 0..codes[0].len() {
-        for (i, kind) in CodeKind::ORDER.into_iter().enumerate() {
-            t.push(vocab.gait_token(kind, codes[i][step]));
-        }
-    }
-    t.push(EOS);
-    t
-}
-
-/// Codes of every window (per branch, `T/r` each), computed in batches with the tokeniser.
-#[must_use]
-pub fn window_codes(
-    tok: &GaitTokenizer,
-    set: &TrainingSet,
-    device: &Device,
-) -> Vec<[Vec<usize>; 3]> {
-    let mut out = Vec::with_capacity(set.windows.len());
-    for chunk in set.windows.chunks(64) {
-        let refs: Vec<&Window> = chunk.iter().collect();
-        let codes = tok.encode(batch_tensor(&refs, device));
-        let per = codes[0].len() / chunk.len().max(1);
-        for w in 0..chunk.len() {
-            out.push([0, 1, 2].map(|i| codes[i][w * per..(w + 1) * per].to_vec()));
-        }
-    }
-    out
-}
-
-/// GPT step losses are read back from the device this many steps at a time: on a GPU a read
+/// Step values (losses, perplexity) are read back from the device this many steps at a time: on a GPU a read
 /// per step would wait for every step's queue to drain before the next could be sent.
-const LOSS_READ_EVERY: usize = 10;
+pub(super) const LOSS_READ_EVERY: usize = 10;
 
-/// Reads the `pending` step losses in one transfer, logs them (step log, progress metrics)
-/// and returns the last one.
-fn read_step_losses(
+/// Reads the `pending` step values (one `[W]` tensor per step) in one transfer, appends a
+/// log entry per step made by `entry` from its `W` values, reports each to `progress` through
+/// `metrics`, and returns the last entry.
+pub(super) fn read_pending(
     pending: &mut Vec<(usize, Tensor<1>)>,
+    what: &str,
     log: &mut Vec<StepLog>,
     progress: &dyn Progress,
-) -> Result<Option<f32>, ModelError> {
+    entry: impl Fn(usize, &[f32]) -> StepLog,
+    metrics: impl Fn(&StepLog) -> Vec<(&'static str, f64)>,
+) -> Result<Option<StepLog>, ModelError> {
     if pending.is_empty() {
         return Ok(None);
     }
-    let (steps, losses): (Vec<usize>, Vec<Tensor<1>>) = pending.drain(..).unzip();
-    let values = read_floats(Tensor::cat(losses, 0), "GPT step losses")?;
-    for (&step, &loss) in steps.iter().zip(&values) {
-        log.push(StepLog {
-            step,
-            loss,
-            main: loss,
-            perplexity: loss.exp(),
-        });
-        progress.metrics(step as u64, &[("cross-entropy", f64::from(loss))]);
+    let (steps, values): (Vec<usize>, Vec<Tensor<1>>) = pending.drain(..).unzip();
+    let values = read_floats(Tensor::cat(values, 0), what)?;
+    let width = values.len() / steps.len();
+    let mut last = None;
+    for (&step, v) in steps.iter().zip(values.chunks_exact(width.max(1))) {
+        let e = entry(step, v);
+        progress.metrics(step as u64, &metrics(&e));
+        log.push(e);
+        last = Some(e);
     }
-    Ok(values.last().copied())
-}
-
-/// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
-/// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait
-/// tokens and EOS (the prompt is given, not predicted). `init` optionally loads pretrained
-/// GPT-2 blocks first (see [`super::gpt2_import`]).
-///
-/// # Errors
-/// Cancellation, or no training windows.
-#[allow(clippy::too_many_arguments)] // as for train_tokenizer
-pub fn train_gpt(
-    init: Option<&std::path::Path>,
-    set: &TrainingSet,
-    codes: &[[Vec<usize>; 3]],
-    train: &[usize],
-    heldout: &[usize],
-    cfg: &GptConfig,
-    stage: &StageConfig,
-    augment_p: f64,
-    uncond_p: f64,
-    device: &Device,
-    seed: u64,
-    ckpt: Option<&StageCheckpoint>,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<(Gpt, Vec<StepLog>, StageEnd), ModelError> {
-    if train.is_empty() {
-        return Err(ModelError::Data("no training windows".into()));
-    }
-    let ad = device.clone().autodiff();
-    // Weight initialisation and dropout draw from the backend's generator: seed it so a run
-    // is repeatable (the seed may be process-wide, see `Device::seed`).
-    ad.seed(seed);
-    let mut model = cfg.init(&ad);
-    if let Some(path) = init {
-        model = model.load_gpt2(path)?.0;
-    }
-    materialise(&model);
-    let mut optim = AdamConfig::new().init();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let prompt_len = set.vocab.prompt_len();
-    let mut order: Vec<usize> = train.to_vec();
-    let mut log = Vec::with_capacity(stage.steps);
-    let mut start = 1;
-    if let Some(r) =
-        ckpt.and_then(|c| c.load::<_, Vec<usize>>("gpt", model.clone(), AdamConfig::new().init()))
-    {
-        (model, optim, rng, log, order, start) =
-            (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
-    }
-    let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
-    let heldout = check_subset(heldout);
-    let heldout = heldout.as_slice();
-    progress.start("training GPT", stage.steps as u64);
-    progress.advance((start - 1) as u64, "resumed from checkpoint");
-    // Step losses wait on the device and are read LOSS_READ_EVERY steps at a time.
-    let mut pending: Vec<(usize, Tensor<1>)> = Vec::with_capacity(LOSS_READ_EVERY);
-    let mut shown = String::from("cross-entropy …");
-    for step in start..=stage.steps {
-        if cancel.is_cancelled() {
-            progress.finish();
-            return Err(ModelError::Cancelled);
-        }
-        order.shuffle(&mut rng);
-        let idx: Vec<usize> = order
-            .iter()
-            .copied()
-            .cycle()
-            .take(stage.batch.max(1))
-            .collect();
-        let seqs: Vec<Vec<usize>> = idx
-            .iter()
-            .map(|&i| {
-                let mut t = token_sequence(
-                    &set.vocab,
-                    &augment(&set.windows[i].prompt, augment_p, &mut rng),
-                    &codes[i],
-                );
-                // Classifier-free guidance needs the unconditional model too: sometimes the
-                // prompt says nothing.
-                if uncond_p > 0.0 && rng.random_bool(uncond_p.clamp(0.0, 1.0)) {
-                    let null = set.vocab.null_prompt();
-                    t[..null.len()].copy_from_slice(&null);
-                }
-                t
-            })
-            .collect();
-        // Dropout masks come from the run's own generator (drawn only when there is dropout,
-        // so a model without it sees the same batches as before masks were drawn here).
-        let drop_seed = if cfg.dropout > 0.0 { rng.random() } else { 0 };
-        let (loss, grads) = lm_step(
-            &model,
-            &seqs,
-            prompt_len,
-            cfg.context,
-            cfg.dropout,
-            drop_seed,
-            &ad,
-        )?;
-        model = optim.step(stage.lr, model, grads);
-        pending.push((step, loss));
-        progress.advance(1, &shown);
-        let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
-        let check = check_due(stage, step, heldout);
-        if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
-            && let Some(last) = read_step_losses(&mut pending, &mut log, progress)?
-        {
-            shown = format!("cross-entropy {last:.3}");
-            progress.advance(0, &shown);
-        }
-        if let Some(c) = ckpt
-            && ckpt_due
-        {
-            c.save("gpt", step, &model, &optim, &log, &rng, &order)?;
-        }
-        if check {
-            let inner = model.valid();
-            let seqs: Vec<Vec<usize>> = heldout
-                .iter()
-                .map(|&i| token_sequence(&set.vocab, &set.windows[i].prompt, &codes[i]))
-                .collect();
-            let mut total = 0.0f64;
-            for chunk in seqs.chunks(64) {
-                let (l, _) = lm_mean_loss(&inner, chunk, prompt_len, cfg.context, device)?;
-                total += f64::from(l) * chunk.len() as f64;
-            }
-            let loss = (total / seqs.len().max(1) as f64) as f32;
-            if let Some(why) = plateau.record(step, loss, stage, &mut end) {
-                progress.advance(0, &why);
-                end.stopped = Some(why);
-                break;
-            }
-        }
-    }
-    progress.finish();
-    Ok((model.valid(), log, end))
+    Ok(last)
 }
