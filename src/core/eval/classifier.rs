@@ -399,7 +399,8 @@ pub fn train_classifier(
         cfg.max_epochs.max(1) as u64,
     );
     for epoch in 1..=cfg.max_epochs.max(1) {
-        // Summed on the device and read once per epoch: no host round trip per step.
+        // The training loss, summed on the device and read once per epoch (no host round
+        // trip per step), scores the epoch when there is no validation set.
         let mut loss_sum: Option<Tensor<1>> = None;
         for _ in 0..steps_per_epoch {
             if cancel.is_cancelled() {
@@ -417,11 +418,14 @@ pub fn train_classifier(
                 .mask([pick.len(), cfg.hidden.max(2)]);
             let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
             let loss = ce.forward(logits, labels(&pick, &ad));
-            let l = loss.clone().inner();
-            loss_sum = Some(match loss_sum {
-                Some(s) => s + l,
-                None => l,
-            });
+            // Only scored when there is no validation set.
+            if val.is_empty() {
+                let l = loss.clone().inner();
+                loss_sum = Some(match loss_sum {
+                    Some(s) => s + l,
+                    None => l,
+                });
+            }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
         }

@@ -15,7 +15,7 @@ use super::parallel::{lm_mean_loss, lm_step, materialise};
 use super::tokenizer::GaitTokenizer;
 use super::training::{
     LOSS_READ_EVERY, Plateau, StageConfig, StageEnd, StepLog, batch_tensor, check_due,
-    check_subset, read_pending,
+    check_subset, read_due, read_pending,
 };
 use super::vocab::{CodeKind, EOS, Vocab};
 use crate::core::jobs::{CancelToken, Progress};
@@ -193,7 +193,7 @@ pub fn train_gpt(
         progress.advance(1, &shown);
         let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
         let check = check_due(stage, step, heldout);
-        if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
+        if read_due(pending.len(), step, stage, ckpt_due || check)
             && let Some(e) = read_pending(
                 &mut pending,
                 "GPT step losses",

@@ -446,7 +446,7 @@ pub fn train_tokenizer(
         progress.advance(1, &shown);
         let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
         let check = check_due(stage, step, heldout);
-        if (pending.len() >= LOSS_READ_EVERY || step == stage.steps || ckpt_due || check)
+        if read_due(pending.len(), step, stage, ckpt_due || check)
             && let Some(e) = read_tokenizer_pending(&mut pending, &mut log, progress)?
         {
             shown = format!(
@@ -502,6 +502,12 @@ fn tokenizer_heldout_loss(
 /// Step values (losses, perplexity) are read back from the device this many steps at a time: on a GPU a read
 /// per step would wait for every step's queue to drain before the next could be sent.
 pub(super) const LOSS_READ_EVERY: usize = 10;
+
+/// Whether the pending step values are read now: `pending` steps fill a group, the stage's
+/// last step is reached, or a checkpoint or held-out check (`needed`) wants the log complete.
+pub(super) fn read_due(pending: usize, step: usize, stage: &StageConfig, needed: bool) -> bool {
+    pending >= LOSS_READ_EVERY || step == stage.steps || needed
+}
 
 /// Reads the `pending` step values (one `[W]` tensor per step) in one transfer, appends a
 /// log entry per step made by `entry` from its `W` values, reports each to `progress` through

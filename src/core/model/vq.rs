@@ -85,14 +85,6 @@ impl VectorQuantizer {
         let old = std::mem::replace(&mut self.codebook, Param::from_tensor(t.clone()));
         self.codebook = old.map(|_| t).set_require_grad(false);
     }
-
-    /// Replaces the codebook values (keeps the parameter id, no gradient).
-    pub fn set_codebook(&mut self, values: Vec<f32>, shape: [usize; 2]) {
-        let device = self.codebook.val().device();
-        let t = Tensor::<2>::from_data(TensorData::new(values, shape), &device);
-        let old = std::mem::replace(&mut self.codebook, Param::from_tensor(t.clone()));
-        self.codebook = old.map(|_| t).set_require_grad(false);
-    }
 }
 
 /// Host-side EMA statistics of one codebook.
@@ -268,7 +260,10 @@ mod tests {
     fn quantize_picks_nearest_and_passes_gradients_straight_through() {
         let device = Device::flex().autodiff();
         let mut vq = VectorQuantizer::new(2, 2, &device);
-        vq.set_codebook(vec![0.0, 0.0, 1.0, 1.0], [2, 2]);
+        vq.set_codebook_tensor(Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.0, 1.0, 1.0], [2, 2]),
+            &device,
+        ));
         let z = Tensor::<2>::from_data(
             TensorData::new(vec![0.9f32, 0.8, 0.1, -0.1], [2, 2]),
             &device,
