@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use pathogait::core::data::{CommonJoint, GaitSequence, Provenance};
+use pathogait::core::data::{CommonJoint, GaitSequence, Provenance, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::export::numpy::read_npz;
 use pathogait::core::export::{
@@ -113,7 +113,13 @@ fn every_format_reads_back_equal() {
     assert_eq!(m.items.len(), 3);
     assert_eq!(
         m.shared_files,
-        vec!["dataset.npz".to_string(), "dataset.csv".into()]
+        vec![
+            "dataset.npz".to_string(),
+            "dataset.csv".into(),
+            "walks.csv".into(),
+            "events.csv".into(),
+            "kinect/index.csv".into()
+        ]
     );
     // Mixed rigs: the shared files hold the common joints, and the manifest says so.
     assert!(
@@ -163,7 +169,11 @@ fn every_format_reads_back_equal() {
                 0.0015
             };
             assert_same_geometry(s, &back, tol, file);
+            if file.starts_with("c3d/") {
+                assert_eq!(back.events.as_ref(), Some(&item.events), "{file}: events");
+            }
         }
+        assert!(!item.events.is_empty() && item.events.cycles(Side::Left).len() >= 2);
         assert_eq!(item.files.len(), 4, "{:?}", item.files);
     }
     // Provenance of the generated walk is in the manifest, which round-trips.
@@ -352,4 +362,146 @@ fn bvh_rotations_reproduce_a_rigid_walk() {
         let twice = import(&dir.path().join("b").join(&m.items[0].files[0]));
         assert_same_geometry(&once, &twice, 0.002, &s.id);
     }
+}
+
+/// Ids, subjects, labels, tags and notes holding commas, quotes and newlines come back
+/// unchanged from every CSV of an export, and the Kinect folder re-imports with the same
+/// subjects and classes.
+#[test]
+fn csv_and_kinect_exports_round_trip_awkward_names() {
+    let mut walks = demo_walks(3);
+    walks[0].id = "walk, \"one\"\nsecond line".into();
+    walks[0].subject = "Doe, \"J\"".into();
+    walks[1].label = Some("stiff, \"legged\"".into());
+    let mut cur = Curation::new();
+    let tags = vec![
+        "heel, strike".to_string(),
+        "says \"ok\"\nnext".into(),
+        "a;b".into(),
+    ];
+    cur.insert(
+        walks[0].id.clone(),
+        CurationEntry {
+            decision: Decision::Accepted,
+            tags: tags.clone(),
+            note: "line 1\nline, 2".into(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = run(
+        &walks,
+        &cur,
+        &[ExportFormat::Csv, ExportFormat::Kinect],
+        dir.path(),
+    )
+    .unwrap();
+    let read = |name: &str| -> Vec<csv::StringRecord> {
+        let mut r = csv::Reader::from_path(dir.path().join(name)).unwrap();
+        r.records().map(Result::unwrap).collect()
+    };
+    let data = read("dataset.csv");
+    assert_eq!(data[0].get(0), Some(walks[0].id.as_str()));
+    assert_eq!(data[0].get(1), Some(walks[0].subject.as_str()));
+    let frames: usize = walks.iter().map(|w| w.frames() * 25).sum();
+    assert_eq!(data.len(), frames);
+    let walk_rows = read("walks.csv");
+    assert_eq!(walk_rows.len(), 3);
+    assert_eq!(walk_rows[0].get(0), Some(walks[0].id.as_str()));
+    assert_eq!(walk_rows[1].get(2), walks[1].label.as_deref());
+    let back_tags: Vec<String> = serde_json::from_str(walk_rows[0].get(8).unwrap()).unwrap();
+    assert_eq!(back_tags, tags);
+    assert_eq!(walk_rows[0].get(9), Some("line 1\nline, 2"));
+    let events = read("events.csv");
+    let first: Vec<&csv::StringRecord> = events
+        .iter()
+        .filter(|r| r.get(0) == Some(walks[0].id.as_str()))
+        .collect();
+    let n0 = m.items[0].events.timeline().len();
+    assert!(
+        n0 >= 4 && first.len() == n0,
+        "{n0} events, {} rows",
+        first.len()
+    );
+    assert_eq!(first[0].get(1), Some(walks[0].subject.as_str()));
+    assert!(
+        first
+            .iter()
+            .all(|r| matches!(r.get(2), Some("Left" | "Right")))
+    );
+    assert!(
+        first
+            .iter()
+            .all(|r| matches!(r.get(3), Some("Foot Strike" | "Foot Off")))
+    );
+    // Kinect: reference-style names, and the folder re-imports to the same subject and class.
+    for it in &m.items {
+        let f = &it.files[0];
+        assert!(!f.contains("SkeletonData1_SkeletonData"), "{f}");
+    }
+    let (ds, report) = pathogait::core::io::import_path(
+        &dir.path().join("kinect"),
+        &ImportOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(report.labels.is_some(), "kinect/index.csv is found");
+    assert_eq!(ds.sequences.len(), 3);
+    for w in &walks {
+        let file = &m.items.iter().find(|i| i.id == w.id).unwrap().files[0];
+        let stem = Path::new(file)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let back = ds.sequences.iter().find(|s| s.id == stem).unwrap();
+        assert_eq!(
+            (&back.subject, &back.label),
+            (&w.subject, &w.label),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn kinect_export_of_an_imported_reference_layout_keeps_its_names() {
+    // Demo data on disk is laid out like the reference dataset; importing it gives ids such as
+    // human1_normal1_SkeletonData1, which the export must not suffix again.
+    let dir = tempfile::tempdir().unwrap();
+    let walks = demo_walks(2);
+    pathogait::core::demo::write_kinect_layout(&dir.path().join("src"), &walks, false).unwrap();
+    let (ds, _) = pathogait::core::io::import_path(
+        &dir.path().join("src"),
+        &ImportOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let m = run(
+        &ds.sequences,
+        &Curation::new(),
+        &[ExportFormat::Kinect],
+        &dir.path().join("out"),
+    )
+    .unwrap();
+    for (s, it) in ds.sequences.iter().zip(&m.items) {
+        let base = s.id.trim_end_matches("_SkeletonData1");
+        assert_eq!(it.files[0], format!("kinect/{base}/{}.csv", s.id));
+    }
+    let (back, _) = pathogait::core::io::import_path(
+        &dir.path().join("out/kinect"),
+        &ImportOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let key = |d: &[GaitSequence]| {
+        let mut v: Vec<_> = d
+            .iter()
+            .map(|s| (s.id.clone(), s.subject.clone(), s.label.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&back.sequences), key(&ds.sequences));
 }

@@ -240,12 +240,56 @@ fn trc_round_trip_and_metrics_run_on_markers() {
 }
 
 #[test]
-fn c3d_round_trip_through_c3dio() {
+fn c3d_round_trip_through_c3dio_with_events() {
+    use pathogait::core::data::GaitEvents;
+    use pathogait::core::io::{c3d_params, c3d_write};
     let dir = tempfile::tempdir().unwrap();
     let (names, mut pos, _) = demo_markers();
     pos[7] = [f32::NAN; 3];
     let path = dir.path().join("walk.c3d");
-    c3d::write(&path, &names, &pos, 50.0).unwrap();
+    let truth = {
+        let (seqs, _) = import_file(
+            &write_trc(dir.path(), &names, &pos),
+            &ImportOptions::default(),
+            None,
+        )
+        .unwrap();
+        pathogait::core::biomech::walk_events(&seqs[0]).0
+    };
+    // Shift every event one frame so the test can tell recorded from detected events.
+    let shift = |v: &[usize]| v.iter().map(|f| f + 1).collect::<Vec<_>>();
+    let mut events = GaitEvents::default();
+    events.left.heel_strikes = shift(&truth.left.heel_strikes);
+    events.left.toe_offs = shift(&truth.left.toe_offs);
+    events.right.heel_strikes = shift(&truth.right.heel_strikes);
+    events.right.toe_offs = shift(&truth.right.toe_offs);
+    let trial = c3d_write::C3dTrial {
+        names: &names,
+        positions: &pos,
+        fps: 50.0,
+        events: &events,
+        subject: "S, \"1\"",
+        extra: Vec::new(),
+    };
+    std::fs::write(&path, c3d_write::to_bytes(&trial).unwrap()).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let word = |w: usize| u16::from_le_bytes([bytes[2 * w - 2], bytes[2 * w - 1]]);
+    let frames = pos.len() / names.len();
+    assert_eq!(
+        (bytes[0], bytes[1], word(2), word(4), word(5)),
+        (2, 0x50, names.len() as u16, 1, frames as u16)
+    );
+    let params = c3d::read_parameters(&path).unwrap();
+    let get = |g, n| c3d_params::find(&params, g, n).unwrap();
+    assert_eq!(get("POINT", "SCALE").as_f32(), vec![-1.0]);
+    assert_eq!(get("POINT", "RATE").as_f32(), vec![50.0]);
+    assert_eq!(get("POINT", "UNITS").as_strings(), vec!["mm"]);
+    assert_eq!(get("POINT", "FRAMES").as_f32(), vec![frames as f32]);
+    assert_eq!(
+        get("POINT", "DATA_START").as_f32(),
+        vec![f32::from(word(9))]
+    );
+    assert_eq!(get("POINT", "LABELS").as_strings(), names);
     let m = c3d::read(&path).unwrap();
     assert_eq!(
         m.skeleton
@@ -256,21 +300,31 @@ fn c3d_round_trip_through_c3dio() {
         names
     );
     assert!((m.fps - 50.0).abs() < 1e-3);
+    assert_eq!(
+        m.events.as_ref(),
+        Some(&events),
+        "events read back frame for frame"
+    );
     assert!(m.positions[7][0].is_nan(), "missing sample stays missing");
     pos[7] = m.positions[7];
-    let finite: Vec<([f32; 3], [f32; 3])> = m
+    let err = m
         .positions
         .iter()
-        .copied()
-        .zip(pos.iter().copied())
+        .zip(&pos)
         .filter(|(a, _)| a[0].is_finite())
-        .collect();
-    let err = finite
-        .iter()
         .flat_map(|(a, b)| (0..3).map(move |k| (a[k] - b[k]).abs()))
         .fold(0.0, f32::max);
     assert!(err < 1e-5, "max error {err} m");
     let (seqs, _) = import_file(&path, &ImportOptions::default(), None).unwrap();
+    let (used, source) = pathogait::core::biomech::walk_events(&seqs[0]);
+    assert_eq!(source, pathogait::core::data::events::EventSource::Recorded);
+    // Import trims frame 0 (its joint 7 is missing): the recorded events follow the trim.
+    assert_eq!(seqs[0].frames(), frames - 1);
+    assert_eq!(
+        used,
+        events.slice(1, frames),
+        "analysis uses the recorded events"
+    );
     assert!(pathogait::core::biomech::analyse(&seqs[0]).is_ok());
     std::fs::write(dir.path().join("junk.c3d"), b"not a c3d file at all").unwrap();
     let e = c3d::read(&dir.path().join("junk.c3d"))
@@ -280,6 +334,12 @@ fn c3d_round_trip_through_c3dio() {
         e.contains("junk.c3d") && e.contains("not a readable C3D"),
         "{e}"
     );
+}
+
+fn write_trc(dir: &std::path::Path, names: &[String], pos: &[[f32; 3]]) -> std::path::PathBuf {
+    let p = dir.join("truth.trc");
+    std::fs::write(&p, trc::to_text("truth.trc", names, pos, 50.0)).unwrap();
+    p
 }
 
 #[test]

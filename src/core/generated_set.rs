@@ -154,6 +154,7 @@ impl GeneratedSet {
                         ),
                     },
                     canonical: true,
+                    events: None,
                 }
             })
             .collect())

@@ -352,11 +352,14 @@ pub fn build_scene(layers: &[Layer<'_>], t: f32, grid: bool) -> Scene {
     }
 }
 
-/// Foot-contact flags per frame from detected gait events: a foot is on the ground from heel
-/// strike to the following toe off.
+/// Foot-contact flags per frame from the walk's gait events (recorded with the file, else
+/// detected): a foot is on the ground from heel strike to the following toe off.
 #[must_use]
 pub fn contact_flags(seq: &GaitSequence) -> [Vec<bool>; 2] {
-    let ev = crate::core::biomech::events::detect(seq);
+    let ev = seq
+        .events
+        .clone()
+        .unwrap_or_else(|| crate::core::biomech::events::detect(seq));
     let n = seq.frames();
     let side = |s: &crate::core::biomech::events::SideEvents| {
         let mut v = vec![false; n];

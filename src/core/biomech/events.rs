@@ -5,84 +5,10 @@
 //! pelvis' smoothed walking direction per frame, so curved paths work too. The ankle stands in
 //! for the heel marker, which skeleton rigs do not have.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::core::data::events::{Cycle, GaitEvents, SideEvents};
 use crate::core::data::preprocess::{along, heading_track};
 use crate::core::data::{CommonJoint, GaitSequence, Side};
 use crate::core::math::{median, quantile};
-
-/// Heel strikes and toe offs of one side, as frame indices.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SideEvents {
-    /// Heel-strike frames, ascending.
-    pub heel_strikes: Vec<usize>,
-    /// Toe-off frames, ascending.
-    pub toe_offs: Vec<usize>,
-}
-
-/// One gait cycle of one side: heel strike to the next heel strike of the same foot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cycle {
-    /// First frame (heel strike).
-    pub start: usize,
-    /// Toe off within the cycle.
-    pub toe_off: usize,
-    /// Next heel strike (inclusive end).
-    pub end: usize,
-}
-
-/// Events for both sides.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GaitEvents {
-    /// Left foot.
-    pub left: SideEvents,
-    /// Right foot.
-    pub right: SideEvents,
-}
-
-impl GaitEvents {
-    /// Events of one side.
-    #[must_use]
-    pub fn side(&self, side: Side) -> &SideEvents {
-        match side {
-            Side::Left => &self.left,
-            Side::Right => &self.right,
-        }
-    }
-
-    /// Complete cycles of one side: consecutive heel strikes with one toe off between them,
-    /// and a duration within 0.6-1.6x the side's median stride (a missed or spurious event
-    /// would otherwise produce a half or double stride).
-    #[must_use]
-    pub fn cycles(&self, side: Side) -> Vec<Cycle> {
-        let ev = self.side(side);
-        let raw: Vec<Cycle> = ev
-            .heel_strikes
-            .windows(2)
-            .filter_map(|w| {
-                let to: Vec<usize> = ev
-                    .toe_offs
-                    .iter()
-                    .copied()
-                    .filter(|&t| t > w[0] && t < w[1])
-                    .collect();
-                (to.len() == 1).then(|| Cycle {
-                    start: w[0],
-                    toe_off: to[0],
-                    end: w[1],
-                })
-            })
-            .collect();
-        let lens: Vec<f64> = raw.iter().map(|c| (c.end - c.start) as f64).collect();
-        let Some(m) = median(&lens) else { return raw };
-        raw.into_iter()
-            .filter(|c| {
-                let l = (c.end - c.start) as f64;
-                l >= 0.6 * m && l <= 1.6 * m
-            })
-            .collect()
-    }
-}
 
 /// Detects heel strikes and toe offs on a canonical (and preferably smoothed) sequence.
 /// Returns empty event lists for rigs without the required joints.

@@ -16,6 +16,7 @@ pub use spatiotemporal::{SpatioTemporal, symmetry_index};
 
 use crate::core::data::GaitSequence;
 use crate::core::data::Side;
+use crate::core::data::events::EventSource;
 use crate::core::data::preprocess::{normalize_frame, smooth};
 
 /// Low-pass cutoff applied before events and angles: the usual choice for walking kinematics.
@@ -84,8 +85,38 @@ impl GaitAnalysis {
     }
 }
 
-/// Analyses a walk: canonical frame, 6 Hz zero-phase smoothing, Zeni events, cycles,
-/// spatio-temporal parameters and cycle-normalised joint angles.
+/// A walk's gait events and where they came from: per side, the events recorded with the file
+/// when they form at least one complete cycle, else Zeni events detected on the canonical,
+/// 6 Hz-smoothed copy that analysis uses.
+#[must_use]
+pub fn walk_events(seq: &GaitSequence) -> (GaitEvents, EventSource) {
+    let mut s = seq.clone();
+    normalize_frame(&mut s);
+    smooth(&mut s, ANALYSIS_CUTOFF_HZ);
+    events_of(seq, &s)
+}
+
+/// [`walk_events`] with the canonical, smoothed copy `s` of `seq` already made.
+fn events_of(seq: &GaitSequence, s: &GaitSequence) -> (GaitEvents, EventSource) {
+    let recorded = seq.events.clone().unwrap_or_default();
+    let usable = |side| !recorded.cycles(side).is_empty();
+    if usable(Side::Left) && usable(Side::Right) {
+        return (recorded, EventSource::Recorded);
+    }
+    let detected = events::detect(s);
+    if !usable(Side::Left) && !usable(Side::Right) {
+        return (detected, EventSource::Detected);
+    }
+    let (left, right) = if usable(Side::Left) {
+        (recorded.left, detected.right)
+    } else {
+        (detected.left, recorded.right)
+    };
+    (GaitEvents { left, right }, EventSource::Mixed)
+}
+
+/// Analyses a walk: canonical frame, 6 Hz zero-phase smoothing, events (recorded, else Zeni),
+/// cycles, spatio-temporal parameters and cycle-normalised joint angles.
 ///
 /// # Errors
 /// A rig without the lower-body joints, or no complete cycle on either side.
@@ -100,7 +131,7 @@ pub fn analyse(seq: &GaitSequence) -> Result<GaitAnalysis, AnalysisError> {
     let mut s = seq.clone();
     normalize_frame(&mut s);
     smooth(&mut s, ANALYSIS_CUTOFF_HZ);
-    let events = events::detect(&s);
+    let (events, _) = events_of(seq, &s);
     let cycles = [events.cycles(Side::Left), events.cycles(Side::Right)];
     for (i, side) in Side::BOTH.into_iter().enumerate() {
         if cycles[i].is_empty() {

@@ -573,6 +573,7 @@ pub fn resample_frames(seq: &GaitSequence, frames: usize) -> GaitSequence {
         }
     }
     out.fps = seq.fps * (frames - 1) as f32 / (nf - 1) as f32;
+    out.events = seq.events.as_ref().map(|e| e.resampled(nf, frames));
     out
 }
 

@@ -5,50 +5,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::events::GaitEvents;
+pub use super::events::Side;
 use super::skeleton::{CommonJoint, Skeleton};
 use crate::core::math::{Vec3, is_finite, mid, scale};
-
-/// Body side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Side {
-    /// Left.
-    Left,
-    /// Right.
-    Right,
-}
-
-impl Side {
-    /// Both sides, left first.
-    pub const BOTH: [Self; 2] = [Self::Left, Self::Right];
-
-    /// The other side.
-    #[must_use]
-    pub fn other(self) -> Self {
-        match self {
-            Self::Left => Self::Right,
-            Self::Right => Self::Left,
-        }
-    }
-
-    /// "L" or "R".
-    #[must_use]
-    pub fn letter(self) -> &'static str {
-        match self {
-            Self::Left => "L",
-            Self::Right => "R",
-        }
-    }
-
-    /// Parses "left"/"l"/"right"/"r" (any case).
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "l" | "left" => Some(Self::Left),
-            "r" | "right" => Some(Self::Right),
-            _ => None,
-        }
-    }
-}
 
 /// Where a sequence came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +64,10 @@ pub struct GaitSequence {
     /// True once [`crate::core::data::preprocess::normalize_frame`] put it in the canonical
     /// frame (Z up, walking along +X, left at +Y).
     pub canonical: bool,
+    /// Gait events recorded with the file (a C3D EVENT group); `None` when the file had none,
+    /// and then analysis detects them from the kinematics.
+    #[serde(default)]
+    pub events: Option<GaitEvents>,
 }
 
 impl GaitSequence {
@@ -195,6 +159,7 @@ impl GaitSequence {
         let start = start.min(end);
         Self {
             positions: self.positions[start * n..end * n].to_vec(),
+            events: self.events.as_ref().map(|e| e.slice(start, end)),
             ..self.clone()
         }
     }

@@ -300,6 +300,7 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
             params: params.summary(),
         },
         canonical: true,
+        events: None,
     }
 }
 

@@ -8,22 +8,26 @@
 
 pub mod bvh_write;
 pub mod numpy;
+pub mod tables;
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use self::numpy::{NpzSet, write_npz};
-use crate::core::data::{CommonJoint, GaitSequence, Provenance};
-use crate::core::io::{c3d, kinect_csv, trc};
+use crate::core::biomech::walk_events;
+use crate::core::data::events::EventSource;
+use crate::core::data::{CommonJoint, GaitEvents, GaitSequence, Provenance};
+use crate::core::io::c3d_params::{Group, Param};
+use crate::core::io::c3d_write::{C3dTrial, to_bytes};
+use crate::core::io::{kinect_csv, trc};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::Vec3;
 use crate::core::project::write_atomic;
 
 /// Manifest format version.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,16 +60,18 @@ fn werr(path: &Path, e: impl std::fmt::Display) -> ExportError {
 pub enum ExportFormat {
     /// `dataset.npz` (see [`numpy`]).
     Npz,
-    /// `dataset.csv`: one row per walk, frame and joint.
+    /// `dataset.csv` (one row per walk, frame and joint), `walks.csv` (one row per walk) and
+    /// `events.csv` (one row per gait event).
     Csv,
-    /// `c3d/<id>.c3d`: joints as markers (mm in the file, float).
+    /// `c3d/<id>.c3d`: joints as points (mm, float) with gait events, as C3D.org specifies.
     C3d,
     /// `trc/<id>.trc`: joints as markers for OpenSim (mm, Y up).
     Trc,
     /// `bvh/<id>.bvh`: the walk's rig with rotations solved from positions (Y-up, cm).
     Bvh,
-    /// `kinect/<id>/<id>_SkeletonData1.csv`: the Kinect v2 layout and axes of the reference
-    /// dataset.
+    /// `kinect/humanN_<gait>K/humanN_<gait>K_SkeletonDataM.csv`: the Kinect v2 layout, axes
+    /// and file names of the reference dataset, with `kinect/index.csv` giving every file's
+    /// subject and class so an import of the folder gets them back.
     Kinect,
 }
 
@@ -171,6 +177,13 @@ pub struct ManifestItem {
     pub curation: CurationEntry,
     /// Files written for this walk, relative to the export folder.
     pub files: Vec<String>,
+    /// Heel strikes and toe offs per side (frame 0 = first frame), as written to C3D and
+    /// `events.csv`.
+    #[serde(default)]
+    pub events: GaitEvents,
+    /// Whether the events were recorded with the source file or detected from kinematics.
+    #[serde(default)]
+    pub event_source: EventSource,
 }
 
 /// The manifest written beside the data (`manifest.ron` and `manifest.json`).
@@ -306,51 +319,14 @@ pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
     (set, note)
 }
 
-/// Long CSV of the npz arrays: `id,subject,label,synthetic,frame,time_s,joint,x,y,z`.
-fn csv_text(set: &NpzSet) -> String {
-    let mut s = String::from("id,subject,label,synthetic,frame,time_s,joint,x,y,z\n");
-    for (i, walk) in set.positions.iter().enumerate() {
-        let label = usize::try_from(set.labels[i])
-            .ok()
-            .and_then(|l| set.label_names.get(l));
-        let subject = usize::try_from(set.subjects[i])
-            .ok()
-            .and_then(|l| set.subject_names.get(l));
-        for f in 0..set.lengths[i].max(0) as usize {
-            for (k, name) in set.joint_names.iter().enumerate() {
-                let p = walk[f * set.joints + k];
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{f},{:.5},{name},{:.6},{:.6},{:.6}",
-                    set.ids[i],
-                    subject.map_or("", String::as_str),
-                    label.map_or("", String::as_str),
-                    set.synthetic[i],
-                    f as f32 / set.fps[i].max(1e-3),
-                    p[0],
-                    p[1],
-                    p[2]
-                );
-            }
-        }
-    }
-    s
-}
-
-/// Exports the walks that curation keeps. Returns the manifest (also written to `out`).
-///
-/// # Errors
-/// Nothing left after curation, a file that cannot be written (named), or cancellation.
-pub fn export(
-    seqs: &[GaitSequence],
+/// The walks curation keeps, and `(id, reason)` for those it leaves out.
+fn curate<'a>(
+    seqs: &'a [GaitSequence],
     curation: &Curation,
     opts: &ExportOptions,
-    out: &Path,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<ExportManifest, ExportError> {
+) -> (Vec<&'a GaitSequence>, Vec<(String, String)>) {
     let mut left_out = Vec::new();
-    let keep: Vec<&GaitSequence> = seqs
+    let keep = seqs
         .iter()
         .filter(|s| {
             let d = curation
@@ -367,6 +343,41 @@ pub fn export(
             why.is_none()
         })
         .collect();
+    (keep, left_out)
+}
+
+/// The manifest entry of a walk (files filled in as they are written).
+fn manifest_item(s: &GaitSequence, curation: &Curation) -> ManifestItem {
+    let (events, event_source) = walk_events(s);
+    ManifestItem {
+        id: s.id.clone(),
+        subject: s.subject.clone(),
+        label: s.label.clone(),
+        severity: s.severity,
+        frames: s.frames(),
+        fps: s.fps,
+        synthetic: s.is_synthetic(),
+        provenance: s.provenance.clone(),
+        curation: curation.get(&s.id).cloned().unwrap_or_default(),
+        files: Vec::new(),
+        events,
+        event_source,
+    }
+}
+
+/// Exports the walks that curation keeps. Returns the manifest (also written to `out`).
+///
+/// # Errors
+/// Nothing left after curation, a file that cannot be written (named), or cancellation.
+pub fn export(
+    seqs: &[GaitSequence],
+    curation: &Curation,
+    opts: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ExportManifest, ExportError> {
+    let (keep, left_out) = curate(seqs, curation, opts);
     if keep.is_empty() {
         return Err(ExportError::Empty(format!(
             "{} walks given, {} left out by curation",
@@ -375,48 +386,36 @@ pub fn export(
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| werr(out, e))?;
+    let mut items: Vec<ManifestItem> = keep.iter().map(|s| manifest_item(s, curation)).collect();
     let mut notes = Vec::new();
     let mut shared_files = Vec::new();
-    let mut files: Vec<Vec<String>> = vec![Vec::new(); keep.len()];
+    let has = |f: ExportFormat| opts.formats.contains(&f);
     let per_walk = opts
         .formats
         .iter()
         .filter(|f| !matches!(f, ExportFormat::Npz | ExportFormat::Csv))
         .count();
-    progress.start("exporting", (keep.len() * per_walk + 1) as u64);
-    if opts
-        .formats
-        .iter()
-        .any(|f| matches!(f, ExportFormat::Npz | ExportFormat::Csv))
-    {
+    progress.start("exporting", (keep.len() * per_walk + 2) as u64);
+    if has(ExportFormat::Npz) || has(ExportFormat::Csv) {
         let (set, note) = npz_set(&keep);
         notes.extend(note);
-        if opts.formats.contains(&ExportFormat::Npz) {
+        if has(ExportFormat::Npz) {
             let p = out.join("dataset.npz");
             let tmp = out.join(".dataset.npz.tmp");
             write_npz(&tmp, &set).map_err(|e| werr(&p, e))?;
             std::fs::rename(&tmp, &p).map_err(|e| werr(&p, e))?;
             shared_files.push("dataset.npz".into());
         }
-        if opts.formats.contains(&ExportFormat::Csv) {
-            let p = out.join("dataset.csv");
-            write_atomic(&p, csv_text(&set).as_bytes()).map_err(|e| werr(&p, e))?;
+        if has(ExportFormat::Csv) {
+            write_file(out, "dataset.csv", tables::dataset_csv(&set))?;
             shared_files.push("dataset.csv".into());
         }
     }
     progress.advance(1, "shared files");
-    let mut kinect_filled = false;
-    let mut used = std::collections::BTreeSet::new();
+    let mut names = FileNames::default();
+    let mut kinect_rows = Vec::new();
     for (i, s) in keep.iter().enumerate() {
-        // Ids that differ only in characters a file name cannot hold must not share files.
-        let mut id = stem(&s.id);
-        let base = id.clone();
-        let mut n = 2;
-        while !used.insert(id.clone()) {
-            id = format!("{base}_{n}");
-            n += 1;
-        }
-        let names: Vec<String> = s.skeleton.joints.iter().map(|j| j.name.clone()).collect();
+        let id = names.stem(&s.id);
         for &f in &opts.formats {
             if cancel.is_cancelled() {
                 progress.finish();
@@ -427,85 +426,192 @@ pub fn export(
                 ExportFormat::C3d => format!("c3d/{id}.c3d"),
                 ExportFormat::Trc => format!("trc/{id}.trc"),
                 ExportFormat::Bvh => format!("bvh/{id}.bvh"),
-                ExportFormat::Kinect => format!("kinect/{id}/{id}_SkeletonData1.csv"),
+                ExportFormat::Kinect => format!("kinect/{}", names.kinect(s, &id)),
             };
-            let p = out.join(&rel);
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
+            write_file(out, &rel, walk_file(f, s, &items[i], &mut notes))?;
+            if f == ExportFormat::Kinect {
+                kinect_rows.push((i, rel.trim_start_matches("kinect/").to_string()));
             }
-            match f {
-                ExportFormat::C3d => {
-                    // c3dio writes in place and insists on the extension: write a hidden
-                    // temporary file, then rename.
-                    let tmp = p.with_file_name(format!(".{id}.tmp.c3d"));
-                    c3d::write(&tmp, &names, &s.positions, s.fps).map_err(|e| werr(&p, e))?;
-                    std::fs::rename(&tmp, &p).map_err(|e| werr(&p, e))?;
-                }
-                ExportFormat::Trc => {
-                    let text = trc::opensim_text(&format!("{id}.trc"), s);
-                    write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
-                }
-                ExportFormat::Bvh => {
-                    let text = bvh_write::to_bvh_text(s).map_err(|e| werr(&p, e))?;
-                    write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
-                }
-                ExportFormat::Kinect => {
-                    let (pos, filled) = kinect_positions(s);
-                    kinect_filled |= filled;
-                    // The reference dataset's axes: walking along +Y towards the camera.
-                    let pos = kinect_csv::from_canonical(&pos, 25);
-                    let text = kinect_csv::to_text(&pos, s.fps, 0.0);
-                    write_atomic(&p, text.as_bytes()).map_err(|e| werr(&p, e))?;
-                }
-                ExportFormat::Npz | ExportFormat::Csv => {}
-            }
-            files[i].push(rel.clone());
+            items[i].files.push(rel.clone());
             progress.advance(1, &rel);
         }
     }
-    progress.finish();
-    if kinect_filled {
-        notes.push(
-            "Kinect layout: walks not recorded on the Kinect rig carry their common joints; the \
-             joints they do not have (arms, hands, spine shoulder) are written as nan (untracked)"
-                .into(),
-        );
+    if has(ExportFormat::Csv) {
+        write_file(out, "walks.csv", tables::walks_csv(&items))?;
+        write_file(out, "events.csv", tables::events_csv(&items))?;
+        shared_files.extend(["walks.csv".to_string(), "events.csv".to_string()]);
     }
+    if has(ExportFormat::Kinect) {
+        let rows: Vec<_> = kinect_rows
+            .iter()
+            .map(|(i, file)| (file.clone(), &items[*i], keep[*i].side))
+            .collect();
+        write_file(out, "kinect/index.csv", tables::kinect_index_csv(&rows))?;
+        shared_files.push("kinect/index.csv".into());
+    }
+    progress.advance(1, "tables");
+    progress.finish();
+    notes.sort();
+    notes.dedup();
     let manifest = ExportManifest {
         version: MANIFEST_VERSION,
         created_by: format!("pathogait {}", env!("CARGO_PKG_VERSION")),
-        conventions: "npz/csv: metres; c3d: millimetres; all three Z up, walking along +X, \
-                      left at +Y. trc: millimetres, Y up, walking along +X, right at +Z (OpenSim). \
-                      bvh: centimetres, Y up, walking along +X. kinect: metres, Z up, walking \
-                      along +Y, as the reference dataset"
-            .into(),
+        conventions: CONVENTIONS.into(),
         formats: opts.formats.clone(),
         shared_files,
         left_out,
         notes,
-        items: keep
-            .iter()
-            .zip(files)
-            .map(|(s, files)| ManifestItem {
-                id: s.id.clone(),
-                subject: s.subject.clone(),
-                label: s.label.clone(),
-                severity: s.severity,
-                frames: s.frames(),
-                fps: s.fps,
-                synthetic: s.is_synthetic(),
-                provenance: s.provenance.clone(),
-                curation: curation.get(&s.id).cloned().unwrap_or_default(),
-                files,
-            })
-            .collect(),
+        items,
     };
-    let ron_path = out.join("manifest.ron");
     let ron_text = ron::ser::to_string_pretty(&manifest, ron::ser::PrettyConfig::default())
-        .map_err(|e| werr(&ron_path, e))?;
-    write_atomic(&ron_path, ron_text.as_bytes()).map_err(|e| werr(&ron_path, e))?;
-    let json_path = out.join("manifest.json");
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| werr(&json_path, e))?;
-    write_atomic(&json_path, json.as_bytes()).map_err(|e| werr(&json_path, e))?;
+        .map_err(|e| werr(&out.join("manifest.ron"), e))?;
+    write_file(out, "manifest.ron", Ok(ron_text.into_bytes()))?;
+    let json =
+        serde_json::to_string_pretty(&manifest).map_err(|e| werr(&out.join("manifest.json"), e))?;
+    write_file(out, "manifest.json", Ok(json.into_bytes()))?;
     Ok(manifest)
+}
+
+/// Units, axes and event times of the exported files, as the manifest states them.
+const CONVENTIONS: &str = "npz/csv: metres; c3d: millimetres; all three Z up, walking along \
+    +X, left at +Y. trc: millimetres, Y up, walking along +X, right at +Z (OpenSim). bvh: \
+    centimetres, Y up, walking along +X. kinect: metres, Z up, walking along +Y, as the \
+    reference dataset. Events: frame 0 is a walk's first frame (C3D frame 1) at time 0 s; \
+    C3D EVENT:TIMES holds [minutes, seconds] = [0, frame / rate]";
+
+/// Writes `bytes` to `out/rel` atomically, creating folders (errors name the file).
+fn write_file(out: &Path, rel: &str, bytes: Result<Vec<u8>, String>) -> Result<(), ExportError> {
+    let p = out.join(rel);
+    let bytes = bytes.map_err(|e| werr(&p, e))?;
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
+    }
+    write_atomic(&p, &bytes).map_err(|e| werr(&p, e))
+}
+
+/// File names handed out so far: walks whose ids differ only in characters a file name cannot
+/// hold must not share files, and Kinect names must stay unique per subject and class.
+#[derive(Default)]
+struct FileNames {
+    stems: BTreeSet<String>,
+    kinect: BTreeSet<String>,
+}
+
+impl FileNames {
+    fn stem(&mut self, id: &str) -> String {
+        let base = stem(id);
+        let mut id = base.clone();
+        let mut n = 2;
+        while !self.stems.insert(id.clone()) {
+            id = format!("{base}_{n}");
+            n += 1;
+        }
+        id
+    }
+
+    /// `<base>/<base>_SkeletonData<M>.csv` as the reference dataset names recordings: the
+    /// walk's own name when its id already follows it, `humanN_<gait>K` when its subject and
+    /// class fit that scheme, else its file stem.
+    fn kinect(&mut self, s: &GaitSequence, stem_id: &str) -> String {
+        let gait = s.label.as_deref().map(str::to_ascii_lowercase);
+        let fits = s
+            .subject
+            .strip_prefix("human")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+            && gait
+                .as_deref()
+                .is_some_and(|g| kinect_csv::GAITS.contains(&g));
+        let (base, recording) = match kinect_csv::parse_layout_name(&s.id) {
+            Some(k) => (
+                format!("{}_{}{}", k.subject, k.gait, k.trial),
+                k.recording.unwrap_or(1),
+            ),
+            None if fits => {
+                let g = gait.unwrap_or_default();
+                let k = (1..)
+                    .find(|k| {
+                        !self
+                            .kinect
+                            .contains(&format!("{}_{g}{k}_SkeletonData1", s.subject))
+                    })
+                    .unwrap_or(1);
+                (format!("{}_{g}{k}", s.subject), 1)
+            }
+            None => (stem_id.to_string(), 1),
+        };
+        let mut m = recording;
+        while !self.kinect.insert(format!("{base}_SkeletonData{m}")) {
+            m += 1;
+        }
+        format!("{base}/{base}_SkeletonData{m}.csv")
+    }
+}
+
+/// The bytes of one per-walk file.
+fn walk_file(
+    f: ExportFormat,
+    s: &GaitSequence,
+    item: &ManifestItem,
+    notes: &mut Vec<String>,
+) -> Result<Vec<u8>, String> {
+    match f {
+        ExportFormat::C3d => {
+            let names: Vec<String> = s.skeleton.joints.iter().map(|j| j.name.clone()).collect();
+            let trial = C3dTrial {
+                names: &names,
+                positions: &s.positions,
+                fps: s.fps,
+                events: &item.events,
+                subject: &s.subject,
+                extra: vec![walk_group(item)],
+            };
+            to_bytes(&trial).map_err(|e| e.to_string())
+        }
+        ExportFormat::Trc => Ok(trc::opensim_text(&format!("{}.trc", stem(&s.id)), s).into_bytes()),
+        ExportFormat::Bvh => bvh_write::to_bvh_text(s)
+            .map(String::into_bytes)
+            .map_err(|e| e.to_string()),
+        ExportFormat::Kinect => {
+            let (pos, filled) = kinect_positions(s);
+            if filled {
+                notes.push(
+                    "Kinect layout: walks not recorded on the Kinect rig carry their common \
+                     joints; the joints they do not have (arms, hands, spine shoulder) are \
+                     written as nan (untracked)"
+                        .into(),
+                );
+            }
+            // The reference dataset's axes: walking along +Y towards the camera.
+            let pos = kinect_csv::from_canonical(&pos, 25);
+            Ok(kinect_csv::to_text(&pos, s.fps, 0.0).into_bytes())
+        }
+        ExportFormat::Npz | ExportFormat::Csv => Ok(Vec::new()),
+    }
+}
+
+/// The C3D group carrying what the file's standard groups cannot: id, class, severity,
+/// whether the walk is synthetic, its provenance (JSON in 80-character lines) and where its
+/// events came from.
+fn walk_group(item: &ManifestItem) -> Group {
+    let provenance = serde_json::to_string(&item.provenance).unwrap_or_default();
+    let lines: Vec<String> = provenance
+        .as_bytes()
+        .chunks(80)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let mut params = vec![
+        Param::string("ID", &item.id, "Walk id"),
+        Param::string("CLASS", item.label.as_deref().unwrap_or(""), "Gait class"),
+        Param::int(
+            "SYNTHETIC",
+            i16::from(item.synthetic),
+            "1: generated or demo data",
+        ),
+        Param::strings("PROVENANCE", &lines, "JSON, in 80-character lines"),
+        Param::string("EVENT_SOURCE", &format!("{:?}", item.event_source), ""),
+    ];
+    if let Some(sev) = item.severity {
+        params.push(Param::float("SEVERITY", sev, "0..1"));
+    }
+    Group::new("PATHOGAIT", "PathoGait Studio walk", params)
 }

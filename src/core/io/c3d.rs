@@ -1,15 +1,20 @@
-//! C3D reader and writer through the `c3dio` crate.
+//! C3D reader: points through the `c3dio` crate, gait events from the EVENT group.
 //!
 //! Points are markers (or virtual joints) named by `POINT:LABELS`; units from `POINT:UNITS`.
 //! A sample with a negative residual (the C3D "invalid" flag) or exactly at the origin is
-//! treated as missing, as C3D writers use both to mark gaps.
+//! treated as missing, as C3D writers use both to mark gaps. c3dio drops the EVENT group's
+//! contexts and times while parsing, so events are read from the parameter section here
+//! ([`super::c3d_params`]). The writer is [`super::c3d_write`].
 
 use std::path::Path;
 
 use c3dio::C3d;
 
 use super::ImportError;
+use super::c3d_params::{self, Group};
+use super::c3d_write::{FOOT_OFF, FOOT_STRIKE};
 use crate::core::data::skeleton::{Axis, JointDef, Skeleton, Units};
+use crate::core::data::{GaitEvents, Side};
 use crate::core::math::Vec3;
 
 /// A parsed C3D file.
@@ -21,6 +26,9 @@ pub struct C3dMotion {
     pub fps: f32,
     /// `frames * points` positions in metres (NaN where missing).
     pub positions: Vec<Vec3>,
+    /// Foot strikes and foot offs of the EVENT group, as frame indices from the first frame;
+    /// `None` when the file has none.
+    pub events: Option<GaitEvents>,
 }
 
 /// Reads a C3D file.
@@ -84,70 +92,84 @@ pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
             parent: None,
         })
         .collect();
+    let events = read_events(path, fps, frames)?;
     Ok(C3dMotion {
         skeleton: Skeleton::new("c3d", joints, Axis::PosZ, units),
         fps,
         positions,
+        events,
     })
 }
 
-/// Writes points (metres in, millimetres in the file) as a C3D file with labels; missing
-/// samples get the invalid flag.
+/// The parameter groups of a C3D file.
 ///
 /// # Errors
-/// When the file cannot be written (c3dio's reason and the path).
-pub fn write(
-    path: &Path,
-    names: &[String],
-    positions: &[Vec3],
-    fps: f32,
-) -> Result<(), ImportError> {
-    let n = names.len().max(1);
-    let frames = positions.len() / n;
-    let mut c3d = C3d::new();
-    // c3dio's writer looks these groups up by name and expects them to exist.
-    for g in [
-        "POINT",
-        "ANALOG",
-        "FORCE_PLATFORM",
-        "EVENT",
-        "EVENT_CONTEXT",
-        "TRIAL",
-        "MANUFACTURER",
-        "SEG",
-    ] {
-        c3d.parameters.insert_group(g, String::new());
+/// An unreadable file, a header that does not point at a parameter section, or a malformed
+/// section.
+pub fn read_parameters(path: &Path) -> Result<Vec<Group>, ImportError> {
+    let bytes = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
+    let start = usize::from(*bytes.first().unwrap_or(&0)).saturating_sub(1) * 512;
+    if bytes.len() < 512 || start == 0 || start + 4 > bytes.len() {
+        return Err(ImportError::invalid(
+            path,
+            "not a C3D file: the header does not point at a parameter section",
+        ));
     }
-    let mut g: grid::Grid<c3dio::MarkerPoint> = grid::Grid::new(frames, names.len());
-    for f in 0..frames {
-        for m in 0..names.len() {
-            let p = positions[f * n + m];
-            if let Some(cell) = g.get_mut(f, m) {
-                *cell = if p.iter().all(|v| v.is_finite()) {
-                    c3dio::MarkerPoint::new(p[0] * 1000.0, p[1] * 1000.0, p[2] * 1000.0)
-                } else {
-                    c3dio::MarkerPoint {
-                        point: [0.0; 3],
-                        residual: -1.0,
-                        cameras: [false; 7],
-                    }
-                };
-            }
+    let blocks = usize::from(bytes[start + 2]).max(1);
+    let end = (start + blocks * 512).min(bytes.len());
+    c3d_params::decode(&bytes[start..end])
+        .map(|(_, g)| g)
+        .map_err(|e| ImportError::invalid(path, e.to_string()))
+}
+
+/// Foot strikes and foot offs (labels "Foot Strike"/"Heel Strike" and "Foot Off"/"Toe Off",
+/// contexts "Left"/"Right", any case) as frame indices of a `frames`-long trial at `fps`.
+/// Events of other labels or contexts, and events outside the trial, are left out.
+fn read_events(path: &Path, fps: f32, frames: usize) -> Result<Option<GaitEvents>, ImportError> {
+    let groups = read_parameters(path)?;
+    let strings = |name: &str| {
+        c3d_params::find(&groups, "EVENT", name).map_or_else(Vec::new, |p| p.as_strings())
+    };
+    let (labels, contexts) = (strings("LABELS"), strings("CONTEXTS"));
+    let times = c3d_params::find(&groups, "EVENT", "TIMES").map_or_else(Vec::new, |p| p.as_f32());
+    // The file's first frame (1 unless the trial was cropped) is time 0 of the sequence's frame 0.
+    let first = c3d_params::find(&groups, "TRIAL", "ACTUAL_START_FIELD")
+        .map(|p| p.as_f32())
+        .and_then(|v| {
+            let lo = f64::from(*v.first()? as i16 as u16);
+            let hi = f64::from(v.get(1).map_or(0, |&h| h as i16 as u16));
+            Some(lo + hi * 65536.0)
+        })
+        .unwrap_or(1.0);
+    let mut ev = GaitEvents::default();
+    for (i, (label, context)) in labels.iter().zip(&contexts).enumerate() {
+        let Some(t) = times.get(2 * i..2 * i + 2) else {
+            break;
+        };
+        let seconds = f64::from(t[0]) * 60.0 + f64::from(t[1]);
+        let frame = (seconds * f64::from(fps)).round() + 1.0 - first;
+        if !(frame >= 0.0 && frame < frames as f64) {
+            continue;
+        }
+        let Some(side) = Side::parse(context) else {
+            continue;
+        };
+        let l = label.to_ascii_lowercase();
+        let side_ev = match side {
+            Side::Left => &mut ev.left,
+            Side::Right => &mut ev.right,
+        };
+        if l == FOOT_STRIKE.to_ascii_lowercase() || l == "heel strike" {
+            side_ev.heel_strikes.push(frame as usize);
+        } else if l == FOOT_OFF.to_ascii_lowercase() || l == "toe off" {
+            side_ev.toe_offs.push(frame as usize);
         }
     }
-    c3d.points.points = g;
-    c3d.points.labels = names.to_vec();
-    c3d.points.descriptions = names.to_vec();
-    c3d.points.units = ['m', 'm', ' ', ' '];
-    c3d.points.frame_rate = fps;
-    c3d.points.scale_factor = 1.0; // c3dio writes it negated for float data, per the C3D spec
-    c3d.points.format = c3dio::DataFormat::Float;
-    let owned = path.to_path_buf();
-    let written = std::panic::catch_unwind(move || {
-        c3d.write_path(owned)
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}"))
-    })
-    .map_err(|_| ImportError::invalid(path, "cannot write C3D (c3dio failed internally)"))?;
-    written.map_err(|e| ImportError::invalid(path, format!("cannot write C3D: {e}")))
+    for s in [&mut ev.left, &mut ev.right] {
+        s.heel_strikes.sort_unstable();
+        s.heel_strikes.dedup();
+        s.toe_offs.sort_unstable();
+        s.toe_offs.dedup();
+    }
+    Ok((!ev.is_empty()).then_some(ev))
 }

@@ -127,6 +127,7 @@ pub fn import_file(
         })?;
     let mut warnings = Vec::new();
     let mut clean_cfg = CleanConfig::default();
+    let mut events = None;
     let (skeleton, fps, positions): (Skeleton, f32, Vec<Vec3>) = match format {
         Format::Bvh => {
             let m = bvh::read(path, opts.bvh_units)?;
@@ -141,6 +142,7 @@ pub fn import_file(
         }
         Format::C3d => {
             let m = c3d::read(path)?;
+            events = m.events;
             (m.skeleton, m.fps, m.positions)
         }
         Format::Trc => {
@@ -185,6 +187,7 @@ pub fn import_file(
             path: path.to_path_buf(),
         },
         canonical: false,
+        events,
     };
     let report =
         clean(&mut seq, &clean_cfg).map_err(|e| ImportError::invalid(path, e.to_string()))?;

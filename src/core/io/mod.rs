@@ -5,6 +5,8 @@
 
 pub mod bvh;
 pub mod c3d;
+pub mod c3d_params;
+pub mod c3d_write;
 pub mod import;
 pub mod kinect_csv;
 pub mod labels;

@@ -179,6 +179,7 @@ pub fn features_to_sequence(
         positions,
         provenance,
         canonical: true,
+        events: None,
     }
 }
 
