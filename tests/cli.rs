@@ -582,3 +582,59 @@ fn a_headless_command_prints_no_graphics_noise() {
         assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
     }
 }
+
+#[test]
+fn angles_writes_the_panels_files_headless_and_uses_recorded_events() {
+    use pathogait::core::biomech::{analyse, priors::compute_priors};
+    use pathogait::core::demo::{DemoConfig, demo_dataset};
+    use pathogait::core::export::angles::angle_files;
+    use pathogait::core::jobs::{CancelToken, NoProgress};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("angles");
+    let walk = "human1_antalgic1";
+    let (ok, text, err) = pathogait(&["angles", "--walk", walk, "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("Gait Profile Score") && text.contains("events detected"),
+        "{text}"
+    );
+    // The same bytes as the core's export (which the angles panel writes too).
+    let ds = demo_dataset(&DemoConfig::default(), &NoProgress, &CancelToken::new()).unwrap();
+    let seq = ds.sequences.iter().find(|s| s.id == walk).unwrap();
+    let bands = compute_priors(&ds, None, None, &NoProgress, &CancelToken::new())
+        .unwrap()
+        .normal_bands;
+    let files = angle_files(&[(walk.to_string(), analyse(seq).unwrap())], bands.as_ref()).unwrap();
+    assert_eq!(files.len(), 10);
+    for (name, bytes) in &files {
+        assert_eq!(&std::fs::read(out.join(name)).unwrap(), bytes, "{name}");
+    }
+    let mut rdr = csv::Reader::from_path(out.join("angles.csv")).unwrap();
+    let knee: Vec<csv::StringRecord> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| r.get(1) == Some("knee_flexion") && r.get(2) == Some("left"))
+        .collect();
+    assert_eq!(knee.len(), 101, "0-100 % of the cycle");
+    assert!(
+        knee.iter().all(|r| !r.get(7).unwrap().is_empty()),
+        "band on every row"
+    );
+    // A C3D export carries its events; analysing the file uses them.
+    let exp = dir.path().join("exp");
+    let (ok, _, err) = pathogait(&["export", "--format", "c3d", "--out", exp.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let c3d = exp.join(format!("c3d/{walk}.c3d"));
+    let (ok, text, err) = pathogait(&[
+        "angles",
+        c3d.to_str().unwrap(),
+        "--walk",
+        walk,
+        "--out",
+        dir.path().join("c3d-angles").to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(text.contains("events recorded with the file"), "{text}");
+    let (ok, _, err) = pathogait(&["angles", "--walk", "nope", "--out", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("walk nope is not in"), "{err}");
+}

@@ -171,6 +171,13 @@ fn every_format_reads_back_equal() {
             assert_same_geometry(s, &back, tol, file);
             if file.starts_with("c3d/") {
                 assert_eq!(back.events.as_ref(), Some(&item.events), "{file}: events");
+                // Subject, class and provenance come back: a synthetic walk stays synthetic.
+                assert_eq!(
+                    (&back.subject, &back.label),
+                    (&s.subject, &s.label),
+                    "{file}"
+                );
+                assert_eq!(back.provenance, s.provenance, "{file}");
             }
         }
         assert!(!item.events.is_empty() && item.events.cycles(Side::Left).len() >= 2);

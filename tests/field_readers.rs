@@ -1,5 +1,5 @@
-//! Every exported format read by the field's own readers, not ours: C3D in ezc3d and the `c3d`
-//! package, npz in numpy, BVH in the `bvh` package (tests/readers/check_exports.py).
+//! Every exported format read by the field's own readers, not ours: C3D in `ezc3d` and the
+//! `c3d` package, npz in `numpy`, BVH in the `bvh` package (`tests/readers/check_exports.py`).
 //!
 //! The Python comes from `PATHOGAIT_READERS_PYTHON` (`.ci/run` makes a virtual environment
 //! with pinned ezc3d, c3d, numpy and bvh), else `python3`. With `PATHOGAIT_REQUIRE_READERS=1`

@@ -1,5 +1,6 @@
 //! Command-line interface: the same core the studio uses, headless, with progress bars.
 
+mod angles_cmd;
 mod commands;
 mod eval_cmd;
 mod export_cmd;
@@ -57,6 +58,9 @@ enum Command {
     Report(report_cmd::ReportCmd),
     /// Flag joints inconsistent with normal gait and rebuild them: the normative twin.
     Twin(twin_cmd::TwinCmd),
+    /// Write one or more walks' joint-angle curves (per side, over the gait cycle, with the
+    /// normative band) and spatio-temporal table as CSV and SVG: the angles panel's export.
+    Angles(angles_cmd::AnglesCmd),
     /// Time training and generation and print the figures.
     Bench(model_cmds::BenchCmd),
     /// Open the studio (the same as running `pathogait` with no arguments).
@@ -230,6 +234,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Export(c)) => export_cmd::export_cmd(&c),
         Some(Command::Report(c)) => report_cmd::report_cmd(&c),
         Some(Command::Twin(c)) => twin_cmd::twin_cmd(&c),
+        Some(Command::Angles(c)) => angles_cmd::angles_cmd(&c),
         Some(Command::Bench(c)) => model_cmds::bench_cmd(&c),
     }
 }

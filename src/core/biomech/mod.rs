@@ -54,6 +54,9 @@ pub struct GaitAnalysis {
     pub id: String,
     /// Events per side (frames of the analysed sequence).
     pub events: GaitEvents,
+    /// Whether the events were recorded with the file or detected.
+    #[serde(default)]
+    pub event_source: EventSource,
     /// Valid cycles per side `[left, right]`.
     pub cycles: [Vec<Cycle>; 2],
     /// Spatio-temporal parameters.
@@ -131,7 +134,7 @@ pub fn analyse(seq: &GaitSequence) -> Result<GaitAnalysis, AnalysisError> {
     let mut s = seq.clone();
     normalize_frame(&mut s);
     smooth(&mut s, ANALYSIS_CUTOFF_HZ);
-    let (events, _) = events_of(seq, &s);
+    let (events, event_source) = events_of(seq, &s);
     let cycles = [events.cycles(Side::Left), events.cycles(Side::Right)];
     for (i, side) in Side::BOTH.into_iter().enumerate() {
         if cycles[i].is_empty() {
@@ -152,6 +155,7 @@ pub fn analyse(seq: &GaitSequence) -> Result<GaitAnalysis, AnalysisError> {
     Ok(GaitAnalysis {
         id: seq.id.clone(),
         events,
+        event_source,
         cycles,
         spatiotemporal,
         curves,

@@ -70,6 +70,18 @@ pub enum EventSource {
     Mixed,
 }
 
+impl EventSource {
+    /// Plain words for reports and terminal output.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Recorded => "events recorded with the file",
+            Self::Detected => "events detected from the kinematics",
+            Self::Mixed => "events recorded on one side, detected on the other",
+        }
+    }
+}
+
 /// One gait cycle of one side: heel strike to the next heel strike of the same foot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cycle {

@@ -6,6 +6,7 @@
 //! Every file is written to a temporary name and renamed, so an interrupted export never
 //! leaves a half-written file under a final name.
 
+pub mod angles;
 pub mod bvh_write;
 pub mod numpy;
 pub mod tables;
@@ -528,7 +529,8 @@ impl FileNames {
             ),
             None if fits => {
                 let g = gait.unwrap_or_default();
-                let k = (1..)
+                // One of the first n + 1 trial numbers is free.
+                let k = (1..=self.kinect.len() + 1)
                     .find(|k| {
                         !self
                             .kinect
@@ -568,9 +570,7 @@ fn walk_file(
             to_bytes(&trial).map_err(|e| e.to_string())
         }
         ExportFormat::Trc => Ok(trc::opensim_text(&format!("{}.trc", stem(&s.id)), s).into_bytes()),
-        ExportFormat::Bvh => bvh_write::to_bvh_text(s)
-            .map(String::into_bytes)
-            .map_err(|e| e.to_string()),
+        ExportFormat::Bvh => bvh_write::to_bvh_text(s).map(String::into_bytes),
         ExportFormat::Kinect => {
             let (pos, filled) = kinect_positions(s);
             if filled {

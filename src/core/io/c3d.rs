@@ -11,10 +11,10 @@ use std::path::Path;
 use c3dio::C3d;
 
 use super::ImportError;
-use super::c3d_params::{self, Group};
+use super::c3d_params::{self, Group, Param, ParamData};
 use super::c3d_write::{FOOT_OFF, FOOT_STRIKE};
 use crate::core::data::skeleton::{Axis, JointDef, Skeleton, Units};
-use crate::core::data::{GaitEvents, Side};
+use crate::core::data::{GaitEvents, Provenance, Side};
 use crate::core::math::Vec3;
 
 /// A parsed C3D file.
@@ -29,6 +29,50 @@ pub struct C3dMotion {
     /// Foot strikes and foot offs of the EVENT group, as frame indices from the first frame;
     /// `None` when the file has none.
     pub events: Option<GaitEvents>,
+    /// Subject, class and provenance the file names (SUBJECTS and PATHOGAIT groups).
+    pub info: C3dWalkInfo,
+}
+
+/// What a C3D file says about its walk: the subject of SUBJECTS:NAMES and, in files this
+/// program exported, the PATHOGAIT group's class, severity and provenance, so a synthetic walk
+/// re-imported from C3D stays labelled synthetic.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct C3dWalkInfo {
+    /// First subject name.
+    pub subject: Option<String>,
+    /// Class (PATHOGAIT:CLASS).
+    pub label: Option<String>,
+    /// Severity (PATHOGAIT:SEVERITY).
+    pub severity: Option<f32>,
+    /// Provenance of a generated or demo walk (PATHOGAIT:PROVENANCE).
+    pub provenance: Option<Provenance>,
+}
+
+impl C3dWalkInfo {
+    fn from_groups(groups: &[Group]) -> Self {
+        let first = |g: &str, n: &str| {
+            c3d_params::find(groups, g, n)
+                .and_then(|p| p.as_strings().into_iter().find(|s| !s.trim().is_empty()))
+        };
+        let provenance = c3d_params::find(groups, "PATHOGAIT", "PROVENANCE")
+            .and_then(|p| {
+                // Lines are cut at 80 characters, inside strings too, so they are joined as
+                // stored; only the last line carries padding, which JSON ignores.
+                let ParamData::Chars(b) = &p.data else {
+                    return None;
+                };
+                serde_json::from_slice::<Provenance>(b).ok()
+            })
+            .filter(|p| !matches!(p, Provenance::Imported { .. }));
+        Self {
+            subject: first("SUBJECTS", "NAMES"),
+            label: first("PATHOGAIT", "CLASS"),
+            severity: c3d_params::find(groups, "PATHOGAIT", "SEVERITY")
+                .and_then(|p| p.as_f32().first().copied())
+                .filter(|v| (0.0..=1.0).contains(v)),
+            provenance,
+        }
+    }
 }
 
 /// Reads a C3D file.
@@ -92,12 +136,13 @@ pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
             parent: None,
         })
         .collect();
-    let events = read_events(path, fps, frames)?;
+    let groups = read_parameters(path)?;
     Ok(C3dMotion {
         skeleton: Skeleton::new("c3d", joints, Axis::PosZ, units),
         fps,
         positions,
-        events,
+        events: read_events(&groups, fps, frames),
+        info: C3dWalkInfo::from_groups(&groups),
     })
 }
 
@@ -125,16 +170,15 @@ pub fn read_parameters(path: &Path) -> Result<Vec<Group>, ImportError> {
 /// Foot strikes and foot offs (labels "Foot Strike"/"Heel Strike" and "Foot Off"/"Toe Off",
 /// contexts "Left"/"Right", any case) as frame indices of a `frames`-long trial at `fps`.
 /// Events of other labels or contexts, and events outside the trial, are left out.
-fn read_events(path: &Path, fps: f32, frames: usize) -> Result<Option<GaitEvents>, ImportError> {
-    let groups = read_parameters(path)?;
+fn read_events(groups: &[Group], fps: f32, frames: usize) -> Option<GaitEvents> {
     let strings = |name: &str| {
-        c3d_params::find(&groups, "EVENT", name).map_or_else(Vec::new, |p| p.as_strings())
+        c3d_params::find(groups, "EVENT", name).map_or_else(Vec::new, Param::as_strings)
     };
     let (labels, contexts) = (strings("LABELS"), strings("CONTEXTS"));
-    let times = c3d_params::find(&groups, "EVENT", "TIMES").map_or_else(Vec::new, |p| p.as_f32());
+    let times = c3d_params::find(groups, "EVENT", "TIMES").map_or_else(Vec::new, Param::as_f32);
     // The file's first frame (1 unless the trial was cropped) is time 0 of the sequence's frame 0.
-    let first = c3d_params::find(&groups, "TRIAL", "ACTUAL_START_FIELD")
-        .map(|p| p.as_f32())
+    let first = c3d_params::find(groups, "TRIAL", "ACTUAL_START_FIELD")
+        .map(Param::as_f32)
         .and_then(|v| {
             let lo = f64::from(*v.first()? as i16 as u16);
             let hi = f64::from(v.get(1).map_or(0, |&h| h as i16 as u16));
@@ -171,5 +215,5 @@ fn read_events(path: &Path, fps: f32, frames: usize) -> Result<Option<GaitEvents
         s.toe_offs.sort_unstable();
         s.toe_offs.dedup();
     }
-    Ok((!ev.is_empty()).then_some(ev))
+    (!ev.is_empty()).then_some(ev)
 }

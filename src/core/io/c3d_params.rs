@@ -444,6 +444,7 @@ fn read_param(proc: Processor, name: &str, b: &[u8]) -> Option<Param> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // values written and read back exactly
 mod tests {
     use super::*;
 

@@ -1,7 +1,7 @@
 //! C3D writer following the C3D.org specification, for the readers of the field (ezc3d under
-//! OpenSim and biorbd, the `c3d` Python package, Mokka, Visual3D). c3dio 0.8 (the newest
-//! release) writes files these readers refuse (no POINT:SCALE/RATE/DATA_START, a zero last
-//! frame in the header), so the file is laid out here; c3dio still reads.
+//! OpenSim and biorbd, the `c3d` Python package, Mokka, `Visual3D`). `c3dio` 0.8 (the newest
+//! release) writes files these readers refuse (no `POINT:SCALE`, `RATE` or `DATA_START`, a
+//! zero last frame in the header), so the file is laid out here; `c3dio` still reads.
 //!
 //! The file: a 512-byte header, the parameter section ([`super::c3d_params`]) from block 2, then
 //! the 3D data as IEEE floats (negative scale): per frame and point x, y, z in millimetres and a

@@ -128,6 +128,7 @@ pub fn import_file(
     let mut warnings = Vec::new();
     let mut clean_cfg = CleanConfig::default();
     let mut events = None;
+    let mut info = c3d::C3dWalkInfo::default();
     let (skeleton, fps, positions): (Skeleton, f32, Vec<Vec3>) = match format {
         Format::Bvh => {
             let m = bvh::read(path, opts.bvh_units)?;
@@ -143,6 +144,7 @@ pub fn import_file(
         Format::C3d => {
             let m = c3d::read(path)?;
             events = m.events;
+            info = m.info;
             (m.skeleton, m.fps, m.positions)
         }
         Format::Trc => {
@@ -166,10 +168,12 @@ pub fn import_file(
     let subject = row
         .and_then(|r| r.subject.clone())
         .or_else(|| layout.as_ref().map(|l| l.subject.clone()))
+        .or(info.subject)
         .unwrap_or_else(|| id.split(['_', '-', ' ']).next().unwrap_or(&id).to_string());
     let label = row
         .and_then(|r| r.label.clone())
-        .or_else(|| layout.as_ref().map(|l| l.gait.clone()));
+        .or_else(|| layout.as_ref().map(|l| l.gait.clone()))
+        .or(info.label);
     if label.is_none() {
         warnings.push("no class label (attach a label table with --labels)".into());
     }
@@ -177,15 +181,17 @@ pub fn import_file(
         id,
         subject,
         label,
-        severity: row.and_then(|r| r.severity),
+        severity: row.and_then(|r| r.severity).or(info.severity),
         side: row.and_then(|r| r.side),
         fps,
         skeleton,
         positions,
-        provenance: Provenance::Imported {
+        // A synthetic walk exported as C3D keeps its provenance: it must never come back as a
+        // recording.
+        provenance: info.provenance.unwrap_or_else(|| Provenance::Imported {
             format: format.name().into(),
             path: path.to_path_buf(),
-        },
+        }),
         canonical: false,
         events,
     };
