@@ -469,3 +469,60 @@ fn a_forced_format_skips_the_documents_a_dataset_folder_ships_with() {
     let one = dir.path().join("LICENSE");
     assert!(import_path(&one, &opts, &NoProgress, &CancelToken::new()).is_err());
 }
+
+/// c3dio fails on files with 52 or more events (a long walk); the importer's own point reader
+/// takes over, and agrees with c3dio where both read.
+#[test]
+fn c3d_with_many_events_reads() {
+    use pathogait::core::data::GaitEvents;
+    use pathogait::core::io::c3d_write;
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("P{i}")).collect();
+    let frames = 2000;
+    let pos: Vec<[f32; 3]> = (0..frames * 3)
+        .map(|i| [i as f32 * 1e-3, 0.1, 0.2])
+        .collect();
+    let mut events = GaitEvents::default();
+    events.left.heel_strikes = (0..40).map(|k| 10 + 45 * k).collect();
+    events.right.heel_strikes = (0..40).map(|k| 30 + 45 * k).collect();
+    let trial = c3d_write::C3dTrial {
+        names: &names,
+        positions: &pos,
+        fps: 100.0,
+        events: &events,
+        subject: "s",
+        extra: Vec::new(),
+    };
+    let path = dir.path().join("long.c3d");
+    std::fs::write(&path, c3d_write::to_bytes(&trial).unwrap()).unwrap();
+    let m = c3d::read(&path).unwrap();
+    assert_eq!(m.events.unwrap(), events);
+    assert_eq!(m.skeleton.joint_count(), 3);
+    let err = m
+        .positions
+        .iter()
+        .zip(&pos)
+        .flat_map(|(a, b)| (0..3).map(move |k| (a[k] - b[k]).abs()))
+        .fold(0.0f32, f32::max);
+    assert!(err < 1e-6, "max error {err} m");
+    // On a file c3dio reads, both readers give the same points.
+    let (names, walk, _) = demo_markers();
+    let short = c3d_write::C3dTrial {
+        names: &names,
+        positions: &walk,
+        events: &GaitEvents::default(),
+        ..trial
+    };
+    std::fs::write(&path, c3d_write::to_bytes(&short).unwrap()).unwrap();
+    let ours =
+        pathogait::core::io::c3d_points::read_points(&std::fs::read(&path).unwrap()).unwrap();
+    let theirs = c3d::read(&path).unwrap();
+    assert_eq!(ours.labels, names);
+    assert_eq!(ours.frames, walk.len() / names.len());
+    for (a, b) in ours.positions.iter().zip(&theirs.positions) {
+        assert!(
+            (0..3).all(|k| (a[k] / 1000.0 - b[k]).abs() < 1e-6),
+            "{a:?} vs {b:?}"
+        );
+    }
+}

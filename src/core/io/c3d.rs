@@ -12,6 +12,7 @@ use c3dio::C3d;
 
 use super::ImportError;
 use super::c3d_params::{self, Group, Param, ParamData};
+use super::c3d_points::{self, RawPoints};
 use super::c3d_write::{FOOT_OFF, FOOT_STRIKE};
 use crate::core::data::skeleton::{Axis, JointDef, Skeleton, Units};
 use crate::core::data::{GaitEvents, Provenance, Side};
@@ -75,68 +76,96 @@ impl C3dWalkInfo {
     }
 }
 
-/// Reads a C3D file.
-///
-/// # Errors
-/// Unreadable or malformed files (with c3dio's reason), files without points, an invalid
-/// frame rate.
-pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
-    if let Err(e) = std::fs::metadata(path) {
-        return Err(ImportError::io(path, e));
-    }
+/// Points through c3dio, in the same form as [`c3d_points::read_points`] gives them.
+fn read_with_c3dio(path: &Path) -> Result<RawPoints, String> {
     // c3dio indexes and unwraps internally on some malformed files: contain a panic there so
     // a corrupt file is an error naming it, never a crash.
     let owned = path.to_path_buf();
     #[allow(clippy::result_large_err)] // c3dio's error type, converted right below.
     let loaded = std::panic::catch_unwind(move || C3d::load_path(owned))
-        .map_err(|_| ImportError::invalid(path, "not a readable C3D file (malformed structure)"))?;
-    let c3d = loaded
-        .map_err(|e| ImportError::invalid(path, format!("not a readable C3D file: {e:?}")))?;
+        .map_err(|_| "not a readable C3D file (malformed structure)".to_string())?;
+    let c3d = loaded.map_err(|e| format!("not a readable C3D file: {e:?}"))?;
     let pts = &c3d.points;
-    let frames = pts.rows();
-    let n = pts.cols();
+    let (frames, n) = (pts.rows(), pts.cols());
+    let mut positions = Vec::with_capacity(frames * n);
+    for f in 0..frames {
+        for m in 0..n {
+            positions.push(pts.get(f, m).map_or([f32::NAN; 3], |mp| {
+                if mp.residual < 0.0 {
+                    [f32::NAN; 3]
+                } else {
+                    mp.point
+                }
+            }));
+        }
+    }
+    Ok(RawPoints {
+        labels: (0..n)
+            .map(|m| {
+                pts.labels
+                    .get(m)
+                    .map_or_else(String::new, |l| l.trim().to_string())
+            })
+            .collect(),
+        rate: pts.frame_rate,
+        units: pts.units.iter().collect::<String>(),
+        frames,
+        positions,
+    })
+}
+
+/// Reads a C3D file: points through c3dio (through this module's own reader when c3dio fails
+/// on the file), events and walk information from the parameter section.
+///
+/// # Errors
+/// Unreadable or malformed files (with the reason), files without points, an invalid frame
+/// rate.
+pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
+    let bytes = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
+    let raw = match read_with_c3dio(path) {
+        Ok(raw) => raw,
+        Err(c3dio_reason) => {
+            c3d_points::read_points(&bytes).map_err(|_| ImportError::invalid(path, c3dio_reason))?
+        }
+    };
+    let (frames, n) = (raw.frames, raw.positions.len() / raw.frames.max(1));
     if n == 0 || frames == 0 {
         return Err(ImportError::invalid(path, "C3D file has no 3D points"));
     }
-    let fps = pts.frame_rate;
+    let fps = raw.rate;
     if !(fps > 0.0 && fps.is_finite()) {
         return Err(ImportError::invalid(
             path,
             format!("invalid point frame rate {fps}"),
         ));
     }
-    let units_s: String = pts.units.iter().collect();
-    let units = Units::parse(units_s.trim_matches(char::from(0))).unwrap_or(Units::Millimetres);
+    let units =
+        Units::parse(raw.units.trim_matches([char::from(0), ' '])).unwrap_or(Units::Millimetres);
     let scale = units.to_metres();
-    let mut positions = Vec::with_capacity(frames * n);
-    for f in 0..frames {
-        for m in 0..n {
-            let p = pts.get(f, m).map_or([f32::NAN; 3], |mp| {
-                #[allow(clippy::float_cmp)] // exactly (0, 0, 0) is the C3D writers' gap marker
-                let at_origin = mp.point == [0.0; 3];
-                if mp.residual < 0.0 || at_origin {
-                    [f32::NAN; 3]
-                } else {
-                    [
-                        mp.point[0] * scale,
-                        mp.point[1] * scale,
-                        mp.point[2] * scale,
-                    ]
-                }
-            });
-            positions.push(p);
-        }
-    }
+    let positions = raw
+        .positions
+        .iter()
+        .map(|p| {
+            #[allow(clippy::float_cmp)] // exactly (0, 0, 0) is the C3D writers' gap marker
+            let at_origin = *p == [0.0; 3];
+            if at_origin {
+                [f32::NAN; 3]
+            } else {
+                p.map(|v| v * scale)
+            }
+        })
+        .collect();
     let joints = (0..n)
         .map(|m| JointDef {
-            name: pts
+            name: raw
                 .labels
                 .get(m)
-                .map_or_else(|| format!("point{m}"), |l| l.trim().to_string()),
+                .filter(|l| !l.is_empty())
+                .map_or_else(|| format!("point{m}"), Clone::clone),
             parent: None,
         })
         .collect();
-    let groups = read_parameters(path)?;
+    let groups = parameters_of(path, &bytes)?;
     Ok(C3dMotion {
         skeleton: Skeleton::new("c3d", joints, Axis::PosZ, units),
         fps,
@@ -153,18 +182,15 @@ pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
 /// section.
 pub fn read_parameters(path: &Path) -> Result<Vec<Group>, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
-    let start = usize::from(*bytes.first().unwrap_or(&0)).saturating_sub(1) * 512;
-    if bytes.len() < 512 || start == 0 || start + 4 > bytes.len() {
-        return Err(ImportError::invalid(
-            path,
-            "not a C3D file: the header does not point at a parameter section",
-        ));
-    }
-    let blocks = usize::from(bytes[start + 2]).max(1);
-    let end = (start + blocks * 512).min(bytes.len());
-    c3d_params::decode(&bytes[start..end])
+    parameters_of(path, &bytes)
+}
+
+/// The parameter groups of a C3D file's bytes (`path` names it in errors).
+fn parameters_of(path: &Path, bytes: &[u8]) -> Result<Vec<Group>, ImportError> {
+    c3d_points::parameter_section(bytes)
+        .and_then(|s| c3d_params::decode(s).map_err(|e| e.to_string()))
         .map(|(_, g)| g)
-        .map_err(|e| ImportError::invalid(path, e.to_string()))
+        .map_err(|e| ImportError::invalid(path, e))
 }
 
 /// Foot strikes and foot offs (labels "Foot Strike"/"Heel Strike" and "Foot Off"/"Toe Off",

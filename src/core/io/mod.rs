@@ -6,6 +6,7 @@
 pub mod bvh;
 pub mod c3d;
 pub mod c3d_params;
+pub mod c3d_points;
 pub mod c3d_write;
 pub mod import;
 pub mod kinect_csv;
