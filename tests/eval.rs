@@ -156,7 +156,7 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
         pooled,
         report.folds.iter().map(|f| f.test_walks).sum::<usize>()
     );
-    let csv = report.summary_csv();
+    let csv = report.summary_csv().unwrap();
     assert_eq!(csv.lines().count(), 16);
     assert!(csv.contains("GRU,Real+Synthetic,2,"));
 }

@@ -2,7 +2,6 @@
 //! every fold), `summary.csv` (the Table-I numbers), `per_fold.csv`, `confusion.csv` and
 //! `generative.csv`.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -204,87 +203,115 @@ impl EvalReport {
     }
 
     /// `summary.csv` text.
-    #[must_use]
-    pub fn summary_csv(&self) -> String {
-        let mut s = String::from(
-            "classifier,condition,folds,accuracy_mean,accuracy_sd,macro_f1_mean,macro_f1_sd,pooled_accuracy,pooled_macro_f1\n",
-        );
+    ///
+    /// # Errors
+    /// A CSV writer failure (it writes to memory: only on a broken invariant).
+    pub fn summary_csv(&self) -> Result<String, String> {
+        let mut rows = vec![strings(&[
+            "classifier",
+            "condition",
+            "folds",
+            "accuracy_mean",
+            "accuracy_sd",
+            "macro_f1_mean",
+            "macro_f1_sd",
+            "pooled_accuracy",
+            "pooled_macro_f1",
+        ])];
         for r in &self.summary {
-            let _ = writeln!(
-                s,
-                "{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4}",
-                r.classifier.name(),
-                r.condition.name(),
-                r.folds,
-                r.accuracy_mean,
-                r.accuracy_sd,
-                r.macro_f1_mean,
-                r.macro_f1_sd,
-                r.pooled_accuracy,
-                r.pooled_macro_f1
+            let mut row = strings(&[r.classifier.name(), r.condition.name()]);
+            row.push(r.folds.to_string());
+            row.extend(
+                [
+                    r.accuracy_mean,
+                    r.accuracy_sd,
+                    r.macro_f1_mean,
+                    r.macro_f1_sd,
+                    r.pooled_accuracy,
+                    r.pooled_macro_f1,
+                ]
+                .map(|v| format!("{v:.4}")),
             );
+            rows.push(row);
         }
-        s
+        csv_text(&rows)
     }
 
-    /// `per_fold.csv` text.
-    #[must_use]
-    pub fn per_fold_csv(&self) -> String {
-        let mut s = String::from(
-            "fold,test_subjects,classifier,condition,train_windows,test_walks,accuracy,macro_f1,epochs,best_epoch\n",
-        );
+    /// `per_fold.csv` text (test subjects separated by spaces in one quoted cell).
+    ///
+    /// # Errors
+    /// As [`Self::summary_csv`].
+    pub fn per_fold_csv(&self) -> Result<String, String> {
+        let mut rows = vec![strings(&[
+            "fold",
+            "test_subjects",
+            "classifier",
+            "condition",
+            "train_windows",
+            "test_walks",
+            "accuracy",
+            "macro_f1",
+            "epochs",
+            "best_epoch",
+        ])];
         for f in &self.folds {
             for r in &f.results {
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{},{},{:.4},{:.4},{},{}",
-                    f.fold + 1,
+                rows.push(vec![
+                    (f.fold + 1).to_string(),
                     f.test_subjects.join(" "),
-                    r.classifier.name(),
-                    r.condition.name(),
-                    r.train_windows,
-                    f.test_walks,
-                    r.accuracy,
-                    r.macro_f1,
-                    r.fit.epochs,
-                    r.fit.best_epoch
-                );
+                    r.classifier.name().to_string(),
+                    r.condition.name().to_string(),
+                    r.train_windows.to_string(),
+                    f.test_walks.to_string(),
+                    format!("{:.4}", r.accuracy),
+                    format!("{:.4}", r.macro_f1),
+                    r.fit.epochs.to_string(),
+                    r.fit.best_epoch.to_string(),
+                ]);
             }
         }
-        s
+        csv_text(&rows)
     }
 
     /// `confusion.csv` text: pooled confusion matrices, one row per (classifier, condition,
-    /// true class).
-    #[must_use]
-    pub fn confusion_csv(&self) -> String {
-        let mut s = format!(
-            "classifier,condition,true\\predicted,{}\n",
-            self.classes.join(",")
-        );
+    /// true class), one column per predicted class.
+    ///
+    /// # Errors
+    /// As [`Self::summary_csv`].
+    pub fn confusion_csv(&self) -> Result<String, String> {
+        let mut header = strings(&["classifier", "condition", "true\\predicted"]);
+        header.extend(self.classes.iter().cloned());
+        let mut rows = vec![header];
         for r in &self.summary {
-            for (t, row) in r.confusion.iter().enumerate() {
-                let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{}",
+            for (t, counts) in r.confusion.iter().enumerate() {
+                let mut row = strings(&[
                     r.classifier.name(),
                     r.condition.name(),
                     self.classes.get(t).map_or("?", String::as_str),
-                    cells.join(",")
-                );
+                ]);
+                row.extend(counts.iter().map(ToString::to_string));
+                rows.push(row);
             }
         }
-        s
+        csv_text(&rows)
     }
 
     /// `generative.csv` text: per fold, the quality of real, model and baseline sets and the
     /// pooled Fréchet distances.
-    #[must_use]
-    pub fn generative_csv(&self) -> String {
-        let mut s = String::from(
-            "fold,set,walks,diversity_m,foot_skating,bone_cv_pct,prior_hit_rate,frechet_all\n",
-        );
+    ///
+    /// # Errors
+    /// As [`Self::summary_csv`].
+    pub fn generative_csv(&self) -> Result<String, String> {
+        let mut rows = vec![strings(&[
+            "fold",
+            "set",
+            "walks",
+            "diversity_m",
+            "foot_skating",
+            "bone_cv_pct",
+            "prior_hit_rate",
+            "frechet_all",
+        ])];
         for f in &self.folds {
             let g = &f.generative;
             for (name, q, fd) in [
@@ -292,20 +319,19 @@ impl EvalReport {
                 ("model", &g.model, g.model_all),
                 ("baseline", &g.baseline_quality, g.baseline_all),
             ] {
-                let _ = writeln!(
-                    s,
-                    "{},{name},{},{:.4},{:.4},{:.3},{:.3},{:.3}",
-                    f.fold + 1,
-                    q.walks,
-                    q.diversity_m,
-                    q.foot_skating,
-                    q.bone_violation_pct,
-                    q.prior_hit_rate,
-                    fd
-                );
+                rows.push(vec![
+                    (f.fold + 1).to_string(),
+                    name.to_string(),
+                    q.walks.to_string(),
+                    format!("{:.4}", q.diversity_m),
+                    format!("{:.4}", q.foot_skating),
+                    format!("{:.3}", q.bone_violation_pct),
+                    format!("{:.3}", q.prior_hit_rate),
+                    format!("{fd:.3}"),
+                ]);
             }
         }
-        s
+        csv_text(&rows)
     }
 
     /// Writes all report files into `dir` (created if needed), each atomically.
@@ -321,14 +347,38 @@ impl EvalReport {
         let json = serde_json::to_string_pretty(self).map_err(|e| err(dir, &e))?;
         for (name, text) in [
             ("report.json", json),
-            ("summary.csv", self.summary_csv()),
-            ("per_fold.csv", self.per_fold_csv()),
-            ("confusion.csv", self.confusion_csv()),
-            ("generative.csv", self.generative_csv()),
+            ("summary.csv", self.summary_csv().map_err(|e| err(dir, &e))?),
+            (
+                "per_fold.csv",
+                self.per_fold_csv().map_err(|e| err(dir, &e))?,
+            ),
+            (
+                "confusion.csv",
+                self.confusion_csv().map_err(|e| err(dir, &e))?,
+            ),
+            (
+                "generative.csv",
+                self.generative_csv().map_err(|e| err(dir, &e))?,
+            ),
         ] {
             let p = dir.join(name);
             write_atomic(&p, text.as_bytes()).map_err(|e| err(&p, &e))?;
         }
         Ok(())
     }
+}
+
+fn strings(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_string()).collect()
+}
+
+/// Rows as CSV through the `csv` crate: class and subject names with commas or quotes are
+/// quoted.
+fn csv_text(rows: &[Vec<String>]) -> Result<String, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
 }
