@@ -244,3 +244,70 @@ fn train_generate_curate_export_twin_report() {
     assert_eq!(p.generated.len(), 1);
     assert_eq!(p.curation.len(), 3);
 }
+
+/// Closes the window the way the window manager does.
+fn request_close(h: &mut Harness<'_, Studio>) -> bool {
+    h.input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    h.step();
+    h.output()
+        .viewport_output
+        .get(&egui::ViewportId::ROOT)
+        .is_some_and(|v| v.commands.contains(&egui::ViewportCommand::CancelClose))
+}
+
+#[test]
+fn a_failed_save_keeps_the_window_open_and_the_work_in_the_autosave() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("work");
+    std::fs::create_dir(&dir).unwrap();
+    let cfg = tmp.path().join("config");
+    let path = dir.join("session.ron");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo.ron"),
+        &path,
+    )
+    .unwrap();
+    let (p, recent) = (path.clone(), Recent::at(Some(cfg.clone())));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_eframe(move |cc| Studio::new_in(cc, Some(p), recent));
+    studio_common::wait(&mut h, Duration::from_mins(2), "the demo data", |s| {
+        s.ws.loaded && s.jobs.is_empty()
+    });
+    h.state_mut().ws.project.notes = "an afternoon of curation".into();
+    h.state_mut().ws.dirty = true;
+    // The project's folder becomes unwritable (a file in its place: root ignores permissions).
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, "not a folder").unwrap();
+    assert!(request_close(&mut h), "the first close is refused");
+    let errors = h.state().notes.errors().join("\n");
+    assert!(
+        errors.contains("Project not saved to") && errors.contains("window stays open"),
+        "{errors}"
+    );
+    let rescue = cfg.join("session-autosave.ron");
+    assert!(errors.contains(&rescue.display().to_string()), "{errors}");
+    assert_eq!(
+        Project::load(&rescue).unwrap().notes,
+        "an afternoon of curation"
+    );
+    // Save as somewhere writable works, and then closing goes through.
+    let elsewhere = tmp.path().join("saved.ron");
+    h.state_mut()
+        .pending
+        .push(Command::SaveProjectAs(elsewhere.clone()));
+    h.step();
+    assert_eq!(
+        Project::load(&elsewhere).unwrap().notes,
+        "an afternoon of curation"
+    );
+    assert!(
+        !request_close(&mut h),
+        "nothing left to save: the window closes"
+    );
+}

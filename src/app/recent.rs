@@ -59,8 +59,20 @@ impl Recent {
     /// Where an unsaved project is autosaved.
     #[must_use]
     pub fn autosave_path(&self) -> Option<PathBuf> {
+        self.rescue_path(None)
+    }
+
+    /// Where a project goes when it cannot be saved where it belongs: beside the recent list,
+    /// named after its file (`<stem>-autosave.ron`), or `untitled-autosave.ron` for a project
+    /// without one. `None` when there is no config folder or it cannot be made.
+    #[must_use]
+    pub fn rescue_path(&self, project: Option<&Path>) -> Option<PathBuf> {
         let d = self.dir.as_ref()?;
         std::fs::create_dir_all(d).ok()?;
-        Some(d.join("untitled-autosave.ron"))
+        let stem = project.and_then(Path::file_stem).map_or_else(
+            || "untitled".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        Some(d.join(format!("{stem}-autosave.ron")))
     }
 }

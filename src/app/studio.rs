@@ -43,6 +43,9 @@ pub struct Studio {
     /// Renderer note shown in the status bar.
     pub renderer_note: String,
     last_autosave: Instant,
+    /// A close was refused once because saving failed: the next close request goes through
+    /// (the work is in the rescue file, or the user was told it could not be kept).
+    close_warned: bool,
     pub(super) launch: Option<Launch>,
     pub(super) shot: Option<ScreenshotRun>,
 }
@@ -98,6 +101,7 @@ impl Studio {
             frame_ms: VecDeque::new(),
             renderer_note,
             last_autosave: Instant::now(),
+            close_warned: false,
             launch: None,
             shot: None,
         };
@@ -174,9 +178,75 @@ impl Studio {
                 true
             }
             Err(e) => {
-                self.notes.error(format!("Project not saved: {e}"));
+                let msg = format!("Project not saved to {}: {e}", path.display());
+                let rescue = self.rescue();
+                self.notes.error(match rescue {
+                    Ok(r) => format!(
+                        "{msg}. Your work is kept in {}; use Save as to put it somewhere \
+                         writable.",
+                        r.display()
+                    ),
+                    Err(e2) => {
+                        format!("{msg}. Keeping it elsewhere failed too ({e2}): use Save as.")
+                    }
+                });
                 false
             }
+        }
+    }
+
+    /// Writes the project to its rescue file (see [`Recent::rescue_path`]) without changing
+    /// where it belongs. Returns the file written.
+    ///
+    /// # Errors
+    /// No config folder, or the write failed (the message names the file).
+    pub fn rescue(&self) -> Result<PathBuf, String> {
+        let r = self
+            .recent
+            .rescue_path(self.ws.path.as_deref())
+            .ok_or_else(|| "no config folder for an autosave file".to_string())?;
+        self.ws
+            .project
+            .save(&r)
+            .map(|()| r.clone())
+            .map_err(|e| format!("{}: {e}", r.display()))
+    }
+
+    /// Saves changed work before the window closes: to the project's file, else (an unsaved
+    /// project, or a file that cannot be written) to the rescue file. Returns whether the
+    /// window may close: not when the project's own file could not be written, the first time,
+    /// so the user sees why and can Save as.
+    pub fn save_before_close(&mut self) -> bool {
+        if !self.ws.dirty || self.close_warned {
+            return true;
+        }
+        match self.ws.path.clone() {
+            Some(p) if self.save_to(&p) => true,
+            Some(_) => {
+                self.close_warned = true;
+                self.notes.error(
+                    "The window stays open because the project could not be saved; close again \
+                     to quit anyway (the work stays in the autosave file named above)."
+                        .to_string(),
+                );
+                false
+            }
+            None => match self.rescue() {
+                Ok(r) => {
+                    self.ws.dirty = false;
+                    self.notes
+                        .info(format!("Unsaved project kept in {}", r.display()));
+                    true
+                }
+                Err(e) => {
+                    self.close_warned = true;
+                    self.notes.error(format!(
+                        "The unsaved project could not be kept ({e}); the window stays open: \
+                         use Save as, or close again to quit without it."
+                    ));
+                    false
+                }
+            },
         }
     }
 
@@ -458,9 +528,7 @@ impl Studio {
                 self.save_to(&p);
             }
             None => {
-                if let Some(p) = self.recent.autosave_path()
-                    && let Err(e) = self.ws.project.save(&p)
-                {
+                if let Err(e) = self.rescue() {
                     self.notes.warn(format!("Autosave failed: {e}"));
                 }
             }
@@ -474,6 +542,10 @@ impl Studio {
         self.run_launch(ui.ctx());
         panels::draw(self, ui);
         self.apply_pending();
+        if ui.ctx().input(|i| i.viewport().close_requested()) && !self.save_before_close() {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        }
         self.autosave();
         if !self.jobs.is_empty() || self.panels.viewport.playing {
             ui.ctx().request_repaint_after(Duration::from_millis(33));
@@ -493,11 +565,24 @@ impl eframe::App for Studio {
 
 impl Drop for Studio {
     fn drop(&mut self) {
-        // Closing with unsaved changes: keep them (the file itself when it has one).
-        if self.ws.dirty
-            && let Some(p) = self.ws.path.clone()
-        {
-            let _ = self.ws.project.save(&p);
+        // Closing with unsaved changes (a close the window did not see, e.g. a test or a
+        // signal): keep them, in the file itself when it has one, else the rescue file. Nothing
+        // can be shown any more, so a failure goes to stderr.
+        if self.ws.dirty {
+            let saved = match self.ws.path.clone() {
+                Some(p) => self
+                    .ws
+                    .project
+                    .save(&p)
+                    .map_err(|e| format!("{}: {e}", p.display())),
+                None => Err("no project file".to_string()),
+            };
+            if let Err(e) = saved {
+                match self.rescue() {
+                    Ok(r) => eprintln!("project not saved ({e}); kept in {}", r.display()),
+                    Err(e2) => eprintln!("project not saved ({e}), nor kept elsewhere ({e2})"),
+                }
+            }
         }
         for j in &self.jobs {
             j.cancel();
