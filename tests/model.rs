@@ -317,6 +317,24 @@ fn resume_reuses_the_tokeniser_checkpoint_of_the_same_plan() {
     )
     .unwrap_err();
     assert!(matches!(e, ModelError::Cancelled), "{e}");
+    // A damaged checkpoint is named, never silently retrained from scratch.
+    std::fs::write(ckpt.join("tokenizer.ron"), "(garbage").unwrap();
+    let e = train(
+        &ds,
+        &plan,
+        "e",
+        &Device::flex(),
+        "cpu",
+        Some(&ckpt),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("tokenizer.ron") && e.contains("checkpoint"),
+        "{e}"
+    );
 }
 
 /// Cancels its token once a stage whose name contains `stage` has advanced `limit` steps

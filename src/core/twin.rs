@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::data::{CommonJoint, Dataset, GaitSequence, Provenance};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::{norm, quantile, sub};
-use crate::core::model::ModelError;
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence, sequence_features};
+use crate::core::model::{ModelError, read_floats, read_scalar};
 
 /// Joints (tokens per frame): the pelvis and the 11 relative joints.
 pub const JOINTS: usize = 12;
@@ -360,18 +360,11 @@ pub fn train_twin(
         let recon = mae.forward(x.clone(), hidden.clone());
         let err = (recon - x).powi_scalar(2).sum_dim(2).reshape([b, n]);
         let loss = (err * hidden.clone()).sum() / hidden.sum().clamp_min(1.0);
-        let v = loss
-            .clone()
-            .into_data()
-            .try_to_vec_as::<f32>()
-            .ok()
-            .and_then(|v| v.first().copied());
+        let v = read_scalar(loss.clone(), "twin training loss")?;
         let grads = GradientsParams::from_grads(loss.backward(), &mae);
         mae = optim.step(cfg.lr, mae, grads);
-        progress.advance(1, &format!("masked MSE {:.4}", v.unwrap_or(f32::NAN)));
-        if let Some(v) = v {
-            progress.metrics(step as u64, &[("masked MSE", f64::from(v))]);
-        }
+        progress.advance(1, &format!("masked MSE {v:.4}"));
+        progress.metrics(step as u64, &[("masked MSE", f64::from(v))]);
     }
     progress.finish();
     let mut model = TwinModel {
@@ -401,7 +394,7 @@ pub fn train_twin(
     for s in held_walks {
         let (w, _, _) = walk_windows(s, cfg, &model.normalizer);
         for win in &w {
-            for (j, e) in model.joint_errors_mm(win).into_iter().enumerate() {
+            for (j, e) in model.joint_errors_mm(win)?.into_iter().enumerate() {
                 per_joint[j].push(e);
             }
         }
@@ -423,7 +416,7 @@ pub fn train_twin(
 impl TwinModel {
     /// Reconstruction of a window with `hide[j]` joints hidden in every frame; standardised
     /// tokens.
-    fn rebuild(&self, windows: &[&Tokens], hide: &[Vec<bool>]) -> Vec<Tokens> {
+    fn rebuild(&self, windows: &[&Tokens], hide: &[Vec<bool>]) -> Result<Vec<Tokens>, ModelError> {
         let n = self.cfg.frames * JOINTS;
         let b = windows.len();
         let mask: Vec<f32> = hide
@@ -433,13 +426,13 @@ impl TwinModel {
         let x = tensor(windows, &self.device);
         let hidden = Tensor::<2>::from_data(TensorData::new(mask, [b, n]), &self.device);
         let out = self.mae.forward(x, hidden);
-        let v = out.into_data().try_to_vec_as::<f32>().unwrap_or_default();
-        v.chunks_exact(3)
+        let v = read_floats(out, "twin reconstruction")?;
+        Ok(v.chunks_exact(3)
             .map(|c| [c[0], c[1], c[2]])
             .collect::<Vec<[f32; 3]>>()
             .chunks(n)
             .map(<[[f32; 3]]>::to_vec)
-            .collect()
+            .collect())
     }
 
     /// Token triple back to metres (relative joints) via the normaliser.
@@ -451,7 +444,7 @@ impl TwinModel {
 
     /// Mean error (mm) of each joint hidden in one window together with the joints already in
     /// `base` (pelvis and `base` joints: NaN).
-    fn joint_errors_mm_given(&self, win: &Tokens, base: &[bool]) -> Vec<f64> {
+    fn joint_errors_mm_given(&self, win: &Tokens, base: &[bool]) -> Result<Vec<f64>, ModelError> {
         let cand: Vec<usize> = (1..JOINTS).filter(|&j| !base[j]).collect();
         let hides: Vec<Vec<bool>> = cand
             .iter()
@@ -459,9 +452,9 @@ impl TwinModel {
             .collect();
         let mut out = vec![f64::NAN; JOINTS];
         if cand.is_empty() {
-            return out;
+            return Ok(out);
         }
-        let rec = self.rebuild(&vec![win; hides.len()], &hides);
+        let rec = self.rebuild(&vec![win; hides.len()], &hides)?;
         for (r, &j) in cand.iter().enumerate() {
             let mut e = 0.0;
             for t in 0..self.cfg.frames {
@@ -471,11 +464,11 @@ impl TwinModel {
             }
             out[j] = 1000.0 * e / self.cfg.frames as f64;
         }
-        out
+        Ok(out)
     }
 
     /// Mean error (mm) of each joint hidden alone in one window (pelvis: NaN).
-    fn joint_errors_mm(&self, win: &Tokens) -> Vec<f64> {
+    fn joint_errors_mm(&self, win: &Tokens) -> Result<Vec<f64>, ModelError> {
         self.joint_errors_mm_given(win, &[false; JOINTS])
     }
 
@@ -501,7 +494,11 @@ impl TwinModel {
         for _ in 0..JOINTS / 2 {
             let mut sum = [0.0f64; JOINTS];
             for w in &wins {
-                for (j, e) in self.joint_errors_mm_given(w, &hide).into_iter().enumerate() {
+                for (j, e) in self
+                    .joint_errors_mm_given(w, &hide)?
+                    .into_iter()
+                    .enumerate()
+                {
                     sum[j] += e;
                 }
             }
@@ -530,7 +527,7 @@ impl TwinModel {
         let hide: Vec<bool> = hide.to_vec();
         // Pass 2: rebuild flagged joints window by window, averaging overlaps.
         let refs: Vec<&Tokens> = wins.iter().collect();
-        let rec = self.rebuild(&refs, &vec![hide.clone(); refs.len()]);
+        let rec = self.rebuild(&refs, &vec![hide.clone(); refs.len()])?;
         let mut acc = vec![[0.0f32; 3]; frames * JOINTS];
         let mut count = vec![0u32; frames];
         for (w, &s) in starts.iter().enumerate() {
@@ -566,7 +563,9 @@ impl TwinModel {
             acc[f * JOINTS + j].map(|x| x / c)
         });
         let orig_f = {
-            let raw = sequence_features(seq, self.cfg.fps).unwrap_or_default();
+            let raw = sequence_features(seq, self.cfg.fps).ok_or_else(|| {
+                ModelError::Data(format!("walk '{}' lacks the common joints", seq.id))
+            })?;
             let z: Vec<[f32; FEATURES]> = raw.iter().map(|r| self.normalizer.apply(r)).collect();
             to_features(&|f, j| window_tokens(&z[f..=f])[j])
         };

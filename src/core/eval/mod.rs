@@ -291,11 +291,21 @@ pub fn evaluate_folds(
     let mut results = Vec::with_capacity(total);
     for (i, fold) in folds.iter().enumerate() {
         let key = fold_key(ds, cfg, i, &fold.test_subjects);
-        let saved = out
-            .map(|d| fold_path(d, i))
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|t| ron::from_str::<SavedFold>(&t).ok())
-            .filter(|s| s.key == key && s.result.test_subjects == fold.test_subjects);
+        let saved = match out.map(|d| fold_path(d, i)).filter(|p| p.exists()) {
+            // A saved fold that exists must read: a damaged one is named, never silently rerun.
+            Some(p) => {
+                let bad = |e: String| {
+                    files_err(
+                        &p,
+                        &format!("saved fold unreadable ({e}); delete it to rerun the fold"),
+                    )
+                };
+                let text = std::fs::read_to_string(&p).map_err(|e| bad(e.to_string()))?;
+                Some(ron::from_str::<SavedFold>(&text).map_err(|e| bad(e.to_string()))?)
+            }
+            None => None,
+        }
+        .filter(|s| s.key == key && s.result.test_subjects == fold.test_subjects);
         let wanted = match run {
             FoldRun::All => true,
             FoldRun::Only(ks) => ks.contains(&i),

@@ -187,6 +187,8 @@ pub(crate) fn prepare(ds: &Dataset, cfg: &EvalConfig) -> Result<Prepared, ModelE
                 .label
                 .as_ref()
                 .and_then(|l| classes.iter().position(|c| c == l));
+            // A walk without the common joints (or under three frames) has no feature frames
+            // and so no windows: nothing of it can be classified (the import warned of it).
             let feats = sequence_features(s, w.fps).unwrap_or_default();
             let wins = window_starts(feats.len(), &wcfg)
                 .into_iter()

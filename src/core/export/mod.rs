@@ -565,7 +565,7 @@ fn walk_file(
                 fps: s.fps,
                 events: &item.events,
                 subject: &s.subject,
-                extra: vec![walk_group(item)],
+                extra: vec![walk_group(item)?],
             };
             to_bytes(&trial).map_err(|e| e.to_string())
         }
@@ -592,8 +592,8 @@ fn walk_file(
 /// The C3D group carrying what the file's standard groups cannot: id, class, severity,
 /// whether the walk is synthetic, its provenance (JSON in 80-character lines) and where its
 /// events came from.
-fn walk_group(item: &ManifestItem) -> Group {
-    let provenance = serde_json::to_string(&item.provenance).unwrap_or_default();
+fn walk_group(item: &ManifestItem) -> Result<Group, String> {
+    let provenance = serde_json::to_string(&item.provenance).map_err(|e| e.to_string())?;
     let lines: Vec<String> = provenance
         .as_bytes()
         .chunks(80)
@@ -613,5 +613,5 @@ fn walk_group(item: &ManifestItem) -> Group {
     if let Some(sev) = item.severity {
         params.push(Param::float("SEVERITY", sev, "0..1"));
     }
-    Group::new("PATHOGAIT", "PathoGait Studio walk", params)
+    Ok(Group::new("PATHOGAIT", "PathoGait Studio walk", params))
 }

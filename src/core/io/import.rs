@@ -217,8 +217,8 @@ pub fn import_file(
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ImportError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| ImportError::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+        .map(|e| e.map(|e| e.path()).map_err(|e| ImportError::io(dir, e)))
+        .collect::<Result<_, _>>()?;
     entries.sort();
     for p in entries {
         if p.is_dir() {

@@ -59,9 +59,29 @@ fn gpu_hardware_present() -> bool {
     render_node || std::path::Path::new("/dev/nvidia0").exists()
 }
 
+thread_local! {
+    /// Set while this thread probes a device: its panic messages are expected and reported by
+    /// the caller instead.
+    static PROBING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook once so that panics of a thread marked [`PROBING`] stay
+/// silent; every other thread's panics go to the hook that was there before, unchanged.
+fn quiet_probe_panics() {
+    static WRAPPED: std::sync::Once = std::sync::Once::new();
+    WRAPPED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !PROBING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Tries a tiny computation on a device, with panics contained (a device that cannot start
 /// panics inside the backend). Runs at most once per device kind and process: the answer is
-/// kept, and the process-wide panic hook is swapped under a lock, never by two threads at once.
+/// kept. The panic hook is wrapped once, never swapped, so other threads' panics still print.
 fn probe(kind: DeviceKind) -> Option<Device> {
     static PROBED: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
     let key = format!("{kind:?}");
@@ -72,9 +92,9 @@ fn probe(kind: DeviceKind) -> Option<Device> {
         return ok.then(|| Device::wgpu(kind));
     }
     let device = Device::wgpu(kind);
-    let hook = std::panic::take_hook();
     // Keep the backend's panic message off the terminal: the caller reports the outcome.
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_probe_panics();
+    PROBING.with(|p| p.set(true));
     let d = device.clone();
     let ok = std::panic::catch_unwind(move || {
         let t = Tensor::<1>::ones([4], &d).sum();
@@ -83,7 +103,7 @@ fn probe(kind: DeviceKind) -> Option<Device> {
             .is_ok_and(|v| v.first().copied() == Some(4.0))
     })
     .unwrap_or(false);
-    std::panic::set_hook(hook);
+    PROBING.with(|p| p.set(false));
     probed.push((key, ok));
     ok.then_some(device)
 }

@@ -338,7 +338,8 @@ pub fn train(
         (0..set.windows.len()).partition(|&i| heldout_subjects.contains(&set.windows[i].subject));
     let ckpt_tok = checkpoint.map(|c| c.join("tokenizer.bpk"));
     let ckpt_meta = checkpoint.map(|c| c.join("tokenizer.ron"));
-    let plan_key = ron::to_string(plan).unwrap_or_default();
+    let plan_key =
+        ron::to_string(plan).map_err(|e| ModelError::Data(format!("training plan: {e}")))?;
     let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
         dir: dir.to_path_buf(),
         every: plan.checkpoint_every,
@@ -346,9 +347,13 @@ pub fn train(
     });
     let resumed = match (&ckpt_tok, &ckpt_meta) {
         (Some(w), Some(m)) if w.exists() && m.exists() => {
-            let saved: Option<(String, Vec<VqEma>, Vec<StepLog>)> = std::fs::read_to_string(m)
-                .ok()
-                .and_then(|t| ron::from_str(&t).ok());
+            // A checkpoint that exists must read: resuming never quietly starts over.
+            let text = std::fs::read_to_string(m)
+                .map_err(|e| files_err(m, format!("cannot read checkpoint: {e}")))?;
+            let saved: Option<(String, Vec<VqEma>, Vec<StepLog>)> = Some(
+                ron::from_str(&text)
+                    .map_err(|e| files_err(m, format!("cannot read checkpoint: {e}")))?,
+            );
             match saved {
                 Some((key, emas, log)) if key == plan_key => {
                     let tok = tcfg
@@ -387,7 +392,7 @@ pub fn train(
         }
         (tok, emas.to_vec(), log, end)
     };
-    let codes = window_codes(&tokenizer, &set, device);
+    let codes = window_codes(&tokenizer, &set, device)?;
     let gcfg = GptConfig {
         vocab: set.vocab.size(),
         context: set.vocab.prompt_len() + 3 * tcfg.latent_steps(plan.window.frames) + 1,
@@ -430,11 +435,11 @@ pub fn train(
         backend: backend.to_string(),
         seconds: t0.elapsed().as_secs_f64(),
         windows: (train_idx.len(), heldout.len()),
-        mpjpe_train_mm: mpjpe_mm(&tokenizer, &pick(&train_idx), &set.normalizer, device),
+        mpjpe_train_mm: mpjpe_mm(&tokenizer, &pick(&train_idx), &set.normalizer, device)?,
         mpjpe_heldout_mm: if heldout.is_empty() {
             f64::NAN
         } else {
-            mpjpe_mm(&tokenizer, &pick(&heldout), &set.normalizer, device)
+            mpjpe_mm(&tokenizer, &pick(&heldout), &set.normalizer, device)?
         },
         heldout_subjects,
         code_usage: usage,
@@ -446,7 +451,7 @@ pub fn train(
             plan.window.fps,
             &set.priors.classes,
             device,
-        ),
+        )?,
         tokenizer_log: tok_log
             .iter()
             .filter(|l| {

@@ -123,32 +123,47 @@ impl StageCheckpoint {
     }
 
     /// The stage's saved progress, if there is one for this key; `model` and `optim` are the
-    /// fresh ones to load into. Unreadable or foreign progress is ignored (training starts over).
-    #[must_use]
+    /// fresh ones to load into. No progress file, or progress saved for other settings: `None`
+    /// (training starts over).
+    ///
+    /// # Errors
+    /// A progress, weights or moments file that exists but cannot be read: resuming must not
+    /// quietly start over (the message names the file; deleting the folder starts fresh).
     pub fn load<M: Module, E: DeserializeOwned>(
         &self,
         stage: &str,
         model: M,
         optim: ModuleOptimizer,
-    ) -> Option<Resumed<M, E>> {
+    ) -> Result<Option<Resumed<M, E>>, ModelError> {
         let (progress, weights, moments) = self.paths(stage);
-        let text = std::fs::read_to_string(&progress).ok()?;
-        let saved: Saved<E> = ron::from_str(&text).ok()?;
-        if saved.key != self.key {
-            return None;
+        if !progress.exists() {
+            return Ok(None);
         }
-        let model = model.try_load_file(&weights).ok()?;
-        let optim = optim.load(&moments).ok()?;
+        let bad = |p: &Path, e: String| ModelError::Files {
+            path: p.display().to_string(),
+            message: format!("cannot resume from this checkpoint ({e}); delete it to start over"),
+        };
+        let text = std::fs::read_to_string(&progress).map_err(|e| bad(&progress, e.to_string()))?;
+        let saved: Saved<E> = ron::from_str(&text).map_err(|e| bad(&progress, e.to_string()))?;
+        if saved.key != self.key {
+            return Ok(None);
+        }
+        let model = model
+            .try_load_file(&weights)
+            .map_err(|e| bad(&weights, format!("{e:?}")))?;
+        let optim = optim
+            .load(&moments)
+            .map_err(|e| bad(&moments, e.to_string()))?;
         let mut rng = ChaCha8Rng::from_seed(saved.rng.0);
         rng.set_stream(saved.rng.1);
         rng.set_word_pos((u128::from(saved.rng.2.0) << 64) | u128::from(saved.rng.2.1));
-        Some(Resumed {
+        Ok(Some(Resumed {
             model,
             optim,
             step: saved.step,
             log: saved.log,
             rng,
             extra: saved.extra,
-        })
+        }))
     }
 }

@@ -16,6 +16,7 @@ use super::ModelError;
 use super::gpt::Gpt;
 
 /// One tensor in a safetensors file: shape and f32 values.
+#[derive(Debug)]
 struct Entry {
     shape: Vec<usize>,
     data: Vec<f32>,
@@ -29,62 +30,32 @@ fn err(path: &Path, m: impl Into<String>) -> ModelError {
 }
 
 /// A JSON array of non-negative integers (missing or malformed: empty).
-fn usizes(v: Option<&serde_json::Value>) -> Vec<usize> {
-    v.and_then(|s| s.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_u64().map(|x| x as usize))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Reads every F32 tensor of a safetensors file (8-byte header length, JSON header, data).
+/// Reads every F32 tensor of a safetensors file through the `safetensors` crate, which checks
+/// the header length, the offsets and the sizes against the file (a crafted header is an
+/// error, never a panic).
 fn read_safetensors(path: &Path) -> Result<BTreeMap<String, Entry>, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, e.to_string()))?;
-    let n = bytes
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| err(path, "not a safetensors file (too short)"))? as usize;
-    let header = bytes
-        .get(8..8 + n)
-        .ok_or_else(|| err(path, "not a safetensors file (header past the end)"))?;
-    let json: serde_json::Value = serde_json::from_slice(header)
-        .map_err(|e| err(path, format!("invalid safetensors header: {e}")))?;
-    let base = 8 + n;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| err(path, format!("not a valid safetensors file: {e}")))?;
     let mut out = BTreeMap::new();
-    for (name, v) in json.as_object().into_iter().flatten() {
-        if name == "__metadata__" {
-            continue;
-        }
-        if v.get("dtype").and_then(|d| d.as_str()) != Some("F32") {
-            return Err(err(path, format!("tensor '{name}' is not F32")));
-        }
-        let shape = usizes(v.get("shape"));
-        let offs = usizes(v.get("data_offsets"));
-        let [a, b] = offs[..] else {
-            return Err(err(path, format!("tensor '{name}' has no data offsets")));
-        };
-        let raw = bytes.get(base + a..base + b).ok_or_else(|| {
-            err(
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(err(
                 path,
-                format!("tensor '{name}' runs past the end of the file"),
-            )
-        })?;
-        let data: Vec<f32> = raw
+                format!("tensor '{name}' is {:?}, not F32", view.dtype()),
+            ));
+        }
+        let data: Vec<f32> = view
+            .data()
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        if data.len() != shape.iter().product::<usize>() {
-            return Err(err(
-                path,
-                format!("tensor '{name}' size does not match its shape {shape:?}"),
-            ));
-        }
         out.insert(
             name.trim_start_matches("transformer.").to_string(),
-            Entry { shape, data },
+            Entry {
+                shape: view.shape().to_vec(),
+                data,
+            },
         );
     }
     Ok(out)
@@ -240,6 +211,27 @@ mod tests {
         bytes.extend(data);
         std::fs::write(path, bytes).unwrap();
         values
+    }
+
+    #[test]
+    fn crafted_safetensors_headers_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("bad.safetensors");
+        let mut cases: Vec<Vec<u8>> = vec![
+            u64::MAX.to_le_bytes().to_vec(),
+            (usize::MAX as u64 - 7).to_le_bytes().to_vec(),
+            vec![1, 2, 3],
+        ];
+        let h = br#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,1000000]}}"#;
+        let mut past_end = (h.len() as u64).to_le_bytes().to_vec();
+        past_end.extend_from_slice(h);
+        past_end.extend_from_slice(&[0; 16]);
+        cases.push(past_end);
+        for bytes in cases {
+            std::fs::write(&f, &bytes).unwrap();
+            let e = read_safetensors(&f).unwrap_err().to_string();
+            assert!(e.contains("bad.safetensors"), "{e}");
+        }
     }
 
     #[test]

@@ -39,22 +39,24 @@ pub fn token_sequence(
 }
 
 /// Codes of every window (per branch, `T/r` each), computed in batches with the tokeniser.
-#[must_use]
+///
+/// # Errors
+/// When the backend cannot read the codes back.
 pub fn window_codes(
     tok: &GaitTokenizer,
     set: &TrainingSet,
     device: &Device,
-) -> Vec<[Vec<usize>; 3]> {
+) -> Result<Vec<[Vec<usize>; 3]>, ModelError> {
     let mut out = Vec::with_capacity(set.windows.len());
     for chunk in set.windows.chunks(64) {
         let refs: Vec<&Window> = chunk.iter().collect();
-        let codes = tok.encode(batch_tensor(&refs, device));
+        let codes = tok.encode(batch_tensor(&refs, device))?;
         let per = codes[0].len() / chunk.len().max(1);
         for w in 0..chunk.len() {
             out.push([0, 1, 2].map(|i| codes[i][w * per..(w + 1) * per].to_vec()));
         }
     }
-    out
+    Ok(out)
 }
 
 /// Token sequences of the windows `idx`, prompts augmented (probability `augment_p` per bin)
@@ -149,9 +151,11 @@ pub fn train_gpt(
     let mut order: Vec<usize> = train.to_vec();
     let mut log = Vec::with_capacity(stage.steps);
     let mut start = 1;
-    if let Some(r) =
-        ckpt.and_then(|c| c.load::<_, Vec<usize>>("gpt", model.clone(), AdamConfig::new().init()))
-    {
+    let resumed = match ckpt {
+        Some(c) => c.load::<_, Vec<usize>>("gpt", model.clone(), AdamConfig::new().init())?,
+        None => None,
+    };
+    if let Some(r) = resumed {
         (model, optim, rng, log, order, start) =
             (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
     }

@@ -21,6 +21,7 @@ use super::features::{FEATURES, Normalizer, feature_rows, frame_joints};
 use super::tokenizer::GaitTokenizer;
 use super::training::batch_tensor;
 use super::vocab::DESCRIPTORS;
+use super::{ModelError, read_floats};
 use crate::core::biomech::analyse;
 use crate::core::biomech::priors::{FEATURES as ADHERENCE_FEATURES, GroupPriors, features};
 use crate::core::data::{CommonJoint, GaitSequence};
@@ -31,7 +32,7 @@ fn reconstructions(
     tok: &GaitTokenizer,
     windows: &[&Window],
     device: &Device,
-) -> Vec<Vec<[f32; FEATURES]>> {
+) -> Result<Vec<Vec<[f32; FEATURES]>>, ModelError> {
     let mut out = Vec::with_capacity(windows.len());
     for chunk in windows.chunks(64) {
         let recon = tok
@@ -39,18 +40,25 @@ fn reconstructions(
             .recon
             .swap_dims(1, 2); // [B, T, F]
         let t = recon.dims()[1].max(1);
-        let rows = feature_rows(&recon.into_data().try_to_vec_as::<f32>().unwrap_or_default());
+        let rows = feature_rows(&read_floats(recon, "tokeniser reconstruction")?);
         out.extend(rows.chunks(t).map(<[[f32; FEATURES]]>::to_vec));
     }
-    out
+    Ok(out)
 }
 
 /// Root-relative MPJPE (mm) of the tokeniser on windows.
-#[must_use]
-pub fn mpjpe_mm(tok: &GaitTokenizer, windows: &[&Window], n: &Normalizer, device: &Device) -> f64 {
+///
+/// # Errors
+/// When the backend cannot read the reconstructions back.
+pub fn mpjpe_mm(
+    tok: &GaitTokenizer,
+    windows: &[&Window],
+    n: &Normalizer,
+    device: &Device,
+) -> Result<f64, ModelError> {
     let mut total = 0.0f64;
     let mut count = 0usize;
-    for (w, recon) in windows.iter().zip(reconstructions(tok, windows, device)) {
+    for (w, recon) in windows.iter().zip(reconstructions(tok, windows, device)?) {
         for (row, truth) in recon.iter().zip(&w.frames) {
             let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
             let gt = frame_joints(&n.invert(truth), [0.0, 0.0]);
@@ -60,11 +68,11 @@ pub fn mpjpe_mm(tok: &GaitTokenizer, windows: &[&Window], n: &Normalizer, device
             }
         }
     }
-    if count == 0 {
+    Ok(if count == 0 {
         f64::NAN
     } else {
         1000.0 * total / count as f64
-    }
+    })
 }
 
 /// Foot skating ratio over sequences (see the module notes).
@@ -291,7 +299,9 @@ pub struct ClassReference {
 pub const REFERENCE_WINDOWS: usize = 60;
 
 /// Scores real windows and their reconstructions per class (see [`ClassReference`]).
-#[must_use]
+///
+/// # Errors
+/// When the backend cannot read the reconstructions back.
 pub fn class_reference(
     tok: &GaitTokenizer,
     windows: &[&Window],
@@ -300,7 +310,7 @@ pub fn class_reference(
     fps: f32,
     classes: &[GroupPriors],
     device: &Device,
-) -> Vec<ClassReference> {
+) -> Result<Vec<ClassReference>, ModelError> {
     let to_seq = |rows: &[[f32; FEATURES]], label: &str| {
         let frames: Vec<_> = rows.iter().map(|r| n.invert(r)).collect();
         super::features::features_to_sequence(
@@ -323,7 +333,7 @@ pub fn class_reference(
             let step = all.len().div_ceil(REFERENCE_WINDOWS).max(1);
             let picked: Vec<&Window> = all.into_iter().step_by(step).collect();
             let real: Vec<GaitSequence> = picked.iter().map(|w| to_seq(&w.frames, name)).collect();
-            let recon: Vec<GaitSequence> = reconstructions(tok, &picked, device)
+            let recon: Vec<GaitSequence> = reconstructions(tok, &picked, device)?
                 .iter()
                 .map(|w| to_seq(w, name))
                 .collect();
@@ -331,14 +341,14 @@ pub fn class_reference(
                 prior_adherence(&real, name, classes),
                 prior_adherence(&recon, name, classes),
             );
-            ClassReference {
+            Ok(ClassReference {
                 class: name.clone(),
                 windows: picked.len(),
                 real_analysed: r.analysed,
                 real_hit_rate: r.hit_rate.is_finite().then_some(r.hit_rate),
                 tokenised_analysed: k.analysed,
                 tokenised_hit_rate: k.hit_rate.is_finite().then_some(k.hit_rate),
-            }
+            })
         })
         .collect()
 }

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::ModelError;
 use super::features::FEATURES;
 use super::vq::{Quantized, VectorQuantizer};
 
@@ -292,17 +293,19 @@ impl GaitTokenizer {
     }
 
     /// Codes of `x: [B, F, T]` per branch, each `[B, T/r]` flattened row-major.
-    #[must_use]
-    pub fn encode(&self, x: Tensor<3>) -> [Vec<usize>; 3] {
+    ///
+    /// # Errors
+    /// When the backend cannot read the codes back.
+    pub fn encode(&self, x: Tensor<3>) -> Result<[Vec<usize>; 3], ModelError> {
         let out = self.forward(x);
-        out.quantized.map(|q| {
-            let v: Vec<i64> = q
-                .indices
-                .into_data()
-                .try_to_vec_as::<i64>()
-                .unwrap_or_default();
-            v.into_iter().map(|c| c.max(0) as usize).collect()
-        })
+        let mut codes: [Vec<usize>; 3] = Default::default();
+        for (slot, q) in codes.iter_mut().zip(out.quantized) {
+            let v: Vec<i64> = q.indices.into_data().try_to_vec_as::<i64>().map_err(|e| {
+                ModelError::Backend(format!("tokeniser codes: cannot read the tensor: {e:?}"))
+            })?;
+            *slot = v.into_iter().map(|c| c.max(0) as usize).collect();
+        }
+        Ok(codes)
     }
 
     /// Decodes codes (each `[B * T']`, row-major per batch item) to features `[B, F, 4 T']`.

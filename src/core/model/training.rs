@@ -393,8 +393,11 @@ pub fn train_tokenizer(
     let fps = set.fps.max(1.0);
     let mut log = Vec::with_capacity(stage.steps);
     let mut start = 1;
-    if let Some(r) = ckpt
-        .and_then(|c| c.load::<_, Vec<VqEma>>("tokenizer", model.clone(), AdamConfig::new().init()))
+    let resumed = match ckpt {
+        Some(c) => c.load::<_, Vec<VqEma>>("tokenizer", model.clone(), AdamConfig::new().init())?,
+        None => None,
+    };
+    if let Some(r) = resumed
         && let Ok(e) = <[VqEma; 3]>::try_from(r.extra)
     {
         (model, optim, rng, log, host_emas, start) =
