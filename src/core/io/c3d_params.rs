@@ -418,11 +418,17 @@ fn read_description(b: &[u8]) -> Option<String> {
 fn read_param(proc: Processor, name: &str, b: &[u8]) -> Option<Param> {
     let ty = *b.first()? as i8;
     let nd = usize::from(*b.get(1)?);
+    // The specification allows at most 7 dimensions; more is a damaged record.
+    if nd > 7 {
+        return None;
+    }
     let dims = b.get(2..2 + nd)?.to_vec();
-    let count: usize = dims.iter().map(|&d| usize::from(d)).product();
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(usize::from(d)))?;
     let start = 2 + nd;
     let width = usize::from(ty.unsigned_abs());
-    let raw = b.get(start..start + count * width)?;
+    let raw = b.get(start..start.checked_add(count.checked_mul(width)?)?)?;
     let data = match ty {
         -1 => ParamData::Chars(raw.to_vec()),
         1 => ParamData::Bytes(raw.to_vec()),

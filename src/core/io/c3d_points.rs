@@ -75,7 +75,11 @@ pub fn read_points(bytes: &[u8]) -> Result<RawPoints, String> {
     let width = if float { 4 } else { 2 };
     let frame_bytes = (4 * n + analog) * width;
     let data = data_start.saturating_sub(1) * 512;
-    let need = data + frames * frame_bytes;
+    // Counts come from the file: a damaged one must not overflow.
+    let need = frames
+        .checked_mul(frame_bytes)
+        .and_then(|b| b.checked_add(data))
+        .unwrap_or(usize::MAX);
     if data == 0 || need > bytes.len() {
         return Err(format!(
             "{frames} frames of {n} points need {need} bytes; the file has {}",

@@ -219,14 +219,14 @@ fn files_err(path: &Path, message: impl std::fmt::Display) -> ModelError {
     }
 }
 
-fn hash_files(paths: &[PathBuf]) -> String {
+fn hash_files(paths: &[PathBuf]) -> Result<String, ModelError> {
     let mut h = Sha256::new();
     for p in paths {
-        if let Ok(b) = std::fs::read(p) {
-            h.update(&b);
-        }
+        // An unreadable file must not give the hash of the others: the hash names the weights.
+        let b = std::fs::read(p).map_err(|e| files_err(p, e))?;
+        h.update(&b);
     }
-    crate::core::math::hex(&h.finalize()[..6])
+    Ok(crate::core::math::hex(&h.finalize()[..6]))
 }
 
 /// Saves a module's weights atomically (burnpack via a temporary name).
@@ -281,7 +281,7 @@ impl GaitGenerator {
             .init(device)
             .try_load_file(&gp)
             .map_err(|e| files_err(&gp, format!("cannot load weights: {e:?}")))?;
-        let weights_hash = hash_files(&[tp, gp]);
+        let weights_hash = hash_files(&[tp, gp])?;
         Ok(Self {
             manifest,
             tokenizer,

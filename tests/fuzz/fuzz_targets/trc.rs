@@ -1,0 +1,8 @@
+#![no_main]
+//! OpenSim TRC text must parse or fail, never panic.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = pathogait::core::io::trc::parse(&text, std::path::Path::new("fuzz.trc"));
+});
