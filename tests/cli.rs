@@ -638,3 +638,73 @@ fn angles_writes_the_panels_files_headless_and_uses_recorded_events() {
     let (ok, _, err) = pathogait(&["angles", "--walk", "nope", "--out", out.to_str().unwrap()]);
     assert!(!ok && err.contains("walk nope is not in"), "{err}");
 }
+
+/// An export killed at any moment (`kill -9`) leaves the previous export whole, or the new one
+/// whole, never a mix: every file the manifest lists is there, and none of the other export's.
+#[test]
+fn a_killed_export_leaves_the_old_or_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    let out_s = out.to_str().unwrap();
+    let (ok, _, err) = pathogait(&["export", "--format", "npz,csv", "--out", out_s]);
+    assert!(ok, "{err}");
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let check = |what: &str| -> &'static str {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+                .unwrap();
+        for f in m["shared_files"].as_array().unwrap() {
+            assert!(
+                out.join(f.as_str().unwrap()).is_file(),
+                "{what}: {f} missing"
+            );
+        }
+        for it in m["items"].as_array().unwrap() {
+            for f in it["files"].as_array().unwrap() {
+                assert!(
+                    out.join(f.as_str().unwrap()).is_file(),
+                    "{what}: {f} missing"
+                );
+            }
+        }
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        if out.join("c3d").exists() {
+            assert!(
+                !out.join("dataset.csv").exists(),
+                "{what}: a mix of both exports"
+            );
+            "new"
+        } else {
+            assert!(!out.join("trc").exists(), "{what}: a mix of both exports");
+            "old"
+        }
+    };
+    assert_eq!(check("first export"), "old");
+    let mut seen = std::collections::BTreeSet::new();
+    for delay_ms in [300u64, 1500, 3000, 5000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pathogait"))
+            .args(["export", "--format", "npz,c3d,trc", "--out", out_s])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL on Unix
+        let finished = child.wait().unwrap().success();
+        let state = check(&format!("killed after {delay_ms} ms"));
+        if finished {
+            assert_eq!(state, "new");
+        }
+        seen.insert(state);
+        if state == "new" {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("old"),
+        "no kill landed before the swap: {seen:?}"
+    );
+}

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::core::biomech::priors::compute_priors;
 use crate::core::data::{Dataset, GaitSequence};
 use crate::core::export::{Curation, ExportOptions, export};
+use crate::core::fsutil::write_atomic;
 use crate::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::{BackendChoice, select_device};
-use crate::core::project::{GeneratedSet, ModelRef, Project, write_atomic};
+use crate::core::project::{GeneratedSet, ModelRef, Project};
 use crate::core::report::report_against_rest;
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::core::project::write_atomic;
+use crate::core::fsutil::write_atomic;
 
 /// Most recent first.
 #[derive(Debug, Default)]

@@ -11,9 +11,10 @@ use pathogait::core::biomech::priors::{FEATURES, GroupPriors, compute_priors};
 use pathogait::core::biomech::{AngleVar, analyse};
 use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset, is_demo, write_kinect_layout};
+use pathogait::core::fsutil::write_atomic;
 use pathogait::core::io::ImportReport;
 use pathogait::core::jobs::CancelToken;
-use pathogait::core::project::{Project, write_atomic};
+use pathogait::core::project::Project;
 
 use super::progress::Bars;
 use super::table::{Table, mean_sd, num};

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use pathogait::core::bench::learning_bench;
 use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
+use pathogait::core::fsutil::write_atomic;
 use pathogait::core::io::trc;
 use pathogait::core::jobs::{CancelToken, NoProgress, Progress};
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
@@ -20,7 +21,6 @@ use pathogait::core::model::metrics::{
 use pathogait::core::model::prompt::{Prompt, Speed};
 use pathogait::core::model::vocab::DESCRIPTORS;
 use pathogait::core::model::{BackendChoice, select_device};
-use pathogait::core::project::write_atomic;
 use serde::Serialize;
 
 use super::progress::Bars;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 use pathogait::core::data::Dataset;
+use pathogait::core::fsutil::write_atomic;
 use pathogait::core::jobs::CancelToken;
-use pathogait::core::project::write_atomic;
 use pathogait::core::report::report_against_rest;
 
 use super::progress::Bars;

@@ -8,10 +8,10 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use pathogait::core::biomech::priors::normal_label;
 use pathogait::core::biomech::{NormativeBands, analyse};
+use pathogait::core::fsutil::write_atomic;
 use pathogait::core::io::trc;
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::select_device;
-use pathogait::core::project::write_atomic;
 use pathogait::core::twin::{TwinConfig, angle_deviation, train_twin};
 
 use super::model_cmds::BackendArg;

@@ -82,8 +82,13 @@ impl GeneratedSet {
         // Generated walks share the common rig, so the arrays hold it whole.
         let (set, _) = npz_set(&seqs.iter().collect::<Vec<_>>());
         let tmp = dir.join(format!(".{file}.npz.tmp"));
+        // One file, so tmp + sync + rename + folder sync makes the set atomic as a whole.
         write_npz(&tmp, &set).map_err(|e| io_err(&path, e))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_err(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        crate::core::fsutil::sync_dir(&dir).map_err(|e| io_err(&dir, e))?;
         let walks = seqs
             .iter()
             .map(|s| {

@@ -9,6 +9,7 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod fsutil;
 pub mod generated_set;
 pub mod io;
 pub mod jobs;

@@ -4,7 +4,6 @@
 //! label table) and analysis settings. Relative paths are resolved against the project file's
 //! folder, so a project and its data can move together.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::data::Dataset;
 use crate::core::demo::{DemoConfig, demo_dataset};
 use crate::core::export::Curation;
+use crate::core::fsutil::write_atomic;
 pub use crate::core::generated_set::GeneratedSet;
 use crate::core::io::import::Format;
 use crate::core::io::{ImportError, ImportOptions, ImportReport, import_path};
@@ -140,35 +140,6 @@ pub enum ProjectError {
     /// Cancelled.
     #[error("cancelled")]
     Cancelled,
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed to disk,
-/// then renamed over the target, so a crash never leaves a half-written file.
-///
-/// # Errors
-/// I/O failures, with the path in the message.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let ctx = |e: std::io::Error, p: &Path| {
-        std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(|e| ctx(e, &tmp))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| ctx(e, &tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        ctx(e, path)
-    })
 }
 
 impl Project {

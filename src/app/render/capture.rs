@@ -10,8 +10,8 @@ use image::{Delay, Frame, RgbaImage};
 
 use super::gpu::{RenderError, SkeletonRenderer, headless_device};
 use super::scene::{OrbitCamera, Scene};
+use crate::core::fsutil::write_atomic;
 use crate::core::jobs::{CancelToken, Progress};
-use crate::core::project::write_atomic;
 
 /// Why a capture failed.
 #[derive(Debug, thiserror::Error)]

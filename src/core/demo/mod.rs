@@ -175,7 +175,7 @@ pub fn write_kinect_layout(
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", sub.display())))?;
         let file = sub.join(format!("{}_SkeletonData1.csv", s.id));
         let text = kinect_csv::to_text(&pos, s.fps, 12.0);
-        crate::core::project::write_atomic(&file, text.as_bytes())?;
+        crate::core::fsutil::write_atomic(&file, text.as_bytes())?;
         written.push(file);
     }
     Ok(written)

@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 pub use self::protocol::{EvalConfig, FoldResult, Protocol};
 pub use self::report::{EvalReport, SummaryRow};
 use crate::core::data::Dataset;
+use crate::core::fsutil::write_atomic;
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::{norm, sub};
 use crate::core::model::ModelError;
 use crate::core::model::features::FEATURES;
-use crate::core::project::write_atomic;
 
 /// What a classifier is trained on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -11,9 +11,9 @@ use super::classifier::ClassifierKind;
 use super::generative::{ClassDistance, Recognition};
 use super::protocol::{EvalConfig, FoldResult, accuracy, macro_f1};
 use crate::core::data::Dataset;
+use crate::core::fsutil::write_atomic;
 use crate::core::math::{mean, std_dev};
 use crate::core::model::ModelError;
-use crate::core::project::write_atomic;
 
 /// Report format version.
 pub const REPORT_VERSION: u32 = 1;

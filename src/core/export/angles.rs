@@ -11,7 +11,7 @@ use crate::core::biomech::normative::gait_profile;
 use crate::core::biomech::spatiotemporal::SideParams;
 use crate::core::biomech::{AngleVar, GaitAnalysis, NormativeBands};
 use crate::core::data::Side;
-use crate::core::project::write_atomic;
+use crate::core::fsutil::write_atomic;
 
 /// Rows of the spatio-temporal table of a walk: (name, unit, left, right); cadence and speed
 /// have one value (left) and NaN on the right.

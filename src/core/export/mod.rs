@@ -10,22 +10,20 @@ pub mod angles;
 pub mod bvh_write;
 pub mod numpy;
 pub mod tables;
+mod walk_files;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use self::numpy::{NpzSet, write_npz};
+use self::walk_files::{FileNames, walk_file};
 use crate::core::biomech::walk_events;
 use crate::core::data::events::EventSource;
 use crate::core::data::{CommonJoint, GaitEvents, GaitSequence, Provenance};
-use crate::core::io::c3d_params::{Group, Param};
-use crate::core::io::c3d_write::{C3dTrial, to_bytes};
-use crate::core::io::{kinect_csv, trc};
+use crate::core::fsutil::{commit_dir, resolve_target, staging_dir, write_atomic};
 use crate::core::jobs::{CancelToken, Progress};
-use crate::core::math::Vec3;
-use crate::core::project::write_atomic;
 
 /// Manifest format version.
 pub const MANIFEST_VERSION: u32 = 2;
@@ -44,7 +42,7 @@ pub enum ExportError {
     /// Nothing is left to export after curation.
     #[error("nothing to export: {0}")]
     Empty(String),
-    /// The export was cancelled (files already renamed into place stay valid).
+    /// The export was cancelled (the folder is left as it was).
     #[error("cancelled")]
     Cancelled,
 }
@@ -208,45 +206,6 @@ pub struct ExportManifest {
     pub items: Vec<ManifestItem>,
 }
 
-/// File-safe version of an id.
-fn stem(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The 25 Kinect v2 joints for a walk: its own if on the Kinect rig, else the common joints
-/// placed where Kinect has them and NaN (untracked) for the joints the walk does not have.
-fn kinect_positions(seq: &GaitSequence) -> (Vec<Vec3>, bool) {
-    if seq.skeleton.joint_count() == 25 && seq.skeleton.name == "kinect_v2" {
-        return (seq.positions.clone(), false);
-    }
-    let k = crate::core::data::Skeleton::kinect_v2();
-    let slots: Vec<(usize, CommonJoint)> = CommonJoint::ALL
-        .iter()
-        .filter_map(|c| {
-            k.common_sources(*c)
-                .and_then(|s| s.first())
-                .map(|&i| (i, *c))
-        })
-        .collect();
-    let mut out = vec![[f32::NAN; 3]; seq.frames() * 25];
-    for f in 0..seq.frames() {
-        for &(slot, c) in &slots {
-            if let Some(p) = seq.common(f, c) {
-                out[f * 25 + slot] = p;
-            }
-        }
-    }
-    (out, true)
-}
-
 /// The npz arrays of walks (the common joints when their rigs differ, with a note saying so).
 pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
     let same_rig = seqs
@@ -366,11 +325,66 @@ fn manifest_item(s: &GaitSequence, curation: &Curation) -> ManifestItem {
     }
 }
 
-/// Exports the walks that curation keeps. Returns the manifest (also written to `out`).
+/// What an export owns in its folder: replaced as a whole on the next export; anything else in
+/// the folder (a user's notes) is kept.
+const EXPORT_ENTRIES: [&str; 10] = [
+    "manifest.ron",
+    "manifest.json",
+    "dataset.npz",
+    "dataset.csv",
+    "walks.csv",
+    "events.csv",
+    "c3d",
+    "trc",
+    "bvh",
+    "kinect",
+];
+
+/// Exports the walks that curation keeps into the folder `out`, atomically as a whole: every
+/// file is written into a staging folder beside `out`, which is then swapped into place, so an
+/// interrupted or failed export leaves the previous export (or nothing) and never a mix.
+/// Returns the manifest (also written to `out`).
 ///
 /// # Errors
-/// Nothing left after curation, a file that cannot be written (named), or cancellation.
+/// Nothing left after curation, `out` being a file, a file that cannot be written (named), or
+/// cancellation (nothing is changed then).
 pub fn export(
+    seqs: &[GaitSequence],
+    curation: &Curation,
+    opts: &ExportOptions,
+    out: &Path,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ExportManifest, ExportError> {
+    if out.exists() && !out.is_dir() {
+        return Err(werr(out, "exists and is not a folder"));
+    }
+    let given = out;
+    let out = &resolve_target(out).map_err(|e| werr(given, e))?;
+    let staged = staging_dir(out).map_err(|e| werr(out, e))?;
+    match write_export(seqs, curation, opts, &staged, progress, cancel) {
+        Ok(m) => commit_dir(&staged, out, &EXPORT_ENTRIES)
+            .map(|()| m)
+            .map_err(|e| werr(out, e)),
+        Err(e) => {
+            // Best effort: the staging folder is hidden and replaced by the next export.
+            let _ = std::fs::remove_dir_all(&staged);
+            // Name the file as the user will know it, not by its staging path.
+            Err(match e {
+                ExportError::Write { path, message } => ExportError::Write {
+                    path: path
+                        .strip_prefix(&staged)
+                        .map_or(path.clone(), |rel| out.join(rel)),
+                    message,
+                },
+                other => other,
+            })
+        }
+    }
+}
+
+/// [`export`]'s work, writing into `out` (the staging folder).
+fn write_export(
     seqs: &[GaitSequence],
     curation: &Curation,
     opts: &ExportOptions,
@@ -488,130 +502,4 @@ fn write_file(out: &Path, rel: &str, bytes: Result<Vec<u8>, String>) -> Result<(
         std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
     }
     write_atomic(&p, &bytes).map_err(|e| werr(&p, e))
-}
-
-/// File names handed out so far: walks whose ids differ only in characters a file name cannot
-/// hold must not share files, and Kinect names must stay unique per subject and class.
-#[derive(Default)]
-struct FileNames {
-    stems: BTreeSet<String>,
-    kinect: BTreeSet<String>,
-}
-
-impl FileNames {
-    fn stem(&mut self, id: &str) -> String {
-        let base = stem(id);
-        let mut id = base.clone();
-        let mut n = 2;
-        while !self.stems.insert(id.clone()) {
-            id = format!("{base}_{n}");
-            n += 1;
-        }
-        id
-    }
-
-    /// `<base>/<base>_SkeletonData<M>.csv` as the reference dataset names recordings: the
-    /// walk's own name when its id already follows it, `humanN_<gait>K` when its subject and
-    /// class fit that scheme, else its file stem.
-    fn kinect(&mut self, s: &GaitSequence, stem_id: &str) -> String {
-        let gait = s.label.as_deref().map(str::to_ascii_lowercase);
-        let fits = s
-            .subject
-            .strip_prefix("human")
-            .is_some_and(|n| n.parse::<u32>().is_ok())
-            && gait
-                .as_deref()
-                .is_some_and(|g| kinect_csv::GAITS.contains(&g));
-        let (base, recording) = match kinect_csv::parse_layout_name(&s.id) {
-            Some(k) => (
-                format!("{}_{}{}", k.subject, k.gait, k.trial),
-                k.recording.unwrap_or(1),
-            ),
-            None if fits => {
-                let g = gait.unwrap_or_default();
-                // One of the first n + 1 trial numbers is free.
-                let k = (1..=self.kinect.len() + 1)
-                    .find(|k| {
-                        !self
-                            .kinect
-                            .contains(&format!("{}_{g}{k}_SkeletonData1", s.subject))
-                    })
-                    .unwrap_or(1);
-                (format!("{}_{g}{k}", s.subject), 1)
-            }
-            None => (stem_id.to_string(), 1),
-        };
-        let mut m = recording;
-        while !self.kinect.insert(format!("{base}_SkeletonData{m}")) {
-            m += 1;
-        }
-        format!("{base}/{base}_SkeletonData{m}.csv")
-    }
-}
-
-/// The bytes of one per-walk file.
-fn walk_file(
-    f: ExportFormat,
-    s: &GaitSequence,
-    item: &ManifestItem,
-    notes: &mut Vec<String>,
-) -> Result<Vec<u8>, String> {
-    match f {
-        ExportFormat::C3d => {
-            let names: Vec<String> = s.skeleton.joints.iter().map(|j| j.name.clone()).collect();
-            let trial = C3dTrial {
-                names: &names,
-                positions: &s.positions,
-                fps: s.fps,
-                events: &item.events,
-                subject: &s.subject,
-                extra: vec![walk_group(item)?],
-            };
-            to_bytes(&trial).map_err(|e| e.to_string())
-        }
-        ExportFormat::Trc => Ok(trc::opensim_text(&format!("{}.trc", stem(&s.id)), s).into_bytes()),
-        ExportFormat::Bvh => bvh_write::to_bvh_text(s).map(String::into_bytes),
-        ExportFormat::Kinect => {
-            let (pos, filled) = kinect_positions(s);
-            if filled {
-                notes.push(
-                    "Kinect layout: walks not recorded on the Kinect rig carry their common \
-                     joints; the joints they do not have (arms, hands, spine shoulder) are \
-                     written as nan (untracked)"
-                        .into(),
-                );
-            }
-            // The reference dataset's axes: walking along +Y towards the camera.
-            let pos = kinect_csv::from_canonical(&pos, 25);
-            Ok(kinect_csv::to_text(&pos, s.fps, 0.0).into_bytes())
-        }
-        ExportFormat::Npz | ExportFormat::Csv => Ok(Vec::new()),
-    }
-}
-
-/// The C3D group carrying what the file's standard groups cannot: id, class, severity,
-/// whether the walk is synthetic, its provenance (JSON in 80-character lines) and where its
-/// events came from.
-fn walk_group(item: &ManifestItem) -> Result<Group, String> {
-    let provenance = serde_json::to_string(&item.provenance).map_err(|e| e.to_string())?;
-    let lines: Vec<String> = provenance
-        .as_bytes()
-        .chunks(80)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    let mut params = vec![
-        Param::string("ID", &item.id, "Walk id"),
-        Param::string("CLASS", item.label.as_deref().unwrap_or(""), "Gait class"),
-        Param::int(
-            "SYNTHETIC",
-            i16::from(item.synthetic),
-            "1: generated or demo data",
-        ),
-        Param::strings("PROVENANCE", &lines, "JSON, in 80-character lines"),
-        Param::string("EVENT_SOURCE", &format!("{:?}", item.event_source), ""),
-    ];
-    if let Some(sev) = item.severity {
-        params.push(Param::float("SEVERITY", sev, "0..1"));
-    }
-    Ok(Group::new("PATHOGAIT", "PathoGait Studio walk", params))
 }

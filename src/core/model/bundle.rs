@@ -23,8 +23,8 @@ use super::vocab::Vocab;
 use super::vq::{CodeUsage, VqEma, code_usage};
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::Dataset;
+use crate::core::fsutil::{commit_dir, resolve_target, staging_dir, write_atomic};
 use crate::core::jobs::{CancelToken, Progress};
-use crate::core::project::write_atomic;
 
 /// Bundle format version.
 pub const BUNDLE_VERSION: u32 = 1;
@@ -229,6 +229,9 @@ fn hash_files(paths: &[PathBuf]) -> Result<String, ModelError> {
     Ok(crate::core::math::hex(&h.finalize()[..6]))
 }
 
+/// The files a bundle owns in its folder (everything else there is kept on save).
+const BUNDLE_FILES: [&str; 3] = ["manifest.ron", "tokenizer.bpk", "gpt.bpk"];
+
 /// Saves a module's weights atomically (burnpack via a temporary name).
 fn save_module<M: burn::module::Module>(m: M, path: &Path) -> Result<(), ModelError> {
     let tmp = path.with_extension("bpk.tmp");
@@ -238,12 +241,25 @@ fn save_module<M: burn::module::Module>(m: M, path: &Path) -> Result<(), ModelEr
 }
 
 impl GaitGenerator {
-    /// Saves the bundle into `dir` (created if needed).
+    /// Saves the bundle as `dir`, atomically as a whole: the files are written into a staging
+    /// folder beside it and swapped into place, so a crash leaves the previous bundle or this
+    /// one, never a mix. Other entries of an existing `dir` (a training checkpoint) are kept.
     ///
     /// # Errors
     /// Unwritable folder or files, naming them.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|e| files_err(dir, e))?;
+        let dir = &resolve_target(dir).map_err(|e| files_err(dir, e))?;
+        let staged = staging_dir(dir).map_err(|e| files_err(dir, e))?;
+        let written = self.write_files(&staged);
+        if let Err(e) = written {
+            // Best effort: a leftover staging folder is hidden and replaced by the next save.
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(e);
+        }
+        commit_dir(&staged, dir, &BUNDLE_FILES).map_err(|e| files_err(dir, e))
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<(), ModelError> {
         save_module(self.tokenizer.clone(), &dir.join("tokenizer.bpk"))?;
         save_module(self.gpt.clone(), &dir.join("gpt.bpk"))?;
         let text = ron::ser::to_string_pretty(&self.manifest, ron::ser::PrettyConfig::new())

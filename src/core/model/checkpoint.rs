@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use super::training::StepLog;
-use crate::core::project::write_atomic;
+use crate::core::fsutil::write_atomic;
 
 /// Where and how often a stage saves its progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
