@@ -84,6 +84,7 @@ impl<T: Send> Progress for ChannelProgress<T> {
     fn finish(&self) {}
 
     fn metrics(&self, step: u64, values: &[(&str, f64)]) {
+        // A poisoned lock (a panicked job) only loses the stage name of a chart label.
         let stage = self.stage.lock().map(|s| s.clone()).unwrap_or_default();
         self.send(JobEvent::Metrics {
             stage,

@@ -98,6 +98,8 @@ impl Studio {
             });
         }
         ctx.request_repaint_after(Duration::from_millis(50));
+        // A poisoned lock means the capture thread panicked: no result, and the wait times out
+        // with its own message.
         let done = shot.result.lock().ok().and_then(|mut g| g.take());
         if let Some(r) = done {
             match r {

@@ -34,6 +34,8 @@ impl Recent {
     /// Reads the list kept in `dir` (tests use a temporary folder); `None` keeps nothing.
     #[must_use]
     pub fn at(dir: Option<PathBuf>) -> Self {
+        // No list, or one this build cannot read, is an empty list: the menu is a convenience
+        // and the projects themselves are untouched.
         let paths = dir
             .as_ref()
             .and_then(|d| std::fs::read_to_string(d.join("recent.ron")).ok())

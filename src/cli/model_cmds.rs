@@ -528,6 +528,7 @@ fn save_set(
     Ok(())
 }
 
+/// Peak resident memory, where the platform says (Linux); `None` prints as "-".
 fn peak_rss_mib() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;

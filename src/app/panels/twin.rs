@@ -176,6 +176,7 @@ fn report_section(st: &mut Studio, ui: &mut egui::Ui) {
         }
     });
     let md = PathBuf::from(st.panels.twin.report_dir.trim()).join("report.md");
+    // No report yet (or no time stamp) just means the preview is (re)built.
     let modified = std::fs::metadata(&md).and_then(|m| m.modified()).ok();
     let stale = match (&st.panels.twin.preview, modified) {
         (Some((p, t, _)), Some(m)) => *p != md || *t != m,

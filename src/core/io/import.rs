@@ -50,7 +50,8 @@ impl Format {
                 if kinect_csv::parse_layout_name(&stem(path)).is_some() {
                     return Some(Self::KinectCsv);
                 }
-                // A label table has a text header; a Kinect file starts with 101 numbers.
+                // A label table has a text header; a Kinect file starts with 101 numbers. An
+                // unreadable file is not detected here; reading it reports the error.
                 let text = std::fs::read_to_string(path).ok()?;
                 let first = text.lines().find(|l| !l.trim().is_empty())?;
                 let cols: Vec<&str> = first.split(['\t', ',']).collect();
