@@ -14,7 +14,8 @@ use crate::core::data::Dataset;
 use crate::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
 };
-use crate::core::eval::protocol::{EvalConfig, prepare, standardise};
+use crate::core::eval::prepared::{prepare, standardise};
+use crate::core::eval::protocol::EvalConfig;
 use crate::core::eval::size_normalise;
 use crate::core::jobs::{CancelToken, NoProgress, Progress};
 use crate::core::model::ModelError;
@@ -219,7 +220,7 @@ fn missing(stage: &str) -> ModelError {
 /// size-normalised and standardised), with their frame count.
 fn classifier_windows(ds: &Dataset) -> Result<(Vec<LabelledWindow>, usize), ModelError> {
     let cfg = EvalConfig::default();
-    let prep = prepare(ds, &cfg)?;
+    let prep = prepare(ds, cfg.generator.window, cfg.real_hop)?;
     let frames: Vec<[f32; FEATURES]> = prep
         .windows
         .iter()

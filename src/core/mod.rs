@@ -10,7 +10,6 @@ pub mod demo;
 pub mod eval;
 pub mod export;
 pub mod fsutil;
-pub mod generated_set;
 pub mod io;
 pub mod jobs;
 pub mod math;

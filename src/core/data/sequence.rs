@@ -61,7 +61,7 @@ pub struct GaitSequence {
     pub positions: Vec<Vec3>,
     /// Source and how it was made.
     pub provenance: Provenance,
-    /// True once [`crate::core::data::preprocess::normalize_frame`] put it in the canonical
+    /// True once `preprocess::normalize_frame` put it in the canonical
     /// frame (Z up, walking along +X, left at +Y).
     pub canonical: bool,
     /// Gait events recorded with the file (a C3D EVENT group); `None` when the file had none,

@@ -6,7 +6,7 @@ use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
 use super::classifier::{Classifier, LabelledWindow, argmax};
-use super::protocol::{ModelWindow, Prepared, standardise};
+use super::prepared::{ModelWindow, Prepared, standardise};
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::{Dataset, GaitSequence, Provenance};
 use crate::core::model::ModelError;

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod classifier;
 pub mod generative;
+pub(crate) mod prepared;
 pub mod protocol;
 pub mod recurrent;
 pub mod report;
@@ -259,7 +260,7 @@ pub fn evaluate_folds(
     cancel: &CancelToken,
     on_fold: &mut dyn FnMut(&FoldResult, usize, usize, bool),
 ) -> Result<EvalReport, ModelError> {
-    let prep = protocol::prepare(ds, cfg)?;
+    let prep = prepared::prepare(ds, cfg.generator.window, cfg.real_hop)?;
     let mut folds = protocol_folds(ds, cfg)?;
     let files_err = |p: &Path, e: &dyn std::fmt::Display| ModelError::Files {
         path: p.display().to_string(),

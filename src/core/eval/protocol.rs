@@ -25,11 +25,12 @@ use super::classifier::{
 };
 use super::generative::measure;
 pub use super::generative::{ClassDistance, GenerativeResult};
+use super::prepared::{ModelWindow, Prepared, standardise};
 use super::{Condition, Prefixed, resample_rows, size_normalise};
-use crate::core::data::{Dataset, Fold, GaitSequence};
+use crate::core::data::{Dataset, Fold};
 use crate::core::jobs::{CancelToken, Progress, run_parallel};
 use crate::core::model::bundle::{TrainPlan, train};
-use crate::core::model::features::{FEATURES, Normalizer, sequence_features, window_starts};
+use crate::core::model::features::{FEATURES, Normalizer, sequence_features};
 use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::{ModelError, bundle::GaitGenerator};
@@ -147,67 +148,6 @@ pub struct FoldResult {
     pub seconds: f64,
 }
 
-/// Raw (not standardised) feature frames of one window.
-pub(crate) type RawWindow = Vec<[f32; FEATURES]>;
-
-/// A generated window: class, raw frames, and the sequence they came from.
-pub(crate) type ModelWindow = (usize, RawWindow, GaitSequence);
-
-/// Walk ids, subjects and windows of a dataset, computed once for all folds.
-pub(crate) struct Prepared {
-    pub classes: Vec<String>,
-    /// Per sequence: class index (None = unlabelled) and raw windows.
-    pub windows: Vec<(Option<usize>, Vec<RawWindow>)>,
-    pub hashes: Vec<String>,
-}
-
-pub(crate) fn prepare(ds: &Dataset, cfg: &EvalConfig) -> Result<Prepared, ModelError> {
-    let classes = ds.labels();
-    if classes.len() < 2 {
-        return Err(ModelError::Data(format!(
-            "dataset '{}' needs at least two labelled classes to evaluate (found: {})",
-            ds.name,
-            if classes.is_empty() {
-                "none".to_string()
-            } else {
-                classes.join(", ")
-            }
-        )));
-    }
-    let w = cfg.generator.window;
-    let wcfg = crate::core::model::features::WindowConfig {
-        hop: cfg.real_hop.max(1),
-        ..w
-    };
-    let windows = ds
-        .sequences
-        .iter()
-        .map(|s| {
-            let class = s
-                .label
-                .as_ref()
-                .and_then(|l| classes.iter().position(|c| c == l));
-            // A walk without the common joints (or under three frames) has no feature frames
-            // and so no windows: nothing of it can be classified (the import warned of it).
-            let feats = sequence_features(s, w.fps).unwrap_or_default();
-            let wins = window_starts(feats.len(), &wcfg)
-                .into_iter()
-                .map(|st| feats[st..st + w.frames].to_vec())
-                .collect();
-            (class, wins)
-        })
-        .collect();
-    Ok(Prepared {
-        classes,
-        windows,
-        hashes: ds
-            .sequences
-            .iter()
-            .map(GaitSequence::content_hash)
-            .collect(),
-    })
-}
-
 /// Macro-F1 over the classes that occur in the truth or the predictions.
 #[must_use]
 pub fn macro_f1(confusion: &[Vec<usize>]) -> f64 {
@@ -239,13 +179,6 @@ pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
     } else {
         right as f64 / total as f64
     }
-}
-
-/// Size-normalised, then standardised with the fit subjects' statistics.
-pub(crate) fn standardise(w: &[[f32; FEATURES]], n: &Normalizer) -> Vec<[f32; FEATURES]> {
-    let mut w = w.to_vec();
-    size_normalise(&mut w);
-    w.iter().map(|f| n.apply(f)).collect()
 }
 
 fn classify(

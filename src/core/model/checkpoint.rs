@@ -14,8 +14,20 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
-use super::training::StepLog;
 use crate::core::fsutil::write_atomic;
+
+/// One logged step of a training stage (kept in checkpoints and in a model's report).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// Step number (1-based).
+    pub step: usize,
+    /// Total loss.
+    pub loss: f32,
+    /// Main term: reconstruction MSE (tokeniser) or next-token cross-entropy (GPT).
+    pub main: f32,
+    /// Mean code perplexity over the three codebooks in this batch (tokeniser only).
+    pub perplexity: f32,
+}
 
 /// Where and how often a stage saves its progress.
 #[derive(Debug, Clone, PartialEq, Eq)]

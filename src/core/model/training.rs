@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::StageCheckpoint;
+pub use super::checkpoint::StepLog;
 use super::data::{TrainingSet, Window};
 use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
@@ -147,19 +148,6 @@ pub(super) fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> 
         && stage.eval_every > 0
         && step.is_multiple_of(stage.eval_every)
         && step < stage.steps
-}
-
-/// One logged step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StepLog {
-    /// Step number (1-based).
-    pub step: usize,
-    /// Total loss.
-    pub loss: f32,
-    /// Main term: reconstruction MSE (tokeniser) or next-token cross-entropy (GPT).
-    pub main: f32,
-    /// Mean code perplexity over the three codebooks in this batch (tokeniser only).
-    pub perplexity: f32,
 }
 
 /// `[B, F, T]` batch of windows on a device.

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::ProjectError;
 use crate::core::data::{GaitSequence, Provenance, Skeleton};
 use crate::core::export::npz_set;
 use crate::core::export::numpy::{read_npz, write_npz};
 use crate::core::model::generate::{Generated, Sampling};
 use crate::core::model::prompt::Prompt;
-use crate::core::project::ProjectError;
 
 /// One batch of generated walks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

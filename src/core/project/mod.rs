@@ -12,12 +12,14 @@ use crate::core::data::Dataset;
 use crate::core::demo::{DemoConfig, demo_dataset};
 use crate::core::export::Curation;
 use crate::core::fsutil::write_atomic;
-pub use crate::core::generated_set::GeneratedSet;
+pub mod generated_set;
+
 use crate::core::io::import::Format;
 use crate::core::io::{ImportError, ImportOptions, ImportReport, import_path};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::generate::Sampling;
 use crate::core::model::prompt::Prompt;
+pub use generated_set::GeneratedSet;
 
 /// Current project format version. Older versions are upgraded on load; newer are refused.
 /// Version 2 added prompts, models, generated sets and curation (absent in version 1 files,
