@@ -25,7 +25,7 @@ use super::classifier::{
 };
 use super::generative::measure;
 pub use super::generative::{ClassDistance, GenerativeResult};
-use super::prepared::{ModelWindow, Prepared, standardise};
+use super::prepared::{ModelWindow, Prepared, RawWindow, standardise};
 use super::{Condition, Prefixed, resample_rows, size_normalise};
 use crate::core::data::{Dataset, Fold};
 use crate::core::jobs::{CancelToken, Progress, run_parallel};
@@ -234,29 +234,35 @@ fn model_windows(
     Ok(out)
 }
 
-/// Runs one fold. `prep` comes from [`prepare`] on the same dataset.
-#[allow(clippy::too_many_arguments)] // evaluate() is the one caller
-pub(crate) fn run_fold(
+/// A fold's walks after the leak check and the validation split (sequence indices).
+struct FoldSplit {
+    /// Training walks dropped because their content equals a test walk.
+    dups: Vec<usize>,
+    /// Labelled walks of the fit subjects.
+    fit: Vec<usize>,
+    /// Labelled walks of the validation subjects.
+    val: Vec<usize>,
+    /// Labelled test walks.
+    test: Vec<usize>,
+    val_subjects: Vec<String>,
+    fit_subjects: Vec<String>,
+}
+
+/// Steps 1 and 2: no copy of a test walk may train anything; validation subjects come from
+/// the training subjects only (a seeded shuffle per fold).
+fn split_fold(
     ds: &Dataset,
     prep: &Prepared,
     fold_no: usize,
     fold: &Fold,
     cfg: &EvalConfig,
-    device: &burn::tensor::Device,
-    backend: &str,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<FoldResult, ModelError> {
-    let t0 = Instant::now();
-    let nc = prep.classes.len();
+) -> FoldSplit {
     let subject = |i: usize| ds.sequences[i].subject.clone();
-    // 1. No copy of a test walk may train anything.
     let test_hashes: BTreeSet<&str> = fold.test.iter().map(|&i| prep.hashes[i].as_str()).collect();
     let (dups, kept): (Vec<usize>, Vec<usize>) = fold
         .train
         .iter()
         .partition(|&&i| test_hashes.contains(prep.hashes[i].as_str()));
-    // 2. Validation subjects from the training subjects only.
     let mut train_subjects: Vec<String> = kept
         .iter()
         .map(|&i| subject(i))
@@ -276,24 +282,35 @@ pub(crate) fn run_fold(
     let mut fit_subjects: Vec<String> = train_subjects[n_val..].to_vec();
     val_subjects.sort();
     fit_subjects.sort();
-    let fit: Vec<usize> = kept
-        .iter()
-        .copied()
-        .filter(|&i| fit_subjects.contains(&subject(i)))
-        .collect();
-    let val: Vec<usize> = kept
-        .iter()
-        .copied()
-        .filter(|&i| val_subjects.contains(&subject(i)))
-        .collect();
+    let of = |subjects: &[String]| -> Vec<usize> {
+        kept.iter()
+            .copied()
+            .filter(|&i| subjects.contains(&subject(i)))
+            .collect()
+    };
     let labelled = |idx: &[usize]| -> Vec<usize> {
         idx.iter()
             .copied()
             .filter(|&i| prep.windows[i].0.is_some())
             .collect()
     };
-    let (fit, val, test) = (labelled(&fit), labelled(&val), labelled(&fold.test));
-    // Standardisation from the fit subjects' real frames.
+    FoldSplit {
+        dups,
+        fit: labelled(&of(&fit_subjects)),
+        val: labelled(&of(&val_subjects)),
+        test: labelled(&fold.test),
+        val_subjects,
+        fit_subjects,
+    }
+}
+
+/// The standardisation of a fold: statistics of the fit subjects' real frames.
+fn fit_normalizer(
+    prep: &Prepared,
+    fit: &[usize],
+    fold_no: usize,
+    cfg: &EvalConfig,
+) -> Result<Normalizer, ModelError> {
     let fit_frames: Vec<[f32; FEATURES]> = fit
         .iter()
         .flat_map(|&i| {
@@ -311,30 +328,58 @@ pub(crate) fn run_fold(
             cfg.generator.window.frames
         )));
     }
-    let norm = Normalizer::fit(&fit_frames);
-    let real = |idx: &[usize]| -> Vec<LabelledWindow> {
-        idx.iter()
-            .flat_map(|&i| {
-                let class = prep.windows[i].0.unwrap_or(0);
-                prep.windows[i].1.iter().map(move |w| (i, class, w))
-            })
-            .map(|(i, class, w)| LabelledWindow {
-                frames: standardise(w, &norm),
-                class,
-                sequence: i,
-            })
-            .collect()
-    };
-    let (real_fit, real_val, real_test) = (real(&fit), real(&val), real(&test));
-    // 3. Generator and baseline, fit subjects only.
+    Ok(Normalizer::fit(&fit_frames))
+}
+
+/// The real windows of walks `idx`, standardised.
+fn real_windows(prep: &Prepared, idx: &[usize], norm: &Normalizer) -> Vec<LabelledWindow> {
+    idx.iter()
+        .flat_map(|&i| {
+            let class = prep.windows[i].0.unwrap_or(0);
+            prep.windows[i].1.iter().map(move |w| (i, class, w))
+        })
+        .map(|(i, class, w)| LabelledWindow {
+            frames: standardise(w, norm),
+            class,
+            sequence: i,
+        })
+        .collect()
+}
+
+/// Synthetic windows, standardised; each gets its own sequence id past the real ones, as they
+/// pool with nothing.
+fn synthetic_windows<'w>(
+    set: impl Iterator<Item = (usize, &'w Vec<[f32; FEATURES]>)>,
+    norm: &Normalizer,
+    first_id: usize,
+) -> Vec<LabelledWindow> {
+    set.enumerate()
+        .map(|(k, (class, w))| LabelledWindow {
+            frames: standardise(w, norm),
+            class,
+            sequence: first_id + k,
+        })
+        .collect()
+}
+
+/// Step 3: the generator trained on the fit subjects and its windows, and the same number of
+/// jitter/time-warp baseline windows from the fit subjects' real windows.
+#[allow(clippy::too_many_arguments)] // run_fold is the one caller
+fn fold_synthetic<'p>(
+    ds: &Dataset,
+    prep: &Prepared,
+    fit: &[usize],
+    fold_no: usize,
+    cfg: &EvalConfig,
+    device: &burn::tensor::Device,
+    backend: &str,
+    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
+    cancel: &CancelToken,
+) -> Result<(GaitGenerator, Vec<ModelWindow>, Vec<(usize, RawWindow)>), ModelError> {
     let fit_ds = Dataset::new(
         format!("{} (fold {}: fit subjects)", ds.name, fold_no + 1),
         fit.iter().map(|&i| ds.sequences[i].clone()).collect(),
     );
-    let prefix = |s: &str| Prefixed {
-        inner: progress,
-        prefix: format!("fold {} · {s}", fold_no + 1),
-    };
     let gen_plan = TrainPlan {
         seed: cfg.generator.seed ^ fold_no as u64,
         ..cfg.generator.clone()
@@ -366,42 +411,33 @@ pub(crate) fn run_fold(
         .collect();
     let base = baseline_windows(
         &sources,
-        nc,
+        prep.classes.len(),
         cfg.synthetic_per_class,
         &cfg.baseline,
         cfg.seed ^ 0xba5e ^ fold_no as u64,
     );
-    let synth =
-        |set: &mut dyn Iterator<Item = (usize, &Vec<[f32; FEATURES]>)>| -> Vec<LabelledWindow> {
-            set.enumerate()
-                .map(|(k, (class, w))| LabelledWindow {
-                    frames: standardise(w, &norm),
-                    class,
-                    // Synthetic windows pool with nothing: give each its own id past the real ones.
-                    sequence: ds.sequences.len() + k,
-                })
-                .collect()
-        };
-    let model_w = synth(&mut model.iter().map(|(c, w, _)| (*c, w)));
-    let base_w = synth(&mut base.iter().map(|(c, w)| (*c, w)));
-    // 4. Classifiers: every (classifier, condition) pair is independent, so they train on
-    // parallel workers (their small recurrent kernels keep one core busy each).
-    let val_r: Vec<&LabelledWindow> = real_val.iter().collect();
-    let test_r: Vec<&LabelledWindow> = real_test.iter().collect();
+    Ok((g, model, base))
+}
+
+/// Step 4: every (classifier, condition) pair, trained on parallel workers (their small
+/// recurrent kernels keep one core busy each). Returns the results in job order and the
+/// real-data classifier whose features the generative measures use (the GRU when there is one).
+fn fold_classifiers<'p>(
+    sets: &ConditionSets<'_>,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
+    cancel: &CancelToken,
+) -> Result<(Vec<ConditionResult>, Option<Classifier>), ModelError> {
     let jobs: Vec<(usize, ClassifierKind, Condition)> = cfg
         .classifiers
         .iter()
         .enumerate()
         .flat_map(|(ki, &kind)| Condition::ALL.map(|c| (ki, kind, c)))
         .collect();
-    let sets = ConditionSets {
-        real: &real_fit,
-        model: &model_w,
-        baseline: &base_w,
-        val: &val_r,
-        test: &test_r,
-    };
-    let trained = train_conditions(&jobs, &sets, cfg, nc, fold_no, device, &prefix, cancel)?;
+    let trained = train_conditions(&jobs, sets, cfg, nc, fold_no, device, prefix, cancel)?;
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
     for ((_, kind, cond), done) in jobs.iter().zip(trained) {
@@ -411,6 +447,51 @@ pub(crate) fn run_fold(
             feature_net = Some(clf);
         }
     }
+    Ok((results, feature_net))
+}
+
+/// Runs one fold (the steps of the module notes). `prep` comes from
+/// [`super::prepared::prepare`] on the same dataset.
+#[allow(clippy::too_many_arguments)] // evaluate() is the one caller
+pub(crate) fn run_fold(
+    ds: &Dataset,
+    prep: &Prepared,
+    fold_no: usize,
+    fold: &Fold,
+    cfg: &EvalConfig,
+    device: &burn::tensor::Device,
+    backend: &str,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<FoldResult, ModelError> {
+    let t0 = Instant::now();
+    let split = split_fold(ds, prep, fold_no, fold, cfg);
+    let norm = fit_normalizer(prep, &split.fit, fold_no, cfg)?;
+    let real_fit = real_windows(prep, &split.fit, &norm);
+    let real_val = real_windows(prep, &split.val, &norm);
+    let real_test = real_windows(prep, &split.test, &norm);
+    let prefix = |s: &str| Prefixed {
+        inner: progress,
+        prefix: format!("fold {} · {s}", fold_no + 1),
+    };
+    let (g, model, base) = fold_synthetic(
+        ds, prep, &split.fit, fold_no, cfg, device, backend, &prefix, cancel,
+    )?;
+    let n = ds.sequences.len();
+    let model_w = synthetic_windows(model.iter().map(|(c, w, _)| (*c, w)), &norm, n);
+    let base_w = synthetic_windows(base.iter().map(|(c, w)| (*c, w)), &norm, n);
+    let val_r: Vec<&LabelledWindow> = real_val.iter().collect();
+    let test_r: Vec<&LabelledWindow> = real_test.iter().collect();
+    let sets = ConditionSets {
+        real: &real_fit,
+        model: &model_w,
+        baseline: &base_w,
+        val: &val_r,
+        test: &test_r,
+    };
+    let nc = prep.classes.len();
+    let (results, feature_net) =
+        fold_classifiers(&sets, cfg, nc, fold_no, device, &prefix, cancel)?;
     // 5. Synthetic data quality.
     let generative = measure(
         prep,
@@ -420,17 +501,22 @@ pub(crate) fn run_fold(
         &real_val,
         &model,
         &base,
-        &fit,
+        &split.fit,
         ds,
         &g,
     )?;
+    let report = &g.manifest.report;
     Ok(FoldResult {
         fold: fold_no,
         test_subjects: fold.test_subjects.clone(),
-        val_subjects,
-        fit_subjects,
-        dropped_duplicates: dups.iter().map(|&i| ds.sequences[i].id.clone()).collect(),
-        test_walks: test.len(),
+        val_subjects: split.val_subjects,
+        fit_subjects: split.fit_subjects,
+        dropped_duplicates: split
+            .dups
+            .iter()
+            .map(|&i| ds.sequences[i].id.clone())
+            .collect(),
+        test_walks: split.test.len(),
         real_windows: (real_fit.len(), real_val.len(), real_test.len()),
         synthetic_windows: prep
             .classes
@@ -438,14 +524,14 @@ pub(crate) fn run_fold(
             .enumerate()
             .map(|(c, n)| (n.clone(), model.iter().filter(|m| m.0 == c).count()))
             .collect(),
-        generator_mpjpe_mm: g.manifest.report.mpjpe_heldout_mm,
+        generator_mpjpe_mm: report.mpjpe_heldout_mm,
         generator_steps: (
-            g.manifest.report.tokenizer_log.last().map_or(0, |l| l.step),
-            g.manifest.report.gpt_log.last().map_or(0, |l| l.step),
+            report.tokenizer_log.last().map_or(0, |l| l.step),
+            report.gpt_log.last().map_or(0, |l| l.step),
         ),
         generator_stops: [
-            ("tokeniser", &g.manifest.report.tokenizer_end),
-            ("GPT", &g.manifest.report.gpt_end),
+            ("tokeniser", &report.tokenizer_end),
+            ("GPT", &report.gpt_end),
         ]
         .iter()
         .filter_map(|(n, e)| e.stopped.as_ref().map(|w| format!("{n} {w}")))

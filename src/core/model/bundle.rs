@@ -308,13 +308,176 @@ impl GaitGenerator {
     }
 }
 
+/// Whole subjects held out of training (the same k-fold machinery as evaluation, so no
+/// subject straddles): `(held-out subjects, held-out windows, training windows)`.
+fn heldout_split(
+    ds: &Dataset,
+    plan: &TrainPlan,
+    set: &TrainingSet,
+) -> (Vec<String>, Vec<usize>, Vec<usize>) {
+    let k = (1.0 / plan.heldout_fraction.clamp(0.05, 0.5)).round() as usize;
+    let heldout_subjects = if ds.subjects().len() >= 3 {
+        ds.kfold_by_subject(k, plan.seed)
+            .first()
+            .map(|f| f.test_subjects.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (heldout, train_idx): (Vec<usize>, Vec<usize>) =
+        (0..set.windows.len()).partition(|&i| heldout_subjects.contains(&set.windows[i].subject));
+    (heldout_subjects, heldout, train_idx)
+}
+
+/// A finished tokeniser saved in `checkpoint` by an earlier run of the same plan (`key`):
+/// `(weights, codebook statistics, log)`; `None` when there is none or it was another plan's.
+fn resumed_tokenizer(
+    checkpoint: Option<&Path>,
+    key: &str,
+    tcfg: &TokenizerConfig,
+    device: &Device,
+) -> Result<Option<(GaitTokenizer, Vec<VqEma>, Vec<StepLog>)>, ModelError> {
+    let Some(dir) = checkpoint else {
+        return Ok(None);
+    };
+    let (w, m) = (dir.join("tokenizer.bpk"), dir.join("tokenizer.ron"));
+    if !(w.exists() && m.exists()) {
+        return Ok(None);
+    }
+    // A checkpoint that exists must read: resuming never quietly starts over.
+    let text = std::fs::read_to_string(&m)
+        .map_err(|e| files_err(&m, format!("cannot read checkpoint: {e}")))?;
+    let (saved_key, emas, log): (String, Vec<VqEma>, Vec<StepLog>) =
+        ron::from_str(&text).map_err(|e| files_err(&m, format!("cannot read checkpoint: {e}")))?;
+    if saved_key != key {
+        return Ok(None);
+    }
+    let tok = tcfg
+        .init(device)
+        .try_load_file(&w)
+        .map_err(|e| files_err(&w, format!("cannot load checkpoint: {e:?}")))?;
+    Ok(Some((tok, emas, log)))
+}
+
+/// The tokeniser stage: resumed from `checkpoint` when a finished one of the same plan is
+/// there, else trained (mid-stage checkpoints through `stage_ckpt`) and saved there.
+#[allow(clippy::too_many_arguments)] // train() is the one caller
+fn tokenizer_stage(
+    set: &TrainingSet,
+    split: (&[usize], &[usize]),
+    tcfg: &TokenizerConfig,
+    plan: &TrainPlan,
+    key: &str,
+    checkpoint: Option<&Path>,
+    device: &Device,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(GaitTokenizer, Vec<VqEma>, Vec<StepLog>, StageEnd), ModelError> {
+    if let Some((t, e, l)) = resumed_tokenizer(checkpoint, key, tcfg, device)? {
+        return Ok((t, e, l, StageEnd::default()));
+    }
+    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
+        dir: dir.to_path_buf(),
+        every: plan.checkpoint_every,
+        key: key.to_string(),
+    });
+    let (tok, emas, log, end) = train_tokenizer(
+        set,
+        split.0,
+        split.1,
+        tcfg,
+        &plan.tokenizer_stage,
+        &plan.weights,
+        device,
+        plan.seed,
+        stage_ckpt.as_ref(),
+        progress,
+        cancel,
+    )?;
+    if let Some(dir) = checkpoint {
+        let (w, m) = (dir.join("tokenizer.bpk"), dir.join("tokenizer.ron"));
+        std::fs::create_dir_all(dir).map_err(|e| files_err(dir, e))?;
+        save_module(tok.clone(), &w)?;
+        let text = ron::to_string(&(key.to_string(), emas.to_vec(), log.clone()))
+            .map_err(|e| files_err(&m, e))?;
+        write_atomic(&m, text.as_bytes()).map_err(|e| files_err(&m, e))?;
+    }
+    Ok((tok, emas.to_vec(), log, end))
+}
+
+/// Every 10th step of a log, with the first and the last.
+fn thinned(log: &[StepLog]) -> Vec<StepLog> {
+    let last = log.last().map(|e| e.step);
+    log.iter()
+        .filter(|l| l.step % 10 == 0 || l.step == 1 || Some(l.step) == last)
+        .copied()
+        .collect()
+}
+
+/// What training measured: tokeniser MPJPE on training and held-out windows, code usage,
+/// the class reference and the stage logs.
+#[allow(clippy::too_many_arguments)] // train() is the one caller
+fn train_report(
+    set: &TrainingSet,
+    tokenizer: &GaitTokenizer,
+    tcfg: &TokenizerConfig,
+    codes: &[[Vec<usize>; 3]],
+    split: (&[usize], &[usize], Vec<String>),
+    plan: &TrainPlan,
+    stages: ((Vec<StepLog>, StageEnd), (Vec<StepLog>, StageEnd)),
+    device: &Device,
+) -> Result<TrainReport, ModelError> {
+    let (train_idx, heldout, heldout_subjects) = split;
+    let ((tok_log, tokenizer_end), (gpt_log, gpt_end)) = stages;
+    let pick = |idx: &[usize]| -> Vec<&super::data::Window> {
+        idx.iter().map(|&i| &set.windows[i]).collect()
+    };
+    let code_usage_all: Vec<CodeUsage> = (0..3)
+        .map(|b| {
+            code_usage(
+                &codes
+                    .iter()
+                    .flat_map(|c| c[b].iter().copied())
+                    .collect::<Vec<_>>(),
+                tcfg.codes[b],
+            )
+        })
+        .collect();
+    Ok(TrainReport {
+        backend: String::new(),
+        seconds: 0.0,
+        windows: (train_idx.len(), heldout.len()),
+        mpjpe_train_mm: mpjpe_mm(tokenizer, &pick(train_idx), &set.normalizer, device)?,
+        mpjpe_heldout_mm: if heldout.is_empty() {
+            f64::NAN
+        } else {
+            mpjpe_mm(tokenizer, &pick(heldout), &set.normalizer, device)?
+        },
+        heldout_subjects,
+        code_usage: code_usage_all,
+        class_reference: class_reference(
+            tokenizer,
+            &pick(train_idx),
+            &set.vocab.classes,
+            &set.normalizer,
+            plan.window.fps,
+            &set.priors.classes,
+            device,
+        )?,
+        tokenizer_log: thinned(&tok_log),
+        gpt_log: thinned(&gpt_log),
+        tokenizer_end,
+        gpt_end,
+    })
+}
+
 /// Trains a generator end to end: windows and vocabulary, tokeniser (held-out subjects kept
 /// out), codes, GPT, measurements. `resume` reuses a tokeniser already saved in `checkpoint`
 /// by an earlier run of the same plan, so an interrupted run restarts at the GPT stage.
 ///
 /// # Errors
 /// Unusable data, cancellation, or checkpoint files that cannot be written.
-#[allow(clippy::too_many_arguments)] // the CLI and the studio pass these straight through
+#[allow(clippy::too_many_arguments)] // the plan, the data, the device and the job plumbing
 pub fn train(
     ds: &Dataset,
     plan: &TrainPlan,
@@ -340,74 +503,20 @@ pub fn train(
         priors: 4,
         ..plan.tokenizer
     };
-    // Hold out whole subjects (same k-fold machinery as evaluation, so no subject straddles).
-    let k = (1.0 / plan.heldout_fraction.clamp(0.05, 0.5)).round() as usize;
-    let heldout_subjects = if ds.subjects().len() >= 3 {
-        ds.kfold_by_subject(k, plan.seed)
-            .first()
-            .map(|f| f.test_subjects.clone())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let (heldout, train_idx): (Vec<usize>, Vec<usize>) =
-        (0..set.windows.len()).partition(|&i| heldout_subjects.contains(&set.windows[i].subject));
-    let ckpt_tok = checkpoint.map(|c| c.join("tokenizer.bpk"));
-    let ckpt_meta = checkpoint.map(|c| c.join("tokenizer.ron"));
+    let (heldout_subjects, heldout, train_idx) = heldout_split(ds, plan, &set);
     let plan_key =
         ron::to_string(plan).map_err(|e| ModelError::Data(format!("training plan: {e}")))?;
-    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
-        dir: dir.to_path_buf(),
-        every: plan.checkpoint_every,
-        key: plan_key.clone(),
-    });
-    let resumed = match (&ckpt_tok, &ckpt_meta) {
-        (Some(w), Some(m)) if w.exists() && m.exists() => {
-            // A checkpoint that exists must read: resuming never quietly starts over.
-            let text = std::fs::read_to_string(m)
-                .map_err(|e| files_err(m, format!("cannot read checkpoint: {e}")))?;
-            let saved: Option<(String, Vec<VqEma>, Vec<StepLog>)> = Some(
-                ron::from_str(&text)
-                    .map_err(|e| files_err(m, format!("cannot read checkpoint: {e}")))?,
-            );
-            match saved {
-                Some((key, emas, log)) if key == plan_key => {
-                    let tok = tcfg
-                        .init(device)
-                        .try_load_file(w)
-                        .map_err(|e| files_err(w, format!("cannot load checkpoint: {e:?}")))?;
-                    Some((tok, emas, log))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    let (tokenizer, emas, tok_log, tok_end) = if let Some((t, e, l)) = resumed {
-        (t, e, l, StageEnd::default())
-    } else {
-        let (tok, emas, log, end) = train_tokenizer(
-            &set,
-            &train_idx,
-            &heldout,
-            &tcfg,
-            &plan.tokenizer_stage,
-            &plan.weights,
-            device,
-            plan.seed,
-            stage_ckpt.as_ref(),
-            progress,
-            cancel,
-        )?;
-        if let (Some(w), Some(m), Some(dir)) = (&ckpt_tok, &ckpt_meta, checkpoint) {
-            std::fs::create_dir_all(dir).map_err(|e| files_err(dir, e))?;
-            save_module(tok.clone(), w)?;
-            let text = ron::to_string(&(plan_key.clone(), emas.to_vec(), log.clone()))
-                .map_err(|e| files_err(m, e))?;
-            write_atomic(m, text.as_bytes()).map_err(|e| files_err(m, e))?;
-        }
-        (tok, emas.to_vec(), log, end)
-    };
+    let (tokenizer, emas, tok_log, tok_end) = tokenizer_stage(
+        &set,
+        (&train_idx, &heldout),
+        &tcfg,
+        plan,
+        &plan_key,
+        checkpoint,
+        device,
+        progress,
+        cancel,
+    )?;
     let codes = window_codes(&tokenizer, &set, device)?;
     let gcfg = GptConfig {
         vocab: set.vocab.size(),
@@ -417,6 +526,11 @@ pub fn train(
         heads: plan.gpt_heads,
         dropout: plan.gpt_dropout,
     };
+    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
+        dir: dir.to_path_buf(),
+        every: plan.checkpoint_every,
+        key: plan_key.clone(),
+    });
     let (gpt, gpt_log, gpt_end) = train_gpt(
         plan.gpt2_init.as_deref(),
         &set,
@@ -433,58 +547,18 @@ pub fn train(
         progress,
         cancel,
     )?;
-    let pick = |idx: &[usize]| -> Vec<&super::data::Window> {
-        idx.iter().map(|&i| &set.windows[i]).collect()
-    };
-    let usage: Vec<CodeUsage> = (0..3)
-        .map(|b| {
-            code_usage(
-                &codes
-                    .iter()
-                    .flat_map(|c| c[b].iter().copied())
-                    .collect::<Vec<_>>(),
-                tcfg.codes[b],
-            )
-        })
-        .collect();
-    let report = TrainReport {
-        backend: backend.to_string(),
-        seconds: t0.elapsed().as_secs_f64(),
-        windows: (train_idx.len(), heldout.len()),
-        mpjpe_train_mm: mpjpe_mm(&tokenizer, &pick(&train_idx), &set.normalizer, device)?,
-        mpjpe_heldout_mm: if heldout.is_empty() {
-            f64::NAN
-        } else {
-            mpjpe_mm(&tokenizer, &pick(&heldout), &set.normalizer, device)?
-        },
-        heldout_subjects,
-        code_usage: usage,
-        class_reference: class_reference(
-            &tokenizer,
-            &pick(&train_idx),
-            &set.vocab.classes,
-            &set.normalizer,
-            plan.window.fps,
-            &set.priors.classes,
-            device,
-        )?,
-        tokenizer_log: tok_log
-            .iter()
-            .filter(|l| {
-                l.step % 10 == 0 || l.step == 1 || Some(l.step) == tok_log.last().map(|e| e.step)
-            })
-            .copied()
-            .collect(),
-        gpt_log: gpt_log
-            .iter()
-            .filter(|l| {
-                l.step % 10 == 0 || l.step == 1 || Some(l.step) == gpt_log.last().map(|e| e.step)
-            })
-            .copied()
-            .collect(),
-        tokenizer_end: tok_end,
-        gpt_end,
-    };
+    let mut report = train_report(
+        &set,
+        &tokenizer,
+        &tcfg,
+        &codes,
+        (&train_idx, &heldout, heldout_subjects),
+        plan,
+        ((tok_log, tok_end), (gpt_log, gpt_end)),
+        device,
+    )?;
+    report.backend = backend.to_string();
+    report.seconds = t0.elapsed().as_secs_f64();
     let manifest = Manifest {
         version: BUNDLE_VERSION,
         name: name.to_string(),
