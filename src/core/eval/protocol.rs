@@ -362,6 +362,9 @@ fn synthetic_windows<'w>(
         .collect()
 }
 
+/// A fold's generator, its windows and the baseline's `(class, window)` pairs.
+type FoldSynthetic = (GaitGenerator, Vec<ModelWindow>, Vec<(usize, RawWindow)>);
+
 /// Step 3: the generator trained on the fit subjects and its windows, and the same number of
 /// jitter/time-warp baseline windows from the fit subjects' real windows.
 #[allow(clippy::too_many_arguments)] // run_fold is the one caller
@@ -375,7 +378,7 @@ fn fold_synthetic<'p>(
     backend: &str,
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
-) -> Result<(GaitGenerator, Vec<ModelWindow>, Vec<(usize, RawWindow)>), ModelError> {
+) -> Result<FoldSynthetic, ModelError> {
     let fit_ds = Dataset::new(
         format!("{} (fold {}: fit subjects)", ds.name, fold_no + 1),
         fit.iter().map(|&i| ds.sequences[i].clone()).collect(),

@@ -329,6 +329,9 @@ fn heldout_split(
     (heldout_subjects, heldout, train_idx)
 }
 
+/// A finished tokeniser with its codebook statistics and log.
+type SavedTokenizer = (GaitTokenizer, Vec<VqEma>, Vec<StepLog>);
+
 /// A finished tokeniser saved in `checkpoint` by an earlier run of the same plan (`key`):
 /// `(weights, codebook statistics, log)`; `None` when there is none or it was another plan's.
 fn resumed_tokenizer(
@@ -336,7 +339,7 @@ fn resumed_tokenizer(
     key: &str,
     tcfg: &TokenizerConfig,
     device: &Device,
-) -> Result<Option<(GaitTokenizer, Vec<VqEma>, Vec<StepLog>)>, ModelError> {
+) -> Result<Option<SavedTokenizer>, ModelError> {
     let Some(dir) = checkpoint else {
         return Ok(None);
     };
