@@ -708,3 +708,18 @@ fn a_killed_export_leaves_the_old_or_the_new_one() {
         "no kill landed before the swap: {seen:?}"
     );
 }
+
+/// Built without the studio, the binary says how to get it instead of failing obscurely.
+#[cfg(not(feature = "studio"))]
+#[test]
+fn a_headless_build_says_how_to_get_the_studio() {
+    for args in [&[][..], &["studio"][..]] {
+        let (ok, _, err) = pathogait(args);
+        assert!(
+            !ok && err.contains("without the studio") && err.contains("cargo install"),
+            "{err}"
+        );
+    }
+    let (ok, text, err) = pathogait(&["stats"]);
+    assert!(ok && text.contains("walks"), "{err}");
+}

@@ -271,19 +271,57 @@ impl Studio {
         }
     }
 
+    /// Save: to the project's file, or ask where when it has none.
+    fn save(&mut self) {
+        if let Some(p) = self.ws.path.clone() {
+            if self.save_to(&p) {
+                self.notes.info(format!("Saved {}", p.display()));
+            }
+        } else {
+            self.panels.ask_path = Some(panels::PathAsk::save_as());
+        }
+    }
+
+    /// Adds a file or folder to the project's sources (relative to the project when inside
+    /// it) and reloads the data.
+    fn import(&mut self, p: &Path) {
+        let base = self.ws.base_dir();
+        let rel = p
+            .strip_prefix(&base)
+            .map_or_else(|_| p.to_path_buf(), Path::to_path_buf);
+        self.ws
+            .project
+            .sources
+            .push(crate::core::project::DataSource::Files {
+                path: rel,
+                labels: None,
+                format: None,
+            });
+        self.ws.dirty = true;
+        let (proj, path) = (self.ws.project.clone(), self.ws.path.clone());
+        self.start_load(proj, path);
+    }
+
+    /// The clinical report of the selected walks, written into `dir`.
+    fn report(&mut self, dir: PathBuf) {
+        let walks: Vec<_> = self
+            .ws
+            .selection
+            .iter()
+            .filter_map(|id| self.ws.walk(id).cloned())
+            .collect();
+        if walks.is_empty() {
+            self.notes.warn("Select one or more walks to report on");
+        } else {
+            self.push_job(actions::report(&self.ws, walks, dir).map_err(|e| e.to_string()));
+        }
+    }
+
     fn apply(&mut self, c: Command) {
         match c {
             Command::NewProject => self.new_project(),
             Command::OpenProject(p) => self.open(&p),
-            Command::SaveProject => {
-                if let Some(p) = self.ws.path.clone() {
-                    if self.save_to(&p) {
-                        self.notes.info(format!("Saved {}", p.display()));
-                    }
-                } else {
-                    self.panels.ask_path = Some(panels::PathAsk::save_as());
-                }
-            }
+            Command::SaveProject => self.save(),
             Command::SaveProjectAs(p) => {
                 let p = if p.extension().is_none() {
                     p.with_extension("ron")
@@ -292,23 +330,7 @@ impl Studio {
                 };
                 self.save_to(&p);
             }
-            Command::Import(p) => {
-                let base = self.ws.base_dir();
-                let rel = p
-                    .strip_prefix(&base)
-                    .map_or_else(|_| p.clone(), Path::to_path_buf);
-                self.ws
-                    .project
-                    .sources
-                    .push(crate::core::project::DataSource::Files {
-                        path: rel,
-                        labels: None,
-                        format: None,
-                    });
-                self.ws.dirty = true;
-                let (proj, path) = (self.ws.project.clone(), self.ws.path.clone());
-                self.start_load(proj, path);
-            }
+            Command::Import(p) => self.import(&p),
             Command::Select(ids) => self.ws.selection = ids,
             Command::ToggleSelect(id) => {
                 if let Some(i) = self.ws.selection.iter().position(|s| *s == id) {
@@ -367,19 +389,7 @@ impl Studio {
                 self.push_job(actions::train_twin_job(&self.ws, cfg));
             }
             Command::AnalyseTwin(id) => self.push_job(actions::analyse_twin(&self.ws, &id)),
-            Command::Report(dir) => {
-                let walks: Vec<_> = self
-                    .ws
-                    .selection
-                    .iter()
-                    .filter_map(|id| self.ws.walk(id).cloned())
-                    .collect();
-                if walks.is_empty() {
-                    self.notes.warn("Select one or more walks to report on");
-                } else {
-                    self.push_job(actions::report(&self.ws, walks, dir).map_err(|e| e.to_string()));
-                }
-            }
+            Command::Report(dir) => self.report(dir),
             Command::CapturePng(path) => {
                 let j = panels::viewport::capture_png(self, path);
                 self.push_job(j);

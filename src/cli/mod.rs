@@ -6,6 +6,7 @@ mod eval_cmd;
 mod export_cmd;
 mod model_cmds;
 mod progress;
+#[cfg(feature = "studio")]
 mod render_bench;
 mod report_cmd;
 mod table;
@@ -203,27 +204,8 @@ struct DemoDataCmd {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        None => studio(None, pathogait::app::Launch::default()),
-        Some(Command::Studio(c)) => {
-            let tab = c
-                .tab
-                .as_deref()
-                .map(|t| {
-                    pathogait::app::panels::Tab::ALL
-                        .into_iter()
-                        .find(|x| x.title().to_lowercase().contains(&t.to_lowercase()))
-                        .ok_or_else(|| anyhow::anyhow!("unknown tab '{t}'"))
-                })
-                .transpose()?;
-            let launch = pathogait::app::Launch {
-                select: c.select,
-                tab,
-                play: c.play,
-                screenshot: c.screenshot,
-                delay_s: c.screenshot_after,
-            };
-            studio(c.project, launch)
-        }
+        None => open_studio(None),
+        Some(Command::Studio(c)) => open_studio(Some(c)),
         Some(Command::Import(c)) => commands::import(&c),
         Some(Command::Stats(c)) => commands::stats(&c),
         Some(Command::Priors(c)) => commands::priors(&c),
@@ -239,7 +221,45 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The studio window: no subcommand, or `studio` with its options.
+#[cfg(feature = "studio")]
+fn open_studio(c: Option<StudioCmd>) -> Result<ExitCode> {
+    let Some(c) = c else {
+        return studio(None, pathogait::app::Launch::default());
+    };
+    let tab = c
+        .tab
+        .as_deref()
+        .map(|t| {
+            pathogait::app::panels::Tab::ALL
+                .into_iter()
+                .find(|x| x.title().to_lowercase().contains(&t.to_lowercase()))
+                .ok_or_else(|| anyhow::anyhow!("unknown tab '{t}'"))
+        })
+        .transpose()?;
+    let launch = pathogait::app::Launch {
+        select: c.select,
+        tab,
+        play: c.play,
+        screenshot: c.screenshot,
+        delay_s: c.screenshot_after,
+    };
+    studio(c.project, launch)
+}
+
+/// Without the `studio` feature: say how to get it.
+#[cfg(not(feature = "studio"))]
+#[allow(clippy::needless_pass_by_value, clippy::unnecessary_wraps)] // the studio build's signature
+fn open_studio(_: Option<StudioCmd>) -> Result<ExitCode> {
+    anyhow::bail!(
+        "this pathogait was built without the studio (--no-default-features): every other \
+         subcommand works (see --help). For the studio, build with the default features: \
+         cargo install --path . --locked"
+    )
+}
+
 /// Loads the data named by `args`: a path, a project's sources, or the embedded demo.
+#[cfg(feature = "studio")]
 fn studio(project: Option<PathBuf>, launch: pathogait::app::Launch) -> Result<ExitCode> {
     pathogait::app::run(project, launch).map_err(|e| {
         anyhow::anyhow!(

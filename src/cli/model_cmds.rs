@@ -538,7 +538,13 @@ fn peak_rss_mib() -> Option<f64> {
 
 pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
     if let Some(n) = c.viewport {
+        #[cfg(feature = "studio")]
         return super::render_bench::viewport_bench(n);
+        #[cfg(not(feature = "studio"))]
+        anyhow::bail!(
+            "bench --viewport {n} times the studio's renderer, which this build leaves out \
+             (--no-default-features)"
+        );
     }
     let (device, backend) = select_device(c.backend.into())?;
     if !c.json {

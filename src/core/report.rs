@@ -117,6 +117,49 @@ pub fn report_against_rest(
     ))
 }
 
+/// Where each feature of the evidence table comes from (named in the report).
+fn evidence_source(key: &str) -> String {
+    if key.starts_with("si_") {
+        "symmetry index 100·abs(L−R)/(0.5·(L+R)) of per-side means (biomech::spatiotemporal)".into()
+    } else if key == "asymmetry_pct" {
+        "mean of the five symmetry indices (biomech::priors)".into()
+    } else if key.ends_with("_rom_deg") {
+        "max − min of the mean cycle curve, 101 points (biomech::angles)".into()
+    } else {
+        "Zeni events, per-side cycle means (biomech::spatiotemporal)".into()
+    }
+}
+
+/// Every feature's value against the reference group's mean ± 2 SD, flagged.
+fn evidence_of(value: &dyn Fn(&str) -> f64, reference: Option<&GroupPriors>) -> Vec<Evidence> {
+    FEATURES
+        .iter()
+        .map(|(key, name)| {
+            let v = value(key);
+            let range = reference
+                .and_then(|r| r.features.get(*key))
+                .filter(|s| s.mean.is_finite() && s.sd.is_finite() && s.n >= 2)
+                // Every feature is non-negative (ranges, times, symmetry indices).
+                .map(|s| ((s.mean - 2.0 * s.sd).max(0.0), s.mean + 2.0 * s.sd));
+            let flag = match range {
+                None => Flag::NoReference,
+                Some(_) if !v.is_finite() => Flag::NoReference,
+                Some((lo, _)) if v < lo => Flag::Low,
+                Some((_, hi)) if v > hi => Flag::High,
+                Some(_) => Flag::Typical,
+            };
+            Evidence {
+                key: (*key).to_string(),
+                name: (*name).to_string(),
+                value: v,
+                reference: range,
+                flag,
+                source: evidence_source(key),
+            }
+        })
+        .collect()
+}
+
 /// Builds the report for `walks` (one or several) against a reference group (typically the
 /// dataset's normal class) and, optionally, normative angle curves for the GPS.
 #[must_use]
@@ -144,39 +187,7 @@ pub fn clinical_report(
             .collect();
         mean(&v).unwrap_or(f64::NAN)
     };
-    let mut evidence = Vec::new();
-    for (key, name) in FEATURES {
-        let v = value(key);
-        let range = reference
-            .and_then(|r| r.features.get(key))
-            .filter(|s| s.mean.is_finite() && s.sd.is_finite() && s.n >= 2)
-            // Every feature is non-negative (ranges, times, symmetry indices).
-            .map(|s| ((s.mean - 2.0 * s.sd).max(0.0), s.mean + 2.0 * s.sd));
-        let flag = match range {
-            None => Flag::NoReference,
-            Some(_) if !v.is_finite() => Flag::NoReference,
-            Some((lo, _)) if v < lo => Flag::Low,
-            Some((_, hi)) if v > hi => Flag::High,
-            Some(_) => Flag::Typical,
-        };
-        evidence.push(Evidence {
-            key: key.to_string(),
-            name: name.to_string(),
-            value: v,
-            reference: range,
-            flag,
-            source: if key.starts_with("si_") {
-                "symmetry index 100·abs(L−R)/(0.5·(L+R)) of per-side means (biomech::spatiotemporal)"
-                    .into()
-            } else if key == "asymmetry_pct" {
-                "mean of the five symmetry indices (biomech::priors)".into()
-            } else if key.ends_with("_rom_deg") {
-                "max − min of the mean cycle curve, 101 points (biomech::angles)".into()
-            } else {
-                "Zeni events, per-side cycle means (biomech::spatiotemporal)".into()
-            },
-        });
-    }
+    let evidence = evidence_of(&value, reference);
     // Per-side values the text cites (step time, stance, ROM by side).
     let side_value = |f: &dyn Fn(&crate::core::biomech::GaitAnalysis) -> f64| {
         mean(

@@ -341,20 +341,7 @@ pub fn train_twin(
             .map(|_| &train_w[rng.random_range(0..train_w.len())])
             .collect();
         let b = batch.len();
-        // Half the batches hide whole joints (as pass 1 and 2 do), half random tokens.
-        let whole_joints = rng.random_bool(0.5);
-        let mut hide = vec![0.0f32; b * n];
-        for r in 0..b {
-            let hidden_joints: Vec<bool> = (0..JOINTS).map(|_| rng.random_bool(0.25)).collect();
-            for i in 0..n {
-                let h = if whole_joints {
-                    hidden_joints[i % JOINTS] && i % JOINTS != 0
-                } else {
-                    rng.random_bool(cfg.mask_ratio)
-                };
-                hide[r * n + i] = if h { 1.0 } else { 0.0 };
-            }
-        }
+        let hide = training_mask(&mut rng, b, n, cfg.mask_ratio);
         let x = tensor(&batch, &ad);
         let hidden = Tensor::<2>::from_data(TensorData::new(hide, [b, n]), &ad);
         let recon = mae.forward(x.clone(), hidden.clone());
@@ -382,8 +369,36 @@ pub fn train_twin(
         mae: mae.valid(),
         device: device.clone(),
     };
-    // Thresholds: 99th percentile of per-window errors on held-out normal walks (the training
-    // walks when there are too few subjects to hold any out).
+    set_thresholds(&mut model, &normal, &held)?;
+    Ok(model)
+}
+
+/// A training batch's mask `[b * n]` (1 = hidden): half the batches hide whole joints (as
+/// passes 1 and 2 do, never the pelvis), half hide random tokens at `mask_ratio`.
+fn training_mask(rng: &mut ChaCha8Rng, b: usize, n: usize, mask_ratio: f64) -> Vec<f32> {
+    let whole_joints = rng.random_bool(0.5);
+    let mut hide = vec![0.0f32; b * n];
+    for r in 0..b {
+        let hidden_joints: Vec<bool> = (0..JOINTS).map(|_| rng.random_bool(0.25)).collect();
+        for i in 0..n {
+            let h = if whole_joints {
+                hidden_joints[i % JOINTS] && i % JOINTS != 0
+            } else {
+                rng.random_bool(mask_ratio)
+            };
+            hide[r * n + i] = if h { 1.0 } else { 0.0 };
+        }
+    }
+    hide
+}
+
+/// Flagging thresholds: the 99th percentile of per-window errors on held-out normal walks
+/// (the training walks when there are too few subjects to hold any out).
+fn set_thresholds(
+    model: &mut TwinModel,
+    normal: &[&GaitSequence],
+    held: &[&str],
+) -> Result<(), ModelError> {
     let held_walks: Vec<&GaitSequence> = normal
         .iter()
         .filter(|s| held.is_empty() || held.contains(&s.subject.as_str()))
@@ -392,7 +407,7 @@ pub fn train_twin(
     model.walks.1 = if held.is_empty() { 0 } else { held_walks.len() };
     let mut per_joint: Vec<Vec<f64>> = vec![Vec::new(); JOINTS];
     for s in held_walks {
-        let (w, _, _) = walk_windows(s, cfg, &model.normalizer);
+        let (w, _, _) = walk_windows(s, &model.cfg, &model.normalizer);
         for win in &w {
             for (j, e) in model.joint_errors_mm(win)?.into_iter().enumerate() {
                 per_joint[j].push(e);
@@ -410,8 +425,11 @@ pub fn train_twin(
             }
         })
         .collect();
-    Ok(model)
+    Ok(())
 }
+
+/// Pass 1's flags and each joint's `(error mm, score)`.
+type JointFlags = ([bool; JOINTS], [(f64, f64); JOINTS]);
 
 impl TwinModel {
     /// Reconstruction of a window with `hide[j]` joints hidden in every frame; standardised
@@ -472,28 +490,14 @@ impl TwinModel {
         self.joint_errors_mm_given(win, &[false; JOINTS])
     }
 
-    /// Pass 1 (scores and flags) and pass 2 (the twin) on one walk.
-    ///
-    /// Flagging explains away: the worst joint above its threshold is flagged and hidden, and
-    /// the others are scored again without it as context, until no joint is above threshold.
-    /// Otherwise an abnormal leg would make the healthy leg look abnormal too, because the
-    /// healthy joints are rebuilt from a context that contains it.
-    ///
-    /// # Errors
-    /// A walk without the common joints or shorter than one window.
-    pub fn analyse_walk(&self, seq: &GaitSequence) -> Result<TwinResult, ModelError> {
-        let (wins, starts, frames) = walk_windows(seq, &self.cfg, &self.normalizer);
-        if wins.is_empty() {
-            return Err(ModelError::Data(format!(
-                "walk '{}' is shorter than one {}-frame window at {} Hz (or lacks common joints)",
-                seq.id, self.cfg.frames, self.cfg.fps
-            )));
-        }
+    /// Pass 1: joints flagged one at a time, the worst above its threshold first, the others
+    /// scored again with it hidden. Returns the flags and each joint's `(error mm, score)`.
+    fn flag_joints(&self, wins: &[Tokens]) -> Result<JointFlags, ModelError> {
         let mut hide = [false; JOINTS];
         let mut score_of = [(f64::NAN, f64::NAN); JOINTS];
         for _ in 0..JOINTS / 2 {
             let mut sum = [0.0f64; JOINTS];
-            for w in &wins {
+            for w in wins {
                 for (j, e) in self
                     .joint_errors_mm_given(w, &hide)?
                     .into_iter()
@@ -516,18 +520,21 @@ impl TwinModel {
                 None => break,
             }
         }
-        let scores: Vec<JointScore> = (1..JOINTS)
-            .map(|j| JointScore {
-                joint: CommonJoint::ALL[j],
-                error_mm: score_of[j].0,
-                score: score_of[j].1,
-                flagged: hide[j],
-            })
-            .collect();
-        let hide: Vec<bool> = hide.to_vec();
-        // Pass 2: rebuild flagged joints window by window, averaging overlaps.
+        Ok((hide, score_of))
+    }
+
+    /// Pass 2: the flagged joints rebuilt window by window; returns per frame and joint the
+    /// summed tokens of the windows covering it, and per frame how many there were (overlaps
+    /// are averaged by the caller).
+    fn rebuild_walk(
+        &self,
+        wins: &[Tokens],
+        starts: &[usize],
+        frames: usize,
+        hide: &[bool; JOINTS],
+    ) -> Result<(Vec<[f32; 3]>, Vec<u32>), ModelError> {
         let refs: Vec<&Tokens> = wins.iter().collect();
-        let rec = self.rebuild(&refs, &vec![hide.clone(); refs.len()])?;
+        let rec = self.rebuild(&refs, &vec![hide.to_vec(); refs.len()])?;
         let mut acc = vec![[0.0f32; 3]; frames * JOINTS];
         let mut count = vec![0u32; frames];
         for (w, &s) in starts.iter().enumerate() {
@@ -545,6 +552,36 @@ impl TwinModel {
                 }
             }
         }
+        Ok((acc, count))
+    }
+
+    /// Pass 1 (scores and flags) and pass 2 (the twin) on one walk.
+    ///
+    /// Flagging explains away: the worst joint above its threshold is flagged and hidden, and
+    /// the others are scored again without it as context, until no joint is above threshold.
+    /// Otherwise an abnormal leg would make the healthy leg look abnormal too, because the
+    /// healthy joints are rebuilt from a context that contains it.
+    ///
+    /// # Errors
+    /// A walk without the common joints or shorter than one window.
+    pub fn analyse_walk(&self, seq: &GaitSequence) -> Result<TwinResult, ModelError> {
+        let (wins, starts, frames) = walk_windows(seq, &self.cfg, &self.normalizer);
+        if wins.is_empty() {
+            return Err(ModelError::Data(format!(
+                "walk '{}' is shorter than one {}-frame window at {} Hz (or lacks common joints)",
+                seq.id, self.cfg.frames, self.cfg.fps
+            )));
+        }
+        let (hide, score_of) = self.flag_joints(&wins)?;
+        let scores: Vec<JointScore> = (1..JOINTS)
+            .map(|j| JointScore {
+                joint: CommonJoint::ALL[j],
+                error_mm: score_of[j].0,
+                score: score_of[j].1,
+                flagged: hide[j],
+            })
+            .collect();
+        let (acc, count) = self.rebuild_walk(&wins, &starts, frames, &hide)?;
         let to_features = |tok: &dyn Fn(usize, usize) -> [f32; 3]| -> Vec<[f32; FEATURES]> {
             (0..frames)
                 .map(|f| {

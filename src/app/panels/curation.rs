@@ -123,80 +123,92 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             }
             ui.end_row();
             for (id, label) in walks.iter().take(2000) {
+                // No entry yet means pending, untagged, without a note.
                 let entry = st.ws.project.curation.get(id).cloned().unwrap_or_default();
-                ui.label(id);
-                ui.label(label.as_deref().unwrap_or("(unlabelled)"));
-                ui.horizontal(|ui| {
-                    for (d, t) in [
-                        (Decision::Accepted, "accept"),
-                        (Decision::Pending, "pending"),
-                        (Decision::Rejected, "reject"),
-                    ] {
-                        if ui.selectable_label(entry.decision == d, t).clicked()
-                            && entry.decision != d
-                        {
-                            st.pending.push(Command::Curate(
-                                id.clone(),
-                                CurationEntry {
-                                    decision: d,
-                                    ..entry.clone()
-                                },
-                            ));
-                        }
-                    }
-                });
-                ui.horizontal(|ui| {
-                    for t in &entry.tags {
-                        if ui
-                            .small_button(format!("{t} ×"))
-                            .on_hover_text("remove tag")
-                            .clicked()
-                        {
-                            let tags = entry.tags.iter().filter(|x| *x != t).cloned().collect();
-                            st.pending.push(Command::Curate(
-                                id.clone(),
-                                CurationEntry {
-                                    tags,
-                                    ..entry.clone()
-                                },
-                            ));
-                        }
-                    }
-                    if !tag.trim().is_empty()
-                        && !entry.tags.contains(&tag.trim().to_string())
-                        && ui.small_button("+").clicked()
-                    {
-                        let mut tags = entry.tags.clone();
-                        tags.push(tag.trim().to_string());
-                        st.pending.push(Command::Curate(
-                            id.clone(),
-                            CurationEntry {
-                                tags,
-                                ..entry.clone()
-                            },
-                        ));
-                    }
-                });
-                let mut note = entry.note.clone();
-                if ui
-                    .add(egui::TextEdit::singleline(&mut note).desired_width(180.0))
-                    .changed()
-                {
-                    st.pending.push(Command::Curate(
-                        id.clone(),
-                        CurationEntry {
-                            note,
-                            ..entry.clone()
-                        },
-                    ));
-                }
-                if ui.button("View").clicked() {
-                    st.pending.push(Command::Select(vec![id.clone()]));
-                }
+                curation_row(ui, &mut st.pending, id, label.as_deref(), &entry, &tag);
                 ui.end_row();
             }
         });
     });
+}
+
+/// One walk's row: decision buttons, tags (remove with ×, add the tag being edited with +),
+/// note and a View button; every change is a command.
+fn curation_row(
+    ui: &mut egui::Ui,
+    pending: &mut Vec<Command>,
+    id: &str,
+    label: Option<&str>,
+    entry: &CurationEntry,
+    tag: &str,
+) {
+    ui.label(id);
+    ui.label(label.unwrap_or("(unlabelled)"));
+    ui.horizontal(|ui| {
+        for (d, t) in [
+            (Decision::Accepted, "accept"),
+            (Decision::Pending, "pending"),
+            (Decision::Rejected, "reject"),
+        ] {
+            if ui.selectable_label(entry.decision == d, t).clicked() && entry.decision != d {
+                pending.push(Command::Curate(
+                    id.to_string(),
+                    CurationEntry {
+                        decision: d,
+                        ..entry.clone()
+                    },
+                ));
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        for t in &entry.tags {
+            if ui
+                .small_button(format!("{t} ×"))
+                .on_hover_text("remove tag")
+                .clicked()
+            {
+                let tags = entry.tags.iter().filter(|x| *x != t).cloned().collect();
+                pending.push(Command::Curate(
+                    id.to_string(),
+                    CurationEntry {
+                        tags,
+                        ..entry.clone()
+                    },
+                ));
+            }
+        }
+        if !tag.trim().is_empty()
+            && !entry.tags.contains(&tag.trim().to_string())
+            && ui.small_button("+").clicked()
+        {
+            let mut tags = entry.tags.clone();
+            tags.push(tag.trim().to_string());
+            pending.push(Command::Curate(
+                id.to_string(),
+                CurationEntry {
+                    tags,
+                    ..entry.clone()
+                },
+            ));
+        }
+    });
+    let mut note = entry.note.clone();
+    if ui
+        .add(egui::TextEdit::singleline(&mut note).desired_width(180.0))
+        .changed()
+    {
+        pending.push(Command::Curate(
+            id.to_string(),
+            CurationEntry {
+                note,
+                ..entry.clone()
+            },
+        ));
+    }
+    if ui.button("View").clicked() {
+        pending.push(Command::Select(vec![id.to_string()]));
+    }
 }
 
 fn export_form(st: &mut Studio, ui: &mut egui::Ui, n: usize) {

@@ -75,19 +75,8 @@ fn stat_of<'a>(p: &'a PriorSet, class: usize, key: &str) -> Option<&'a Stat> {
     }
 }
 
-/// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
-    // A shared handle: the panel needs the priors while it pushes commands.
-    let Some(p) = st.ws.priors.clone() else {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Priors are computed after the data loads…");
-            if st.ws.loaded && !st.busy("Computing priors") && ui.button("Compute now").clicked() {
-                st.pending.push(Command::ComputePriors);
-            }
-        });
-        return;
-    };
+/// The normal reference class (auto or chosen) and how many walks the priors cover.
+fn normal_class_bar(st: &mut Studio, ui: &mut egui::Ui, p: &PriorSet) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Normal reference class:");
         let current = st.ws.project.normal_class.clone();
@@ -121,6 +110,22 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             .weak(),
         );
     });
+}
+
+/// Draws the panel.
+pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+    // A shared handle: the panel needs the priors while it pushes commands.
+    let Some(p) = st.ws.priors.clone() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Priors are computed after the data loads…");
+            if st.ws.loaded && !st.busy("Computing priors") && ui.button("Compute now").clicked() {
+                st.pending.push(Command::ComputePriors);
+            }
+        });
+        return;
+    };
+    normal_class_bar(st, ui, &p);
     let s = &mut st.panels.priors;
     ui.horizontal(|ui| {
         ui.label("Prior");

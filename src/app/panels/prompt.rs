@@ -129,24 +129,8 @@ fn vocab(st: &mut Studio) -> Result<(Vocab, String), String> {
     Ok((v, "this dataset's priors (no model chosen)".into()))
 }
 
-/// Draws the composer.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
-    let classes = st.ws.classes();
-    let models: Vec<String> = st
-        .ws
-        .project
-        .models
-        .iter()
-        .map(|m| m.name.clone())
-        .collect();
-    let saved: Vec<SavedPrompt> = st.ws.project.prompts.clone();
-    let ps = &mut st.panels.prompt;
-    if ps.model.is_some_and(|m| m >= models.len()) {
-        ps.model = None;
-    }
-    if ps.model.is_none() && !models.is_empty() {
-        ps.model = Some(models.len() - 1);
-    }
+/// The prompt's fields: class, severity, side, speed, descriptors (with quick picks), model.
+fn prompt_form(ui: &mut egui::Ui, ps: &mut PromptState, classes: &[String], models: &[String]) {
     egui::Grid::new("prompt-form")
         .num_columns(2)
         .spacing([12.0, 6.0])
@@ -155,7 +139,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             egui::ComboBox::from_id_salt("prompt-class")
                 .selected_text(&ps.prompt.class)
                 .show_ui(ui, |ui| {
-                    for c in &classes {
+                    for c in classes {
                         ui.selectable_value(&mut ps.prompt.class, c.clone(), c);
                     }
                 });
@@ -214,12 +198,15 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
                 });
             ui.end_row();
         });
-    sampling_form(ui, &mut ps.sampling);
-    let prompt = ps.current();
+}
+
+/// The prompt expanded with the chosen model's vocabulary (or the data's priors), with each
+/// prior's target and bin.
+fn expanded_view(st: &mut Studio, ui: &mut egui::Ui, prompt: &Prompt) {
     ui.separator();
     ui.label(RichText::new("Expanded prompt").strong());
     match vocab(st).and_then(|(v, source)| {
-        expand(&prompt, &v)
+        expand(prompt, &v)
             .map(|e| (e, source))
             .map_err(|e| e.to_string())
     }) {
@@ -245,6 +232,52 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             ui.colored_label(egui::Color32::from_rgb(240, 180, 60), e);
         }
     }
+}
+
+/// Saved prompts, each loadable into the form.
+fn saved_list(ui: &mut egui::Ui, ps: &mut PromptState, saved: Vec<SavedPrompt>) {
+    if !saved.is_empty() {
+        ui.separator();
+        ui.label(RichText::new("Saved prompts").strong());
+        for s in saved {
+            ui.horizontal(|ui| {
+                if ui.button("Load").clicked() {
+                    ps.prompt = s.prompt.clone();
+                    ps.descriptors = s.prompt.descriptors.join(", ");
+                    ps.sampling = s.sampling;
+                    ps.name.clone_from(&s.name);
+                }
+                ui.label(format!(
+                    "{}: {} severity {:.2}",
+                    s.name, s.prompt.class, s.prompt.severity
+                ));
+            });
+        }
+    }
+}
+
+/// Draws the composer.
+pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+    let classes = st.ws.classes();
+    let models: Vec<String> = st
+        .ws
+        .project
+        .models
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    let saved: Vec<SavedPrompt> = st.ws.project.prompts.clone();
+    let ps = &mut st.panels.prompt;
+    if ps.model.is_some_and(|m| m >= models.len()) {
+        ps.model = None;
+    }
+    if ps.model.is_none() && !models.is_empty() {
+        ps.model = Some(models.len() - 1);
+    }
+    prompt_form(ui, ps, &classes, &models);
+    sampling_form(ui, &mut ps.sampling);
+    let prompt = ps.current();
+    expanded_view(st, ui, &prompt);
     ui.separator();
     let ps = &mut st.panels.prompt;
     ui.horizontal(|ui| {
@@ -276,24 +309,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             });
         }
     });
-    if !saved.is_empty() {
-        ui.separator();
-        ui.label(RichText::new("Saved prompts").strong());
-        for s in saved {
-            ui.horizontal(|ui| {
-                if ui.button("Load").clicked() {
-                    ps.prompt = s.prompt.clone();
-                    ps.descriptors = s.prompt.descriptors.join(", ");
-                    ps.sampling = s.sampling;
-                    ps.name.clone_from(&s.name);
-                }
-                ui.label(format!(
-                    "{}: {} severity {:.2}",
-                    s.name, s.prompt.class, s.prompt.severity
-                ));
-            });
-        }
-    }
+    saved_list(ui, &mut st.panels.prompt, saved);
 }
 
 fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {

@@ -95,7 +95,9 @@ fn event_group(trial: &C3dTrial<'_>) -> Result<Group, ParamError> {
     ))
 }
 
-fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Group>, ParamError> {
+/// POINT: the points, their scale (negative: float data), rate, first data block, frame count,
+/// labels and units.
+fn point_group(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Group {
     let n = trial.names.len();
     // POINT:FRAMES is a 16-bit word read as unsigned; longer trials store it as a float
     // (C3D.org, "Maintaining C3D frame count compatibility").
@@ -103,7 +105,7 @@ fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Gr
         Ok(f) => Param::int("FRAMES", f as i16, "Number of frames"),
         Err(_) => Param::float("FRAMES", frames as f32, "Number of frames"),
     };
-    let point = Group::new(
+    Group::new(
         "POINT",
         "3D point parameters",
         vec![
@@ -118,7 +120,11 @@ fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Gr
             Param::string("X_SCREEN", "+X", ""),
             Param::string("Y_SCREEN", "+Z", ""),
         ],
-    );
+    )
+}
+
+/// `ANALOG` and `FORCE_PLATFORM` (none), and `TRIAL` (the frame range and camera rate).
+fn acquisition_groups(trial: &C3dTrial<'_>, frames: usize) -> [Group; 3] {
     let analog = Group::new(
         "ANALOG",
         "Analog data parameters",
@@ -158,6 +164,11 @@ fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Gr
             Param::float("CAMERA_RATE", trial.fps, ""),
         ],
     );
+    [analog, force, trial_g]
+}
+
+/// `EVENT_CONTEXT` (Left, Right, General), `SUBJECTS` and `MANUFACTURER`.
+fn context_groups(trial: &C3dTrial<'_>) -> [Group; 3] {
     let contexts = Group::new(
         "EVENT_CONTEXT",
         "Event contexts",
@@ -203,8 +214,15 @@ fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Gr
             Param::string("VERSION_LABEL", env!("CARGO_PKG_VERSION"), ""),
         ],
     );
+    [contexts, subjects, maker]
+}
+
+/// Every parameter group of the file, in the order writers of the field use.
+fn groups(trial: &C3dTrial<'_>, frames: usize, data_start: u16) -> Result<Vec<Group>, ParamError> {
+    let [analog, force, trial_g] = acquisition_groups(trial, frames);
+    let [contexts, subjects, maker] = context_groups(trial);
     let mut out = vec![
-        point,
+        point_group(trial, frames, data_start),
         analog,
         force,
         trial_g,

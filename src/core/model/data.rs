@@ -104,7 +104,6 @@ pub fn build_training_set(
         .iter()
         .map(|s| (s.id.as_str(), s))
         .collect();
-    let column = |k: &str| priors.column(k);
     let severities: Vec<f64> = priors
         .sequences
         .iter()
@@ -114,11 +113,11 @@ pub fn build_training_set(
     let aux_scale = AuxScale {
         mean: AUX_PRIORS
             .iter()
-            .map(|k| mean(&column(k)).unwrap_or(0.0))
+            .map(|k| mean(&priors.column(k)).unwrap_or(0.0))
             .collect(),
         std: AUX_PRIORS
             .iter()
-            .map(|k| std_dev(&column(k)).unwrap_or(1.0).max(1e-6))
+            .map(|k| std_dev(&priors.column(k)).unwrap_or(1.0).max(1e-6))
             .collect(),
     };
     let mut vocab = Vocab::from_priors(&priors, classes.clone(), codes);
@@ -159,15 +158,7 @@ pub fn build_training_set(
             severity_bin: sev_bin,
             bins: vocab.bins_of(&sf.features),
         };
-        let mut aux = [0.0f32; 4];
-        for (i, k) in AUX_PRIORS.iter().enumerate() {
-            let v = sf.features.get(*k).copied().unwrap_or(f64::NAN);
-            aux[i] = if v.is_finite() {
-                ((v - aux_scale.mean[i]) / aux_scale.std[i]) as f32
-            } else {
-                0.0
-            };
-        }
+        let aux = aux_targets(&sf.features, &aux_scale);
         for st in starts {
             let w = Window {
                 frames: Vec::new(),
@@ -187,15 +178,7 @@ pub fn build_training_set(
             window.frames
         )));
     }
-    let all: Vec<[f32; FEATURES]> = raw.iter().flat_map(|(f, _)| f.iter().copied()).collect();
-    let normalizer = Normalizer::fit(&all);
-    let windows = raw
-        .into_iter()
-        .map(|(f, mut w)| {
-            w.frames = f.iter().map(|x| normalizer.apply(x)).collect();
-            w
-        })
-        .collect();
+    let (windows, normalizer) = standardised(raw);
     Ok(TrainingSet {
         windows,
         normalizer,
@@ -205,6 +188,34 @@ pub fn build_training_set(
         skipped,
         fps: window.fps,
     })
+}
+
+/// The four auxiliary prior targets of a walk, standardised (0 where a value is missing).
+fn aux_targets(features: &BTreeMap<String, f64>, scale: &AuxScale) -> [f32; 4] {
+    let mut aux = [0.0f32; 4];
+    for (i, k) in AUX_PRIORS.iter().enumerate() {
+        let v = features.get(*k).copied().unwrap_or(f64::NAN);
+        aux[i] = if v.is_finite() {
+            ((v - scale.mean[i]) / scale.std[i]) as f32
+        } else {
+            0.0
+        };
+    }
+    aux
+}
+
+/// Windows with their frames standardised by statistics of all of them.
+fn standardised(raw: Vec<(Vec<[f32; FEATURES]>, Window)>) -> (Vec<Window>, Normalizer) {
+    let all: Vec<[f32; FEATURES]> = raw.iter().flat_map(|(f, _)| f.iter().copied()).collect();
+    let normalizer = Normalizer::fit(&all);
+    let windows = raw
+        .into_iter()
+        .map(|(f, mut w)| {
+            w.frames = f.iter().map(|x| normalizer.apply(x)).collect();
+            w
+        })
+        .collect();
+    (windows, normalizer)
 }
 
 /// Semantic augmentation: each descriptor bin (and the severity bin) moves by one with
