@@ -267,17 +267,8 @@ fn findings(
     reference_name: &str,
 ) -> Vec<String> {
     let get = |k: &str| evidence.iter().find(|e| e.key == k);
-    let range = |e: &Evidence| {
-        e.reference.map_or_else(String::new, |(lo, hi)| {
-            format!(" against {}–{} in {reference_name}", fmt(lo), fmt(hi))
-        })
-    };
+    let range = |e: &Evidence| against(e, reference_name);
     let mut out = Vec::new();
-    let level = |e: &Evidence, low: &str, high: &str| match e.flag {
-        Flag::Low => Some(low.to_string()),
-        Flag::High => Some(high.to_string()),
-        _ => None,
-    };
     for (key, what, low, high) in [
         ("cadence_steps_min", "Cadence", "reduced", "increased"),
         ("speed_m_s", "Walking speed", "reduced", "increased"),
@@ -328,6 +319,52 @@ fn findings(
             fmt(stance[0]), fmt(stance[1]), fmt(e.value), range(e)
         ));
     }
+    out.extend(rom_findings(evidence, &rom, reference_name));
+    if let Some((g, gvs)) = gps {
+        let top: Vec<String> = gvs
+            .iter()
+            .take(3)
+            .map(|(k, v)| format!("{k} {} deg", fmt(*v)))
+            .collect();
+        out.push(format!(
+            "Gait Profile Score {} deg (RMS deviation of the angle curves from the normative mean); largest variable scores: {}.",
+            fmt(*g),
+            top.join(", ")
+        ));
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "No measured value lies outside mean ± 2 SD of {reference_name}."
+        ));
+    }
+    out
+}
+
+/// " against LO–HI in REFERENCE", or nothing without a reference range.
+fn against(e: &Evidence, reference_name: &str) -> String {
+    e.reference.map_or_else(String::new, |(lo, hi)| {
+        format!(" against {}–{} in {reference_name}", fmt(lo), fmt(hi))
+    })
+}
+
+/// The word for a value below or above its reference range; `None` when typical or unknown.
+fn level(e: &Evidence, low: &str, high: &str) -> Option<String> {
+    match e.flag {
+        Flag::Low => Some(low.to_string()),
+        Flag::High => Some(high.to_string()),
+        _ => None,
+    }
+}
+
+/// Findings on ranges of motion outside the reference, with each side's value.
+fn rom_findings(
+    evidence: &[Evidence],
+    rom: &impl Fn(AngleVar) -> [f64; 2],
+    reference_name: &str,
+) -> Vec<String> {
+    let get = |k: &str| evidence.iter().find(|e| e.key == k);
+    let range = |e: &Evidence| against(e, reference_name);
+    let mut out = Vec::new();
     for (key, var, joint) in [
         ("knee_rom_deg", AngleVar::KneeFlexion, "Knee flexion"),
         ("hip_rom_deg", AngleVar::HipFlexion, "Hip flexion/extension"),
@@ -358,23 +395,6 @@ fn findings(
             fmt(lv),
             fmt(rv),
             range(e)
-        ));
-    }
-    if let Some((g, gvs)) = gps {
-        let top: Vec<String> = gvs
-            .iter()
-            .take(3)
-            .map(|(k, v)| format!("{k} {} deg", fmt(*v)))
-            .collect();
-        out.push(format!(
-            "Gait Profile Score {} deg (RMS deviation of the angle curves from the normative mean); largest variable scores: {}.",
-            fmt(*g),
-            top.join(", ")
-        ));
-    }
-    if out.is_empty() {
-        out.push(format!(
-            "No measured value lies outside mean ± 2 SD of {reference_name}."
         ));
     }
     out
