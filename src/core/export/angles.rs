@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::tables::finish;
 use super::{ExportError, werr};
 use crate::core::biomech::normative::gait_profile;
 use crate::core::biomech::spatiotemporal::SideParams;
@@ -71,10 +72,6 @@ pub fn fmt(v: f64) -> String {
     }
 }
 
-fn csv_bytes(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, String> {
-    w.into_inner().map_err(|e| e.to_string())
-}
-
 /// `spatiotemporal.csv`: `walk,parameter,unit,left,right` (empty where undefined).
 fn spatiotemporal_csv(
     walks: &[(String, GaitAnalysis)],
@@ -96,7 +93,7 @@ fn spatiotemporal_csv(
                 .map_err(|e| e.to_string())?;
         }
     }
-    csv_bytes(w)
+    finish(w)
 }
 
 /// `angles.csv`: `walk,variable,side,cycle_pct,angle_deg,sd_deg,cycles,band_mean_deg,band_sd_deg`,
@@ -152,7 +149,7 @@ fn angles_csv(
             }
         }
     }
-    csv_bytes(w)
+    finish(w)
 }
 
 /// The files of a joint-angle export: `(file name, bytes)`.

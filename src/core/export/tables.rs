@@ -8,7 +8,8 @@ use super::numpy::NpzSet;
 use crate::core::data::Side;
 use crate::core::io::c3d_write::{FOOT_OFF, FOOT_STRIKE, context_name};
 
-fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, String> {
+/// The bytes a CSV writer wrote to memory.
+pub(super) fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, String> {
     w.into_inner().map_err(|e| e.to_string())
 }
 

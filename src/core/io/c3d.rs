@@ -77,12 +77,11 @@ impl C3dWalkInfo {
 }
 
 /// Points through c3dio, in the same form as [`c3d_points::read_points`] gives them.
-fn read_with_c3dio(path: &Path) -> Result<RawPoints, String> {
+fn read_with_c3dio(bytes: &[u8]) -> Result<RawPoints, String> {
     // c3dio indexes and unwraps internally on some malformed files: contain a panic there so
     // a corrupt file is an error naming it, never a crash.
-    let owned = path.to_path_buf();
     #[allow(clippy::result_large_err)] // c3dio's error type, converted right below.
-    let loaded = std::panic::catch_unwind(move || C3d::load_path(owned))
+    let loaded = std::panic::catch_unwind(|| C3d::from_bytes(bytes))
         .map_err(|_| "not a readable C3D file (malformed structure)".to_string())?;
     let c3d = loaded.map_err(|e| format!("not a readable C3D file: {e:?}"))?;
     let pts = &c3d.points;
@@ -122,7 +121,7 @@ fn read_with_c3dio(path: &Path) -> Result<RawPoints, String> {
 /// rate.
 pub fn read(path: &Path) -> Result<C3dMotion, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| ImportError::io(path, e))?;
-    let raw = match read_with_c3dio(path) {
+    let raw = match read_with_c3dio(&bytes) {
         Ok(raw) => raw,
         Err(c3dio_reason) => {
             c3d_points::read_points(&bytes).map_err(|_| ImportError::invalid(path, c3dio_reason))?

@@ -372,6 +372,7 @@ fn tokenizer_stage(
     plan: &TrainPlan,
     key: &str,
     checkpoint: Option<&Path>,
+    stage_ckpt: Option<&StageCheckpoint>,
     device: &Device,
     progress: &dyn Progress,
     cancel: &CancelToken,
@@ -379,11 +380,6 @@ fn tokenizer_stage(
     if let Some((t, e, l)) = resumed_tokenizer(checkpoint, key, tcfg, device)? {
         return Ok((t, e, l, StageEnd::default()));
     }
-    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
-        dir: dir.to_path_buf(),
-        every: plan.checkpoint_every,
-        key: key.to_string(),
-    });
     let (tok, emas, log, end) = train_tokenizer(
         set,
         split.0,
@@ -393,7 +389,7 @@ fn tokenizer_stage(
         &plan.weights,
         device,
         plan.seed,
-        stage_ckpt.as_ref(),
+        stage_ckpt,
         progress,
         cancel,
     )?;
@@ -509,6 +505,11 @@ pub fn train(
     let (heldout_subjects, heldout, train_idx) = heldout_split(ds, plan, &set);
     let plan_key =
         ron::to_string(plan).map_err(|e| ModelError::Data(format!("training plan: {e}")))?;
+    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
+        dir: dir.to_path_buf(),
+        every: plan.checkpoint_every,
+        key: plan_key.clone(),
+    });
     let (tokenizer, emas, tok_log, tok_end) = tokenizer_stage(
         &set,
         (&train_idx, &heldout),
@@ -516,6 +517,7 @@ pub fn train(
         plan,
         &plan_key,
         checkpoint,
+        stage_ckpt.as_ref(),
         device,
         progress,
         cancel,
@@ -529,11 +531,6 @@ pub fn train(
         heads: plan.gpt_heads,
         dropout: plan.gpt_dropout,
     };
-    let stage_ckpt = checkpoint.map(|dir| StageCheckpoint {
-        dir: dir.to_path_buf(),
-        every: plan.checkpoint_every,
-        key: plan_key.clone(),
-    });
     let (gpt, gpt_log, gpt_end) = train_gpt(
         plan.gpt2_init.as_deref(),
         &set,
