@@ -202,7 +202,7 @@ fn train_generate_curate_export_twin_report() {
     h.step();
     wait(&mut h, "the twin analysis", |s| s.jobs.is_empty());
     assert_eq!(h.state().ws.twin_results[&walk].scores.len(), 11);
-    let shown = viewport::shown(h.state_mut());
+    let shown = viewport::shown(&mut h.state_mut().view());
     assert_eq!(
         shown.len(),
         2,

@@ -123,3 +123,34 @@ pub enum Output {
     /// A finished task with a message for the user.
     Message(String),
 }
+
+/// The panels' command sender: commands queued during a frame, applied by the studio after
+/// the panels ran (so a panel never changes what another panel of the same frame reads).
+#[derive(Debug, Default)]
+pub struct CommandQueue {
+    queue: Vec<Command>,
+}
+
+impl CommandQueue {
+    /// Queues a command.
+    pub fn push(&mut self, c: Command) {
+        self.queue.push(c);
+    }
+
+    /// Takes every queued command, in order.
+    pub fn take(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.queue)
+    }
+
+    /// Number of queued commands.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when nothing is queued.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}

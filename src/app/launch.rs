@@ -5,8 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::panels::Tab;
-use super::studio::Studio;
+use super::panels::{PanelCtx, Tab};
 
 /// A scripted start: walks to select, a tab, and a screenshot to take once the data loaded
 /// (`pathogait studio --screenshot`, used for the README image under Xvfb).
@@ -33,81 +32,91 @@ pub(super) struct ScreenshotRun {
     pub(super) result: std::sync::Arc<std::sync::Mutex<Option<Result<(), String>>>>,
 }
 
-impl Studio {
-    /// Applies a scripted start (see [`Launch`]).
-    pub fn set_launch(&mut self, launch: Launch) {
-        if let Some(p) = &launch.screenshot {
-            self.shot = Some(ScreenshotRun {
-                path: p.clone(),
-                delay: Duration::from_secs_f32(launch.delay_s.max(0.0)),
-                ready_at: None,
-                requested: false,
-                result: std::sync::Arc::default(),
-            });
-        }
-        self.launch = Some(launch);
+impl ScreenshotRun {
+    /// The screenshot a scripted start asks for, if any.
+    pub(super) fn of(launch: &Launch) -> Option<Self> {
+        launch.screenshot.as_ref().map(|p| Self {
+            path: p.clone(),
+            delay: Duration::from_secs_f32(launch.delay_s.max(0.0)),
+            ready_at: None,
+            requested: false,
+            result: std::sync::Arc::default(),
+        })
     }
+}
 
-    pub(super) fn run_launch(&mut self, ctx: &egui::Context) {
-        let ready = self.ws.loaded && self.ws.priors.is_some() && self.jobs.is_empty();
-        if !ready {
-            return;
-        }
-        if let Some(l) = self.launch.take() {
-            let ids: Vec<String> = l
-                .select
-                .iter()
-                .filter(|id| self.ws.walk(id).is_some())
-                .cloned()
-                .collect();
-            if ids.len() < l.select.len() {
-                self.notes.warn(format!(
-                    "--select: {} of the walks are not in the project",
-                    l.select.len() - ids.len()
-                ));
-            }
-            if !ids.is_empty() {
-                self.ws.selection = ids;
-            }
-            if let Some(t) = l.tab {
-                self.tab = t;
-            }
-            self.panels.viewport.playing = l.play;
-        }
-        let Some(shot) = self.shot.as_mut() else {
-            return;
-        };
-        let at = *shot.ready_at.get_or_insert_with(Instant::now);
-        if !shot.requested && at.elapsed() >= shot.delay {
-            shot.requested = true;
-            let (path, result) = (shot.path.clone(), shot.result.clone());
-            ctx.request_screenshot(move |img| {
-                let bytes: Vec<u8> = img
-                    .pixels
-                    .iter()
-                    .flat_map(egui::Color32::to_array)
-                    .collect();
-                let r = image::RgbaImage::from_raw(img.size[0] as u32, img.size[1] as u32, bytes)
-                    .ok_or_else(|| "screenshot size mismatch".to_string())
-                    .and_then(|i| {
-                        super::render::capture::save_png(&i, &path).map_err(|e| e.to_string())
-                    });
-                if let Ok(mut g) = result.lock() {
-                    *g = Some(r);
-                }
-            });
-        }
-        ctx.request_repaint_after(Duration::from_millis(50));
-        // A poisoned lock means the capture thread panicked: no result, and the wait times out
-        // with its own message.
-        let done = shot.result.lock().ok().and_then(|mut g| g.take());
-        if let Some(r) = done {
-            match r {
-                Ok(()) => println!("Saved screenshot {}", shot.path.display()),
-                Err(e) => eprintln!("error: screenshot {}: {e}", shot.path.display()),
-            }
-            self.shot = None;
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
+/// Runs a scripted start once the data and priors are loaded and no job runs: applies the
+/// selection, tab and playback (taking `launch`), then takes the screenshot and closes the
+/// window (clearing `shot`).
+pub(super) fn step(
+    launch: &mut Option<Launch>,
+    shot_run: &mut Option<ScreenshotRun>,
+    v: &mut PanelCtx<'_>,
+    ctx: &egui::Context,
+) {
+    let ready = v.ws.loaded && v.ws.priors.is_some() && v.jobs.is_empty();
+    if !ready {
+        return;
     }
+    if let Some(l) = launch.take() {
+        apply(&l, v);
+    }
+    let Some(shot) = shot_run.as_mut() else {
+        return;
+    };
+    let at = *shot.ready_at.get_or_insert_with(Instant::now);
+    if !shot.requested && at.elapsed() >= shot.delay {
+        shot.requested = true;
+        let (path, result) = (shot.path.clone(), shot.result.clone());
+        ctx.request_screenshot(move |img| {
+            let bytes: Vec<u8> = img
+                .pixels
+                .iter()
+                .flat_map(egui::Color32::to_array)
+                .collect();
+            let r = image::RgbaImage::from_raw(img.size[0] as u32, img.size[1] as u32, bytes)
+                .ok_or_else(|| "screenshot size mismatch".to_string())
+                .and_then(|i| {
+                    super::render::capture::save_png(&i, &path).map_err(|e| e.to_string())
+                });
+            if let Ok(mut g) = result.lock() {
+                *g = Some(r);
+            }
+        });
+    }
+    ctx.request_repaint_after(Duration::from_millis(50));
+    // A poisoned lock means the capture thread panicked: no result, and the wait times out
+    // with its own message.
+    let done = shot.result.lock().ok().and_then(|mut g| g.take());
+    if let Some(r) = done {
+        match r {
+            Ok(()) => println!("Saved screenshot {}", shot.path.display()),
+            Err(e) => eprintln!("error: screenshot {}: {e}", shot.path.display()),
+        }
+        *shot_run = None;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+}
+
+/// Applies a scripted start's selection, tab and playback.
+fn apply(l: &Launch, v: &mut PanelCtx<'_>) {
+    let ids: Vec<String> = l
+        .select
+        .iter()
+        .filter(|id| v.ws.walk(id).is_some())
+        .cloned()
+        .collect();
+    if ids.len() < l.select.len() {
+        v.notes.warn(format!(
+            "--select: {} of the walks are not in the project",
+            l.select.len() - ids.len()
+        ));
+    }
+    if !ids.is_empty() {
+        v.ws.selection = ids;
+    }
+    if let Some(t) = l.tab {
+        *v.tab = t;
+    }
+    v.panels.viewport.playing = l.play;
 }

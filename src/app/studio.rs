@@ -9,10 +9,10 @@ use crate::core::biomech::NormativeBands;
 use crate::core::project::Project;
 
 use super::actions::{self, StudioJob};
-use super::commands::{Command, Output};
+use super::commands::{Command, CommandQueue, Output};
 use super::launch::{Launch, ScreenshotRun};
 use super::notify::Notifications;
-use super::panels::{self, PanelStates, Tab};
+use super::panels::{self, PanelCtx, PanelStates, Tab};
 use super::recent::Recent;
 use super::render::SkeletonRenderer;
 use super::state::Workspace;
@@ -33,7 +33,7 @@ pub struct Studio {
     /// Per-panel UI state.
     pub panels: PanelStates,
     /// Commands queued this frame.
-    pub pending: Vec<Command>,
+    pub pending: CommandQueue,
     /// True when the wgpu renderer is live (else the viewport uses the painter fallback).
     pub wgpu: bool,
     /// Recent projects.
@@ -46,8 +46,8 @@ pub struct Studio {
     /// A close was refused once because saving failed: the next close request goes through
     /// (the work is in the rescue file, or the user was told it could not be kept).
     close_warned: bool,
-    pub(super) launch: Option<Launch>,
-    pub(super) shot: Option<ScreenshotRun>,
+    launch: Option<Launch>,
+    shot: Option<ScreenshotRun>,
 }
 
 impl Studio {
@@ -95,7 +95,7 @@ impl Studio {
             notes: Notifications::default(),
             tab: Tab::Viewport,
             panels: PanelStates::default(),
-            pending: Vec::new(),
+            pending: CommandQueue::default(),
             wgpu,
             recent,
             frame_ms: VecDeque::new(),
@@ -256,6 +256,28 @@ impl Studio {
         self.jobs.iter().any(|j| j.title.starts_with(title_prefix))
     }
 
+    /// Lends the studio's fields to the panels for one frame.
+    pub fn view(&mut self) -> PanelCtx<'_> {
+        PanelCtx {
+            ws: &mut self.ws,
+            panels: &mut self.panels,
+            tab: &mut self.tab,
+            commands: &mut self.pending,
+            notes: &mut self.notes,
+            jobs: &self.jobs,
+            recent: &self.recent,
+            frame_ms: &self.frame_ms,
+            renderer_note: &self.renderer_note,
+            wgpu: self.wgpu,
+        }
+    }
+
+    /// Applies a scripted start (see [`Launch`]).
+    pub fn set_launch(&mut self, launch: Launch) {
+        self.shot = ScreenshotRun::of(&launch);
+        self.launch = Some(launch);
+    }
+
     fn push_job(&mut self, j: Result<StudioJob, String>) {
         match j {
             Ok(j) => self.jobs.push(j),
@@ -265,7 +287,7 @@ impl Studio {
 
     /// Applies queued commands.
     pub fn apply_pending(&mut self) {
-        let cmds = std::mem::take(&mut self.pending);
+        let cmds = self.pending.take();
         for c in cmds {
             self.apply(c);
         }
@@ -391,11 +413,11 @@ impl Studio {
             Command::AnalyseTwin(id) => self.push_job(actions::analyse_twin(&self.ws, &id)),
             Command::Report(dir) => self.report(dir),
             Command::CapturePng(path) => {
-                let j = panels::viewport::capture_png(self, path);
+                let j = panels::viewport::capture_png(&mut self.view(), path);
                 self.push_job(j);
             }
             Command::CapturePlayback(path, gif) => {
-                let j = panels::viewport::capture_playback(self, path, gif);
+                let j = panels::viewport::capture_playback(&mut self.view(), path, gif);
                 self.push_job(j);
             }
             Command::Cancel(id) => {
@@ -549,8 +571,10 @@ impl Studio {
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let t0 = Instant::now();
         self.poll_jobs();
-        self.run_launch(ui.ctx());
-        panels::draw(self, ui);
+        let (mut launch, mut shot) = (self.launch.take(), self.shot.take());
+        super::launch::step(&mut launch, &mut shot, &mut self.view(), ui.ctx());
+        (self.launch, self.shot) = (launch, shot);
+        panels::draw(&mut self.view(), ui);
         self.apply_pending();
         if ui.ctx().input(|i| i.viewport().close_requested()) && !self.save_before_close() {
             ui.ctx()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use egui::{Color32, RichText};
 use egui_plot::{FilledArea, Legend, Line, LineStyle, Plot, PlotPoints};
 
-use crate::app::studio::Studio;
+use super::PanelCtx;
 use crate::core::biomech::normative::gait_profile;
 use crate::core::biomech::{AngleVar, GaitAnalysis, NormativeBands, analyse};
 use crate::core::data::{CommonJoint, Side};
@@ -49,7 +49,7 @@ fn side_color(side: Side) -> Color32 {
 
 /// The bands the panel compares against, and their source text.
 #[must_use]
-pub fn bands(st: &Studio) -> Option<NormativeBands> {
+pub fn bands(st: &PanelCtx<'_>) -> Option<NormativeBands> {
     let ext = st.ws.external_bands.clone();
     let own = st.ws.priors.as_ref().and_then(|p| p.normal_bands.clone());
     if st.panels.angles.external {
@@ -60,7 +60,7 @@ pub fn bands(st: &Studio) -> Option<NormativeBands> {
 }
 
 /// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let ids: Vec<String> = st.ws.selection.iter().take(3).cloned().collect();
     if ids.is_empty() {
         ui.label("Select a walk in the dataset browser.");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use egui::RichText;
 
-use crate::app::commands::{Command, WalkSet};
+use super::PanelCtx;
+use crate::app::commands::{Command, CommandQueue, WalkSet};
 use crate::app::state::Workspace;
-use crate::app::studio::Studio;
 use crate::core::data::{GaitSequence, Provenance};
 use crate::core::export::{CurationEntry, Decision, ExportFormat, ExportOptions};
 
@@ -67,7 +67,7 @@ fn which_label(w: WalkSet) -> &'static str {
 }
 
 /// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let c = &mut st.panels.curation;
     ui.horizontal(|ui| {
         ui.label("Walks");
@@ -85,7 +85,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             });
     });
     // Ids and labels only: the table must not copy every walk each frame.
-    let walks: Vec<(String, Option<String>)> = walk_refs(&st.ws, c.which)
+    let walks: Vec<(String, Option<String>)> = walk_refs(st.ws, c.which)
         .into_iter()
         .map(|w| (w.id.clone(), w.label.clone()))
         .collect();
@@ -125,7 +125,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             for (id, label) in walks.iter().take(2000) {
                 // No entry yet means pending, untagged, without a note.
                 let entry = st.ws.project.curation.get(id).cloned().unwrap_or_default();
-                curation_row(ui, &mut st.pending, id, label.as_deref(), &entry, &tag);
+                curation_row(ui, st.commands, id, label.as_deref(), &entry, &tag);
                 ui.end_row();
             }
         });
@@ -136,7 +136,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
 /// note and a View button; every change is a command.
 fn curation_row(
     ui: &mut egui::Ui,
-    pending: &mut Vec<Command>,
+    pending: &mut CommandQueue,
     id: &str,
     label: Option<&str>,
     entry: &CurationEntry,
@@ -211,7 +211,7 @@ fn curation_row(
     }
 }
 
-fn export_form(st: &mut Studio, ui: &mut egui::Ui, n: usize) {
+fn export_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, n: usize) {
     let exporting = st.busy("Exporting");
     let c = &mut st.panels.curation;
     egui::CollapsingHeader::new("Export the curated set")
@@ -250,7 +250,7 @@ fn export_form(st: &mut Studio, ui: &mut egui::Ui, n: usize) {
                     )
                     .clicked()
                 {
-                    st.pending.push(Command::Export {
+                    st.commands.push(Command::Export {
                         which: c.which,
                         options: ExportOptions {
                             formats: c.formats.clone(),

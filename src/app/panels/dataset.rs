@@ -3,8 +3,8 @@
 
 use egui::{Color32, RichText};
 
+use super::PanelCtx;
 use crate::app::commands::Command;
-use crate::app::studio::Studio;
 use crate::core::data::GaitSequence;
 
 /// Which walks the table lists.
@@ -57,7 +57,7 @@ pub fn matches(b: &BrowserState, s: &GaitSequence, has_problems: bool) -> bool {
 }
 
 /// Draws the browser.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.heading("Dataset");
     if !st.ws.loaded {
         ui.horizontal(|ui| {
@@ -131,7 +131,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
     table(st, ui);
 }
 
-fn import_warnings(st: &Studio, ui: &mut egui::Ui) {
+fn import_warnings(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
     let files: Vec<_> = st
         .ws
         .reports
@@ -181,7 +181,7 @@ struct Row {
     synthetic: bool,
 }
 
-fn table(st: &mut Studio, ui: &mut egui::Ui) {
+fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let rows: Vec<Row> = st
         .ws
         .walks()
@@ -234,7 +234,7 @@ fn table(st: &mut Studio, ui: &mut egui::Ui) {
                                     "recorded walk"
                                 });
                         if resp.clicked() {
-                            st.pending.push(if ctrl {
+                            st.commands.push(if ctrl {
                                 Command::ToggleSelect(r.id.clone())
                             } else {
                                 Command::Select(vec![r.id.clone()])

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
+use super::PanelCtx;
 use crate::app::commands::Command;
-use crate::app::studio::Studio;
 use crate::core::export::{CurationEntry, Decision};
 use crate::core::model::bundle::TrainPlan;
 use crate::core::model::features::WindowConfig;
@@ -85,7 +85,7 @@ impl GenerationState {
 }
 
 /// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         models(st, ui);
         ui.separator();
@@ -96,7 +96,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn models(st: &mut Studio, ui: &mut egui::Ui) {
+fn models(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Models").strong());
     if st.ws.project.models.is_empty() {
         ui.label(
@@ -119,7 +119,7 @@ fn models(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
+fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Train a generator on the recorded walks").strong());
     let training = st.busy("Training '");
     let normal = st.ws.normal_class();
@@ -153,7 +153,7 @@ fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
             .on_hover_text("Learn one-sided pathologies once, as left-affected; right-side walks are mirrored back");
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
-            st.pending.push(Command::Train {
+            st.commands.push(Command::Train {
                 plan: g.plan(normal.clone()),
                 name: g.name.trim().to_string(),
             });
@@ -174,7 +174,7 @@ fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
             .clicked()
             && let Some(model) = ps.model
         {
-            st.pending.push(Command::Generate {
+            st.commands.push(Command::Generate {
                 model,
                 prompt: p,
                 sampling: ps.sampling,
@@ -184,7 +184,7 @@ fn train_form(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn curves(st: &Studio, ui: &mut egui::Ui) {
+fn curves(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
     let live = st.jobs.iter().find(|j| !j.metrics.is_empty());
     let (title, series) = match (live, &st.panels.generation.last_metrics) {
         (Some(j), _) => (format!("{} (live)", j.title), &j.metrics),
@@ -221,7 +221,7 @@ fn curves(st: &Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
+fn gallery(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Generated walks").strong());
     let sets: Vec<String> = st
         .ws
@@ -318,7 +318,7 @@ fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
                         } else {
                             d
                         };
-                        st.pending.push(Command::Curate(
+                        st.commands.push(Command::Curate(
                             id.clone(),
                             CurationEntry {
                                 decision,
@@ -329,8 +329,8 @@ fn gallery(st: &mut Studio, ui: &mut egui::Ui) {
                 }
             });
             if ui.button("View").clicked() {
-                st.pending.push(Command::Select(vec![id.clone()]));
-                st.tab = super::Tab::Viewport;
+                st.commands.push(Command::Select(vec![id.clone()]));
+                *st.tab = super::Tab::Viewport;
             }
             ui.end_row();
         }

@@ -11,13 +11,16 @@ pub mod prompt;
 pub mod twin;
 pub mod viewport;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 
-use super::commands::Command;
-use super::notify::Level;
-use super::studio::Studio;
+use super::actions::StudioJob;
+use super::commands::{Command, CommandQueue};
+use super::notify::{Level, Notifications};
+use super::recent::Recent;
+use super::state::Workspace;
 
 /// Central panels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +127,42 @@ pub struct PanelStates {
     pub hide_frame_time: bool,
 }
 
+/// What the panels read and change during a frame: the workspace, their own state, the tab,
+/// the notifications, and a command sender for everything else. The studio lends its fields
+/// for the frame (`Studio::view`), so panels never depend on the studio itself.
+pub struct PanelCtx<'a> {
+    /// Open project and data.
+    pub ws: &'a mut Workspace,
+    /// Per-panel UI state.
+    pub panels: &'a mut PanelStates,
+    /// Panel shown in the central area.
+    pub tab: &'a mut Tab,
+    /// Commands for the studio to apply after the frame.
+    pub commands: &'a mut CommandQueue,
+    /// Notifications (toasts and log).
+    pub notes: &'a mut Notifications,
+    /// Running jobs (progress bars; cancel goes through a command).
+    pub jobs: &'a [StudioJob],
+    /// Recent projects (the menu).
+    pub recent: &'a Recent,
+    /// Frame times of the last frames, ms.
+    pub frame_ms: &'a VecDeque<f32>,
+    /// Renderer note for the status bar.
+    pub renderer_note: &'a str,
+    /// True when the wgpu skeleton renderer is live.
+    pub wgpu: bool,
+}
+
+impl PanelCtx<'_> {
+    /// True while a job whose title starts with `title_prefix` runs.
+    #[must_use]
+    pub fn busy(&self, title_prefix: &str) -> bool {
+        self.jobs.iter().any(|j| j.title.starts_with(title_prefix))
+    }
+}
+
 /// Lays out one frame.
-pub fn draw(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn draw(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     dropped_files(st, ui);
     egui::Panel::top("menu").show(ui, |ui| menu_bar(st, ui));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(st, ui));
@@ -136,13 +173,13 @@ pub fn draw(st: &mut Studio, ui: &mut egui::Ui) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
             for t in Tab::ALL {
-                if ui.selectable_label(st.tab == t, t.title()).clicked() {
-                    st.tab = t;
+                if ui.selectable_label(*st.tab == t, t.title()).clicked() {
+                    *st.tab = t;
                 }
             }
         });
         ui.separator();
-        match st.tab {
+        match *st.tab {
             Tab::Viewport => viewport::show(st, ui),
             Tab::Angles => angles::show(st, ui),
             Tab::Priors => priors::show(st, ui),
@@ -157,7 +194,7 @@ pub fn draw(st: &mut Studio, ui: &mut egui::Ui) {
     log_window(st, ui.ctx());
 }
 
-fn dropped_files(st: &mut Studio, ui: &egui::Ui) {
+fn dropped_files(st: &mut PanelCtx<'_>, ui: &egui::Ui) {
     let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
         i.raw
             .dropped_files
@@ -168,7 +205,7 @@ fn dropped_files(st: &mut Studio, ui: &egui::Ui) {
     });
     for p in dropped {
         let is_project = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ron"));
-        st.pending.push(if is_project {
+        st.commands.push(if is_project {
             Command::OpenProject(p)
         } else {
             Command::Import(p)
@@ -187,15 +224,15 @@ fn command_for(purpose: PathPurpose, p: PathBuf) -> Command {
 
 /// Acts on the system dialog's choice, or, where it gave none (no desktop portal, or
 /// dismissed), opens the path window for the same purpose.
-fn picked_or_ask(st: &mut Studio, picked: Option<PathBuf>, ask: PathAsk) {
+fn picked_or_ask(st: &mut PanelCtx<'_>, picked: Option<PathBuf>, ask: PathAsk) {
     match picked {
-        Some(p) => st.pending.push(command_for(ask.purpose, p)),
+        Some(p) => st.commands.push(command_for(ask.purpose, p)),
         None => st.panels.ask_path = Some(ask),
     }
 }
 
 /// Asks for a folder to import: the system dialog, else the path window.
-pub fn ask_import(st: &mut Studio) {
+pub fn ask_import(st: &mut PanelCtx<'_>) {
     let picked = rfd::FileDialog::new().pick_folder();
     picked_or_ask(
         st,
@@ -207,11 +244,11 @@ pub fn ask_import(st: &mut Studio) {
     );
 }
 
-fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
+fn menu_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("Project", |ui| {
             if ui.button("New (demo data)").clicked() {
-                st.pending.push(Command::NewProject);
+                st.commands.push(Command::NewProject);
             }
             if ui.button("Open…").clicked() {
                 let picked = rfd::FileDialog::new()
@@ -224,7 +261,7 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
                 picked_or_ask(st, picked, ask);
             }
             if ui.button("Save").clicked() {
-                st.pending.push(Command::SaveProject);
+                st.commands.push(Command::SaveProject);
             }
             if ui.button("Save as…").clicked() {
                 let picked = rfd::FileDialog::new()
@@ -238,7 +275,7 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
                 }
                 for p in st.recent.paths.clone() {
                     if ui.button(p.display().to_string()).clicked() {
-                        st.pending.push(Command::OpenProject(p));
+                        st.commands.push(Command::OpenProject(p));
                     }
                 }
             });
@@ -256,7 +293,7 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
         ui.menu_button("View", |ui| {
             for t in Tab::ALL {
                 if ui.button(t.title()).clicked() {
-                    st.tab = t;
+                    *st.tab = t;
                 }
             }
             if ui.button("Notification log").clicked() {
@@ -287,8 +324,8 @@ fn menu_bar(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
-    for j in &st.jobs {
+fn status_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    for j in st.jobs {
         ui.horizontal(|ui| {
             // Cancel comes first so it stays put while the stage and item texts change width.
             let label = if j.is_cancelling() {
@@ -300,7 +337,7 @@ fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
                 .add_enabled(!j.is_cancelling(), egui::Button::new(label))
                 .clicked()
             {
-                st.pending.push(Command::Cancel(j.id));
+                st.commands.push(Command::Cancel(j.id));
             }
             ui.label(RichText::new(&j.title).strong());
             let eta = j
@@ -336,7 +373,7 @@ fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
             st.ws.selection.len()
         ));
         ui.separator();
-        ui.label(&st.renderer_note);
+        ui.label(st.renderer_note);
         if !st.panels.hide_frame_time {
             let max = st.frame_ms.iter().copied().fold(0.0_f32, f32::max);
             let last = st.frame_ms.back().copied().unwrap_or(0.0);
@@ -351,7 +388,7 @@ fn status_bar(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn path_window(st: &mut Studio, ctx: &egui::Context) {
+fn path_window(st: &mut PanelCtx<'_>, ctx: &egui::Context) {
     let Some(ask) = st.panels.ask_path.as_mut() else {
         return;
     };
@@ -375,7 +412,7 @@ fn path_window(st: &mut Studio, ctx: &egui::Context) {
     });
     if go && !ask.text.trim().is_empty() {
         let p = PathBuf::from(ask.text.trim());
-        st.pending.push(command_for(ask.purpose, p));
+        st.commands.push(command_for(ask.purpose, p));
         close = true;
     }
     if close {
@@ -391,7 +428,7 @@ fn level_color(l: Level) -> Color32 {
     }
 }
 
-fn toasts(st: &mut Studio, ctx: &egui::Context) {
+fn toasts(st: &mut PanelCtx<'_>, ctx: &egui::Context) {
     let active = st.notes.active();
     if active.is_empty() {
         return;
@@ -415,7 +452,7 @@ fn toasts(st: &mut Studio, ctx: &egui::Context) {
         });
 }
 
-fn log_window(st: &mut Studio, ctx: &egui::Context) {
+fn log_window(st: &mut PanelCtx<'_>, ctx: &egui::Context) {
     let mut open = st.panels.show_log;
     egui::Window::new("Notifications")
         .open(&mut open)

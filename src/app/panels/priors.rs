@@ -5,8 +5,8 @@
 use egui::RichText;
 use egui_plot::{BoxElem, BoxPlot, BoxSpread, Legend, Plot, Points};
 
+use super::PanelCtx;
 use crate::app::commands::Command;
-use crate::app::studio::Studio;
 use crate::core::biomech::priors::{FEATURES, PriorSet, Stat};
 
 /// Key of the severity pseudo-feature (distance from the normal class).
@@ -76,7 +76,7 @@ fn stat_of<'a>(p: &'a PriorSet, class: usize, key: &str) -> Option<&'a Stat> {
 }
 
 /// The normal reference class (auto or chosen) and how many walks the priors cover.
-fn normal_class_bar(st: &mut Studio, ui: &mut egui::Ui, p: &PriorSet) {
+fn normal_class_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, p: &PriorSet) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Normal reference class:");
         let current = st.ws.project.normal_class.clone();
@@ -89,14 +89,14 @@ fn normal_class_bar(st: &mut Studio, ui: &mut egui::Ui, p: &PriorSet) {
             }))
             .show_ui(ui, |ui| {
                 if ui.selectable_label(current.is_none(), "auto").clicked() {
-                    st.pending.push(Command::SetNormalClass(None));
+                    st.commands.push(Command::SetNormalClass(None));
                 }
                 for c in &p.classes {
                     if ui
                         .selectable_label(current.as_deref() == Some(&c.name), &c.name)
                         .clicked()
                     {
-                        st.pending
+                        st.commands
                             .push(Command::SetNormalClass(Some(c.name.clone())));
                     }
                 }
@@ -113,14 +113,14 @@ fn normal_class_bar(st: &mut Studio, ui: &mut egui::Ui, p: &PriorSet) {
 }
 
 /// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     // A shared handle: the panel needs the priors while it pushes commands.
     let Some(p) = st.ws.priors.clone() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Priors are computed after the data loads…");
             if st.ws.loaded && !st.busy("Computing priors") && ui.button("Compute now").clicked() {
-                st.pending.push(Command::ComputePriors);
+                st.commands.push(Command::ComputePriors);
             }
         });
         return;
@@ -211,7 +211,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
     if let Some(Some(i)) = resp.inner {
         let id = pts[i].0.clone();
         st.panels.priors.picked = Some(id.clone());
-        st.pending.push(Command::Select(vec![id]));
+        st.commands.push(Command::Select(vec![id]));
     }
     class_table(ui, &p);
 }

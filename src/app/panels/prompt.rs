@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use egui::RichText;
 
+use super::PanelCtx;
 use crate::app::commands::Command;
-use crate::app::studio::Studio;
 use crate::core::data::Side;
 use crate::core::model::bundle::Manifest;
 use crate::core::model::generate::Sampling;
@@ -88,7 +88,7 @@ impl PromptState {
 }
 
 /// The vocabulary the preview expands with: the chosen model's, else one built from priors.
-fn vocab(st: &mut Studio) -> Result<(Vocab, String), String> {
+fn vocab(st: &mut PanelCtx<'_>) -> Result<(Vocab, String), String> {
     if let Some(i) = st.panels.prompt.model
         && let Some(m) = st.ws.project.models.get(i)
     {
@@ -202,7 +202,7 @@ fn prompt_form(ui: &mut egui::Ui, ps: &mut PromptState, classes: &[String], mode
 
 /// The prompt expanded with the chosen model's vocabulary (or the data's priors), with each
 /// prior's target and bin.
-fn expanded_view(st: &mut Studio, ui: &mut egui::Ui, prompt: &Prompt) {
+fn expanded_view(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, prompt: &Prompt) {
     ui.separator();
     ui.label(RichText::new("Expanded prompt").strong());
     match vocab(st).and_then(|(v, source)| {
@@ -257,7 +257,7 @@ fn saved_list(ui: &mut egui::Ui, ps: &mut PromptState, saved: Vec<SavedPrompt>) 
 }
 
 /// Draws the composer.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let classes = st.ws.classes();
     let models: Vec<String> = st
         .ws
@@ -284,7 +284,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
         ui.label("Save as");
         ui.text_edit_singleline(&mut ps.name);
         if ui.button("Save prompt").clicked() {
-            st.pending.push(Command::SavePrompt(SavedPrompt {
+            st.commands.push(Command::SavePrompt(SavedPrompt {
                 name: ps.name.trim().to_string(),
                 prompt: prompt.clone(),
                 sampling: ps.sampling,
@@ -301,7 +301,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
             .clicked()
             && let Some(model) = ps.model
         {
-            st.pending.push(Command::Generate {
+            st.commands.push(Command::Generate {
                 model,
                 prompt: prompt.clone(),
                 sampling: ps.sampling,

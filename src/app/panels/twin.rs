@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 
+use super::PanelCtx;
 use crate::app::commands::Command;
-use crate::app::studio::Studio;
 use crate::core::twin::{TwinConfig, angle_deviation};
 
 /// Twin panel state.
@@ -36,7 +36,7 @@ impl Default for TwinState {
 }
 
 /// Draws the panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         twin_section(st, ui);
         ui.separator();
@@ -44,7 +44,7 @@ pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
     });
 }
 
-fn twin_section(st: &mut Studio, ui: &mut egui::Ui) {
+fn twin_section(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Normative twin (masked autoencoder trained on normal gait)").strong());
     let normal = st.ws.normal_class();
     let training = st.busy("Training normative twin");
@@ -64,7 +64,7 @@ fn twin_section(st: &mut Studio, ui: &mut egui::Ui) {
             )
             .clicked()
         {
-            st.pending.push(Command::TrainTwin);
+            st.commands.push(Command::TrainTwin);
         }
         match &st.ws.twin {
             Some(t) => ui.label(format!(
@@ -87,15 +87,15 @@ fn twin_section(st: &mut Studio, ui: &mut egui::Ui) {
             )
             .clicked()
         {
-            st.pending.push(Command::AnalyseTwin(id.clone()));
+            st.commands.push(Command::AnalyseTwin(id.clone()));
         }
         if st.ws.twin_results.contains_key(&id) && ui.button("Show in viewport").clicked() {
             st.panels.viewport.twin = true;
-            st.tab = super::Tab::Viewport;
+            *st.tab = super::Tab::Viewport;
         }
         if st.ws.twin_results.contains_key(&id) && ui.button("Show angle curves").clicked() {
             st.panels.angles.twin = true;
-            st.tab = super::Tab::Angles;
+            *st.tab = super::Tab::Angles;
         }
     });
     let Some(r) = st.ws.twin_results.get(&id).cloned() else {
@@ -156,7 +156,7 @@ fn twin_section(st: &mut Studio, ui: &mut egui::Ui) {
     }
 }
 
-fn report_section(st: &mut Studio, ui: &mut egui::Ui) {
+fn report_section(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Clinical report of the selected walks").strong());
     ui.label(RichText::new("Cites cadence, step time and asymmetry, stance and double support, ROM per joint against the normal class, GPS; Markdown and HTML.").weak());
     let n = st.ws.selection.len();
@@ -170,7 +170,7 @@ fn report_section(st: &mut Studio, ui: &mut egui::Ui) {
             )
             .clicked()
         {
-            st.pending.push(Command::Report(PathBuf::from(
+            st.commands.push(Command::Report(PathBuf::from(
                 st.panels.twin.report_dir.trim(),
             )));
         }

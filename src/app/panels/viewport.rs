@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use egui::{RichText, Sense};
 
+use super::PanelCtx;
 use crate::app::actions::StudioJob;
 use crate::app::commands::{Command, Output};
 use crate::app::jobs::Job;
@@ -15,7 +16,6 @@ use crate::app::render::capture::{render_frames, save_gif, save_png, save_sequen
 use crate::app::render::scene::{Layer, OrbitCamera, Scene, build_scene};
 use crate::app::render::{ViewportCallback, painter::paint_scene};
 use crate::app::state::DisplayWalk;
-use crate::app::studio::Studio;
 use crate::core::data::CommonJoint;
 
 /// How several walks are arranged.
@@ -94,7 +94,7 @@ pub struct Shown {
 }
 
 /// The walks on show: the selection (coloured in order), plus the twin of the first walk.
-pub fn shown(st: &mut Studio) -> Vec<Shown> {
+pub fn shown(st: &mut PanelCtx<'_>) -> Vec<Shown> {
     let vp = &st.panels.viewport;
     let (arr, max, twin_on) = (vp.arrangement, vp.max_walks, vp.twin);
     let ids: Vec<String> = st.ws.selection.iter().take(max).cloned().collect();
@@ -205,7 +205,7 @@ fn pelvis_at(s: &Shown, t: f32) -> Option<[f32; 3]> {
 }
 
 /// Draws the viewport panel.
-pub fn show(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let shown = shown(st);
     let dur = duration(&shown);
     capture_bar(st, ui);
@@ -344,17 +344,17 @@ fn controls(vp: &mut ViewportState, ui: &mut egui::Ui, dur: f32) {
 }
 
 /// The capture row: file name and PNG / GIF / PNG-sequence buttons.
-pub fn capture_bar(st: &mut Studio, ui: &mut egui::Ui) {
+pub fn capture_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.label("Capture to");
         ui.text_edit_singleline(&mut st.panels.viewport.capture_path);
         let p = PathBuf::from(st.panels.viewport.capture_path.trim());
         if ui.button("PNG").clicked() {
-            st.pending
+            st.commands
                 .push(Command::CapturePng(p.with_extension("png")));
         }
         if ui.button("GIF").clicked() {
-            st.pending
+            st.commands
                 .push(Command::CapturePlayback(p.with_extension("gif"), true));
         }
         if ui
@@ -362,7 +362,7 @@ pub fn capture_bar(st: &mut Studio, ui: &mut egui::Ui) {
             .on_hover_text("numbered PNGs in a folder of this name")
             .clicked()
         {
-            st.pending
+            st.commands
                 .push(Command::CapturePlayback(p.with_extension(""), false));
         }
     });
@@ -375,7 +375,7 @@ const CAPTURE: [u32; 2] = [1280, 720];
 ///
 /// # Errors
 /// The thread could not start.
-pub fn capture_png(st: &mut Studio, path: PathBuf) -> Result<StudioJob, String> {
+pub fn capture_png(st: &mut PanelCtx<'_>, path: PathBuf) -> Result<StudioJob, String> {
     let shown = shown(st);
     let vp = &st.panels.viewport;
     let scene = scene_of(&shown, vp.time, vp.grid, vp.contacts);
@@ -398,7 +398,11 @@ pub fn capture_png(st: &mut Studio, path: PathBuf) -> Result<StudioJob, String> 
 ///
 /// # Errors
 /// The thread could not start.
-pub fn capture_playback(st: &mut Studio, path: PathBuf, gif: bool) -> Result<StudioJob, String> {
+pub fn capture_playback(
+    st: &mut PanelCtx<'_>,
+    path: PathBuf,
+    gif: bool,
+) -> Result<StudioJob, String> {
     let shown = shown(st);
     let vp = &st.panels.viewport;
     let fps = 15.0;
