@@ -12,7 +12,7 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use pathogait::app::Studio;
-use pathogait::app::commands::{Command, WalkSet};
+use pathogait::app::commands::{Command, ReportSpec, WalkSet};
 use pathogait::app::panels::{Tab, viewport};
 use pathogait::app::recent::Recent;
 use pathogait::core::export::{CurationEntry, Decision, ExportFormat, ExportOptions};
@@ -20,6 +20,8 @@ use pathogait::core::model::bundle::TrainPlan;
 use pathogait::core::model::generate::Sampling;
 use pathogait::core::model::prompt::Prompt;
 use pathogait::core::project::Project;
+use pathogait::core::report::ReportFormat;
+use pathogait::core::report::pages::Paper;
 
 /// Waits for a job and checks that nothing went wrong.
 fn wait(h: &mut Harness<'_, Studio>, what: &str, cond: impl Fn(&Studio) -> bool) {
@@ -224,9 +226,19 @@ fn train_generate_curate_export_twin_report() {
     }
     h.get_by_label("Error hidden (mm)");
 
-    // The clinical report of the selection.
+    // The gait report of the selection: Markdown with the twin, then a PDF comparing the
+    // stiff-legged walk with a normal one, shown in the preview.
     let report = tmp.path().join("report");
-    h.state_mut().pending.push(Command::Report(report.clone()));
+    let spec = |format, compare, twin| ReportSpec {
+        dir: Some(report.clone()),
+        format,
+        paper: Paper::A4,
+        compare,
+        twin,
+    };
+    h.state_mut()
+        .pending
+        .push(Command::Report(spec(ReportFormat::Markdown, false, true)));
     h.step();
     wait(&mut h, "the report", |s| s.jobs.is_empty());
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
@@ -234,8 +246,34 @@ fn train_generate_curate_export_twin_report() {
         md.contains(&walk) && md.contains("Cadence") || md.contains("cadence"),
         "{md}"
     );
-    assert!(report.join("report.html").exists());
-
+    assert!(md.contains("## Normative twin"), "{md}");
+    let normal = h
+        .state()
+        .ws
+        .recorded
+        .iter()
+        .find(|w| w.label.as_deref() == Some("normal"))
+        .unwrap()
+        .id
+        .clone();
+    h.state_mut()
+        .pending
+        .push(Command::Select(vec![walk.clone(), normal.clone()]));
+    h.state_mut()
+        .pending
+        .push(Command::Report(spec(ReportFormat::Pdf, true, false)));
+    for _ in 0..2 {
+        h.step();
+    }
+    wait(&mut h, "the PDF report", |s| s.jobs.is_empty());
+    let pdf = std::fs::read(report.join("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let pages = h.state().panels.twin.preview_pages();
+    assert!(pages >= 3, "{pages} preview pages");
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label_contains(&format!("walk {walk} compared with walk {normal}"));
     // Everything the user made is in the project file after a save.
     h.state_mut().pending.push(Command::SaveProject);
     h.step();

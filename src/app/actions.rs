@@ -13,10 +13,13 @@ use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::{BackendChoice, select_device};
 use crate::core::project::{GeneratedSet, ModelRef, Project};
-use crate::core::report::report_against_rest;
+use crate::core::report::gait::{GaitReport, ReportRequest, gait_report};
+use crate::core::report::pages::{self, Paper};
+use crate::core::report::pdf::page_image;
+use crate::core::report::render;
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 
-use super::commands::Output;
+use super::commands::{Output, PageImage, ReportSpec};
 use super::jobs::Job;
 use super::state::Workspace;
 
@@ -242,17 +245,22 @@ pub fn export_walks(
     )
 }
 
-/// Writes a clinical report of `walks` (Markdown and HTML) into `dir`, against the normal
-/// class of the other recorded walks.
+/// Makes the gait report of `walks` (compared with `compare` when given) against the
+/// project's other recorded walks: writes it per `spec` and renders its pages for the preview.
 ///
 /// # Errors
 /// The thread could not start.
 pub fn report(
     ws: &Workspace,
     walks: Vec<GaitSequence>,
-    dir: PathBuf,
-) -> std::io::Result<StudioJob> {
-    let ids: Vec<String> = walks.iter().map(|w| w.id.clone()).collect();
+    compare: Option<GaitSequence>,
+    spec: ReportSpec,
+) -> Result<StudioJob, String> {
+    let ids: Vec<String> = walks
+        .iter()
+        .chain(compare.iter())
+        .map(|w| w.id.clone())
+        .collect();
     let rest = Dataset::new(
         ws.project.name.clone(),
         ws.recorded
@@ -263,33 +271,73 @@ pub fn report(
     );
     let normal = ws.project.normal_class.clone();
     let bands = ws.external_bands.clone();
-    Job::spawn("report", "Writing clinical report", move |p, c| {
-        let title = if ids.len() == 1 {
-            format!("Walk {}", ids[0])
-        } else {
-            format!("{} walks", ids.len())
-        };
-        let refs: Vec<&GaitSequence> = walks.iter().collect();
-        // The reference must not contain the walks it judges.
-        let r = report_against_rest(
-            &title,
-            &refs,
-            &rest,
-            normal.as_deref(),
-            bands.as_ref(),
-            p,
-            c,
+    let twin = if spec.twin {
+        Some(
+            ws.twin
+                .clone()
+                .ok_or("train the normative twin first, or untick it")?,
         )
-        .map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for (name, text) in [("report.md", r.to_markdown()), ("report.html", r.to_html())] {
-            let f = dir.join(name);
-            write_atomic(&f, text.as_bytes()).map_err(|e| e.to_string())?;
+    } else {
+        None
+    };
+    let title_of = |w: &[GaitSequence]| {
+        if w.len() == 1 {
+            format!("walk {}", w[0].id)
+        } else {
+            format!("{} walks", w.len())
         }
-        Ok(Output::Message(format!(
-            "Report with {} findings written to {}",
-            r.findings.len(),
-            dir.join("report.html").display()
-        )))
+    };
+    let title = title_of(&walks);
+    let job_title = if spec.dir.is_some() {
+        "Writing gait report"
+    } else {
+        "Previewing gait report"
+    };
+    Job::spawn("report", job_title, move |p, c| {
+        let req = ReportRequest {
+            title: title.clone(),
+            walks: walks.iter().collect(),
+            compare: compare
+                .as_ref()
+                .map(|b| (format!("walk {}", b.id), vec![b])),
+            rest: &rest,
+            normal_class: normal.as_deref(),
+            bands: bands.as_ref(),
+            twin: twin.as_deref(),
+        };
+        let r = gait_report(&req, p, c).map_err(|e| e.to_string())?;
+        let pages = report_pages(&r, spec.paper)?;
+        let message = match &spec.dir {
+            Some(dir) => {
+                let bytes = render(&r, spec.format, spec.paper).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let f = dir.join(format!("report.{}", spec.format.extension()));
+                write_atomic(&f, &bytes).map_err(|e| e.to_string())?;
+                format!(
+                    "Report with {} findings written to {}",
+                    r.a.clinical.findings.len(),
+                    f.display()
+                )
+            }
+            None => format!("Preview of {} pages", pages.len()),
+        };
+        let title = match &r.b {
+            Some(b) => format!("{} compared with {}", r.a.title, b.title),
+            None => r.a.title.clone(),
+        };
+        Ok(Output::Report {
+            message,
+            title,
+            pages,
+        })
     })
+    .map_err(|e| e.to_string())
+}
+
+/// The report's pages as images at 1.5 pixels per point (the preview).
+fn report_pages(r: &GaitReport, paper: Paper) -> Result<Vec<PageImage>, String> {
+    pages::pages(r, paper)
+        .iter()
+        .map(|svg| page_image(svg, 1.5).map_err(|e| e.to_string()))
+        .collect()
 }

@@ -12,6 +12,8 @@ use crate::core::model::bundle::TrainPlan;
 use crate::core::model::generate::Sampling;
 use crate::core::model::prompt::Prompt;
 use crate::core::project::{GeneratedSet, ModelRef, Project, SavedPrompt};
+use crate::core::report::ReportFormat;
+use crate::core::report::pages::Paper;
 use crate::core::twin::{TwinModel, TwinResult};
 
 /// Which walks an export or report covers.
@@ -81,8 +83,9 @@ pub enum Command {
     TrainTwin,
     /// Run the twin on a walk.
     AnalyseTwin(String),
-    /// Write a clinical report of the selection (Markdown and HTML) into a folder.
-    Report(PathBuf),
+    /// Make the gait report of the selection: write it (when the spec names a folder) and
+    /// hand back its page images for the preview.
+    Report(ReportSpec),
     /// Save the viewport as PNG.
     CapturePng(PathBuf),
     /// Save the playback as GIF (`true`) or numbered PNGs into a folder (`false`).
@@ -92,6 +95,24 @@ pub enum Command {
     /// Set the project's normal class.
     SetNormalClass(Option<String>),
 }
+
+/// What a gait report from the studio covers and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    /// Folder to write `report.<ext>` into; `None`: preview only.
+    pub dir: Option<PathBuf>,
+    /// File format.
+    pub format: ReportFormat,
+    /// Paper of the pages (PDF and preview).
+    pub paper: Paper,
+    /// With two walks selected: report on the first, compared with the second.
+    pub compare: bool,
+    /// Add the trained normative twin's flags and curves.
+    pub twin: bool,
+}
+
+/// One rendered report page: width, height, RGBA bytes.
+pub type PageImage = (u32, u32, Vec<u8>);
 
 /// What a finished job hands back.
 pub enum Output {
@@ -122,6 +143,15 @@ pub enum Output {
     TwinResult(String, Box<TwinResult>),
     /// A finished task with a message for the user.
     Message(String),
+    /// A gait report: what was done, the report's title and its pages as images.
+    Report {
+        /// Message for the user.
+        message: String,
+        /// Report title.
+        title: String,
+        /// Page images.
+        pages: Vec<PageImage>,
+    },
 }
 
 /// The panels' command sender: commands queued during a frame, applied by the studio after

@@ -9,7 +9,7 @@ use crate::core::biomech::NormativeBands;
 use crate::core::project::Project;
 
 use super::actions::{self, StudioJob};
-use super::commands::{Command, CommandQueue, Output};
+use super::commands::{Command, CommandQueue, Output, ReportSpec};
 use super::launch::{Launch, ScreenshotRun};
 use super::notify::Notifications;
 use super::panels::{self, PanelCtx, PanelStates, Tab};
@@ -324,9 +324,9 @@ impl Studio {
         self.start_load(proj, path);
     }
 
-    /// The clinical report of the selected walks, written into `dir`.
-    fn report(&mut self, dir: PathBuf) {
-        let walks: Vec<_> = self
+    /// The gait report of the selected walks (the first compared with the second when asked).
+    fn report(&mut self, spec: ReportSpec) {
+        let mut walks: Vec<_> = self
             .ws
             .selection
             .iter()
@@ -334,9 +334,19 @@ impl Studio {
             .collect();
         if walks.is_empty() {
             self.notes.warn("Select one or more walks to report on");
-        } else {
-            self.push_job(actions::report(&self.ws, walks, dir).map_err(|e| e.to_string()));
+            return;
         }
+        let compare = if spec.compare {
+            if walks.len() != 2 {
+                self.notes
+                    .warn("Select exactly two walks to compare (the first is A, the second B)");
+                return;
+            }
+            walks.pop()
+        } else {
+            None
+        };
+        self.push_job(actions::report(&self.ws, walks, compare, spec));
     }
 
     fn apply(&mut self, c: Command) {
@@ -411,7 +421,7 @@ impl Studio {
                 self.push_job(actions::train_twin_job(&self.ws, cfg));
             }
             Command::AnalyseTwin(id) => self.push_job(actions::analyse_twin(&self.ws, &id)),
-            Command::Report(dir) => self.report(dir),
+            Command::Report(spec) => self.report(spec),
             Command::CapturePng(path) => {
                 let j = panels::viewport::capture_png(&mut self.view(), path);
                 self.push_job(j);
@@ -545,6 +555,14 @@ impl Studio {
                 self.ws.set_twin_result(id, *r);
             }
             Output::Message(m) => self.notes.info(m),
+            Output::Report {
+                message,
+                title,
+                pages,
+            } => {
+                self.notes.info(message);
+                self.panels.twin.set_preview(title, pages);
+            }
         }
     }
 

@@ -1,15 +1,23 @@
-//! `report`: evidence-grounded clinical text for a walk, a subject or a class, as Markdown or
-//! HTML.
+//! `report`: the gait report of a walk, a subject or a class (evidence-grounded findings,
+//! kinematic curves against the normative band, spatio-temporal table, GPS and MAP), as
+//! Markdown, HTML or PDF; optionally compared with a second walk or subject, and with the
+//! normative twin's flags.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::Args;
-use pathogait::core::data::Dataset;
+use pathogait::core::data::{Dataset, GaitSequence};
 use pathogait::core::fsutil::write_atomic;
 use pathogait::core::jobs::CancelToken;
-use pathogait::core::report::report_against_rest;
+use pathogait::core::model::select_device;
+use pathogait::core::report::gait::{ReportRequest, gait_report};
+use pathogait::core::report::pages::Paper;
+use pathogait::core::report::{ReportFormat, render};
+use pathogait::core::twin::TwinModel;
+
+use super::model_cmds::BackendArg;
 
 use super::progress::Bars;
 use super::{DataArgs, load_data};
@@ -37,12 +45,39 @@ pub struct ReportCmd {
     /// Speed condition in the normative file.
     #[arg(long)]
     speed: Option<String>,
-    /// Write to this file (.md or .html); default: Markdown on standard output.
+    /// Compare with this walk (with --walk), subject (with --subject) or class (with
+    /// --class): curves overlaid, each measure's change judged against the reference range.
+    #[arg(long)]
+    compare: Option<String>,
+    /// A normative twin saved by `twin --save-model DIR`: its flagged joints and rebuilt
+    /// curves go into the report.
+    #[arg(long)]
+    twin: Option<PathBuf>,
+    /// Paper size of a PDF: a4 or letter.
+    #[arg(long, default_value = "a4", value_parser = parse_paper)]
+    paper: Paper,
+    /// Write to this file (.md, .html or .pdf); default: Markdown on standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Compute backend of the twin.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+}
+
+fn parse_paper(s: &str) -> Result<Paper, String> {
+    Paper::parse(s).ok_or_else(|| format!("unknown paper '{s}' (a4 or letter)"))
 }
 
 pub fn report_cmd(c: &ReportCmd) -> Result<ExitCode> {
+    let format = match &c.out {
+        None => ReportFormat::Markdown,
+        Some(p) => ReportFormat::of(p).with_context(|| {
+            format!(
+                "{}: unknown report format (use .md, .html or .pdf)",
+                p.display()
+            )
+        })?,
+    };
     let (ds, _) = load_data(&c.data)?;
     let (normal, bands) = super::commands::settings(
         &c.data,
@@ -50,12 +85,94 @@ pub fn report_cmd(c: &ReportCmd) -> Result<ExitCode> {
         c.normative.as_deref(),
         c.speed.as_deref(),
     )?;
-    let (title, chosen): (String, Vec<usize>) = match (&c.walk, &c.subject, &c.class) {
-        (Some(w), _, _) => (format!("walk {w}"), pick(&ds, |s| &s.id == w)),
-        (_, Some(s), _) => (format!("subject {s}"), pick(&ds, |x| &x.subject == s)),
+    let (title, chosen) = choose(
+        &ds,
+        c.walk.as_deref(),
+        c.subject.as_deref(),
+        c.class.as_deref(),
+    )?;
+    let compare = match &c.compare {
+        None => None,
+        Some(x) => {
+            let (w, s, k) = match (&c.walk, &c.subject) {
+                (Some(_), _) => (Some(x.as_str()), None, None),
+                (_, Some(_)) => (None, Some(x.as_str()), None),
+                _ => (None, None, Some(x.as_str())),
+            };
+            Some(choose(&ds, w, s, k)?)
+        }
+    };
+    // The reference must not contain the walks it judges.
+    let used: Vec<usize> = chosen
+        .iter()
+        .chain(compare.iter().flat_map(|(_, v)| v.iter()))
+        .copied()
+        .collect();
+    let rest = Dataset::new(
+        ds.name.clone(),
+        (0..ds.sequences.len())
+            .filter(|i| !used.contains(i))
+            .map(|i| ds.sequences[i].clone())
+            .collect(),
+    );
+    let walks_of =
+        |idx: &[usize]| -> Vec<&GaitSequence> { idx.iter().map(|&i| &ds.sequences[i]).collect() };
+    let twin = match &c.twin {
+        None => None,
+        Some(dir) => {
+            let (device, backend) = select_device(c.backend.into())?;
+            println!("Normative twin {} on {backend}", dir.display());
+            Some(TwinModel::load(dir, &device)?)
+        }
+    };
+    let req = ReportRequest {
+        title,
+        walks: walks_of(&chosen),
+        compare: compare.as_ref().map(|(t, v)| (t.clone(), walks_of(v))),
+        rest: &rest,
+        normal_class: normal.as_deref(),
+        bands: bands.as_ref(),
+        twin: twin.as_ref(),
+    };
+    let r = gait_report(&req, &Bars::default(), &CancelToken::new())?;
+    let bytes = render(&r, format, c.paper)?;
+    match &c.out {
+        None => print!("{}", String::from_utf8_lossy(&bytes)),
+        Some(p) => {
+            write_atomic(p, &bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            println!(
+                "Wrote {} ({} findings{}).",
+                p.display(),
+                r.a.clinical.findings.len(),
+                if format == ReportFormat::Pdf {
+                    format!(
+                        ", {} pages, {:?}",
+                        pathogait::core::report::pages::pages(&r, c.paper).len(),
+                        c.paper
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The title and walk indices of `--walk`, `--subject` or `--class`.
+fn choose(
+    ds: &Dataset,
+    walk: Option<&str>,
+    subject: Option<&str>,
+    class: Option<&str>,
+) -> Result<(String, Vec<usize>)> {
+    let (title, chosen) = match (walk, subject, class) {
+        (Some(w), _, _) => (format!("walk {w}"), pick(ds, |s| s.id == w)),
+        (_, Some(s), _) => (format!("subject {s}"), pick(ds, |x| x.subject == s)),
         (_, _, Some(k)) => (
             format!("class {k}"),
-            pick(&ds, |x| x.label.as_ref() == Some(k)),
+            pick(ds, |x| x.label.as_deref() == Some(k)),
         ),
         _ => bail!("say what to report on: --walk ID, --subject S or --class C"),
     };
@@ -66,40 +183,10 @@ pub fn report_cmd(c: &ReportCmd) -> Result<ExitCode> {
             ds.sequences.len()
         );
     }
-    // The reference must not contain the walks it judges.
-    let rest = Dataset::new(
-        ds.name.clone(),
-        (0..ds.sequences.len())
-            .filter(|i| !chosen.contains(i))
-            .map(|i| ds.sequences[i].clone())
-            .collect(),
-    );
-    let walks: Vec<_> = chosen.iter().map(|&i| &ds.sequences[i]).collect();
-    let r = report_against_rest(
-        &title,
-        &walks,
-        &rest,
-        normal.as_deref(),
-        bands.as_ref(),
-        &Bars::default(),
-        &CancelToken::new(),
-    )?;
-    match &c.out {
-        None => print!("{}", r.to_markdown()),
-        Some(p) => {
-            let html = p
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-            let text = if html { r.to_html() } else { r.to_markdown() };
-            write_atomic(p, text.as_bytes())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-            println!("Wrote {} ({} findings).", p.display(), r.findings.len());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((title, chosen))
 }
 
-fn pick(ds: &Dataset, f: impl Fn(&pathogait::core::data::GaitSequence) -> bool) -> Vec<usize> {
+fn pick(ds: &Dataset, f: impl Fn(&GaitSequence) -> bool) -> Vec<usize> {
     (0..ds.sequences.len())
         .filter(|&i| f(&ds.sequences[i]))
         .collect()

@@ -38,6 +38,9 @@ pub struct TwinCmd {
     /// Write the walk and its twin as TRC files (OpenSim axes) into this folder.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Save the trained twin into this folder (for `report --twin DIR`).
+    #[arg(long)]
+    save_model: Option<PathBuf>,
     /// Compute backend.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
@@ -81,6 +84,10 @@ pub fn twin_cmd(c: &TwinCmd) -> Result<ExitCode> {
         "Normal gait learnt from class '{normal}': {} walks for training, {} held out for thresholds.",
         model.walks.0, model.walks.1
     );
+    if let Some(dir) = &c.save_model {
+        model.save(dir)?;
+        println!("Saved the twin to {}", dir.display());
+    }
     let r = model.analyse_walk(seq)?;
     let mut t = Table::new(&[
         "joint",

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod biomech;
+pub mod charts;
 pub mod data;
 pub mod demo;
 pub mod eval;

@@ -1,13 +1,16 @@
 //! Normative twin & clinical report: train the masked autoencoder on the normal class, run it
 //! on the current walk (per-joint inconsistency scores, flagged joints, angle deviation before
-//! and after the twin), and write an evidence-cited clinical report of the selection.
+//! and after the twin), and make the gait report of the selection (Markdown, HTML or PDF; a
+//! comparison of two walks; the twin's flags) with a preview of its printed pages.
 
 use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 
 use super::PanelCtx;
-use crate::app::commands::Command;
+use crate::app::commands::{Command, PageImage, ReportSpec};
+use crate::core::report::ReportFormat;
+use crate::core::report::pages::Paper;
 use crate::core::twin::{TwinConfig, angle_deviation};
 
 /// Twin panel state.
@@ -17,9 +20,46 @@ pub struct TwinState {
     pub config: TwinConfig,
     /// Report folder.
     pub report_dir: String,
-    /// The last report read for the preview: file, its modification time, text (re-read only
-    /// when the file changes, not every frame).
-    preview: Option<(PathBuf, std::time::SystemTime, String)>,
+    /// Report file format.
+    pub format: ReportFormat,
+    /// Paper.
+    pub paper: Paper,
+    /// Compare the two selected walks.
+    pub compare: bool,
+    /// Include the trained twin.
+    pub with_twin: bool,
+    /// The last report's pages: title, images, and their textures once uploaded.
+    preview: Option<Preview>,
+}
+
+/// A report's page images and their textures (uploaded on the first frame that shows them).
+struct Preview {
+    title: String,
+    images: Vec<PageImage>,
+    textures: Vec<egui::TextureHandle>,
+}
+
+impl std::fmt::Debug for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Preview({}, {} pages)", self.title, self.images.len())
+    }
+}
+
+impl TwinState {
+    /// Shows a report's pages in the preview.
+    pub fn set_preview(&mut self, title: String, images: Vec<PageImage>) {
+        self.preview = Some(Preview {
+            title,
+            images,
+            textures: Vec::new(),
+        });
+    }
+
+    /// Pages in the preview (0 without one).
+    #[must_use]
+    pub fn preview_pages(&self) -> usize {
+        self.preview.as_ref().map_or(0, |p| p.images.len())
+    }
 }
 
 impl Default for TwinState {
@@ -30,6 +70,10 @@ impl Default for TwinState {
                 ..TwinConfig::default()
             },
             report_dir: "report".into(),
+            format: ReportFormat::Pdf,
+            paper: Paper::A4,
+            compare: false,
+            with_twin: false,
             preview: None,
         }
     }
@@ -157,43 +201,100 @@ fn twin_section(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
 }
 
 fn report_section(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
-    ui.label(RichText::new("Clinical report of the selected walks").strong());
-    ui.label(RichText::new("Cites cadence, step time and asymmetry, stance and double support, ROM per joint against the normal class, GPS; Markdown and HTML.").weak());
+    ui.label(RichText::new("Gait report of the selected walks").strong());
+    ui.label(RichText::new("Findings citing their numbers, each side's angle curves against the normative band, the spatio-temporal table, the Gait Profile Score and Movement Analysis Profile; the reference is the normal class of the other recorded walks.").weak());
     let n = st.ws.selection.len();
+    let has_twin = st.ws.twin.is_some();
+    let busy = st.busy("Writing gait report") || st.busy("Previewing gait report");
+    let ts = &mut st.panels.twin;
+    ui.horizontal(|ui| {
+        ui.label("Format");
+        for (f, name) in [
+            (ReportFormat::Pdf, "PDF"),
+            (ReportFormat::Html, "HTML"),
+            (ReportFormat::Markdown, "Markdown"),
+        ] {
+            ui.radio_value(&mut ts.format, f, name);
+        }
+        ui.separator();
+        ui.label("Paper");
+        ui.radio_value(&mut ts.paper, Paper::A4, "A4");
+        ui.radio_value(&mut ts.paper, Paper::Letter, "Letter");
+    });
+    ui.horizontal(|ui| {
+        ui.add_enabled(
+            n == 2,
+            egui::Checkbox::new(
+                &mut ts.compare,
+                "Compare the two selected walks (A first, B second)",
+            ),
+        );
+        ui.add_enabled(
+            has_twin,
+            egui::Checkbox::new(&mut ts.with_twin, "Include the normative twin"),
+        );
+    });
+    let spec = |dir: Option<PathBuf>, ts: &TwinState| ReportSpec {
+        dir,
+        format: ts.format,
+        paper: ts.paper,
+        compare: ts.compare && n == 2,
+        twin: ts.with_twin && has_twin,
+    };
+    let mut send = None;
     ui.horizontal(|ui| {
         ui.label("Folder");
-        ui.text_edit_singleline(&mut st.panels.twin.report_dir);
+        ui.text_edit_singleline(&mut ts.report_dir);
+        let file = format!("report.{}", ts.format.extension());
         if ui
             .add_enabled(
-                n > 0 && !st.busy("Writing clinical report"),
-                egui::Button::new(format!("Write report ({n} walks)")),
+                n > 0 && !busy,
+                egui::Button::new(format!("Write {file} ({n} walks)")),
             )
             .clicked()
         {
-            st.commands.push(Command::Report(PathBuf::from(
-                st.panels.twin.report_dir.trim(),
-            )));
+            send = Some(spec(Some(PathBuf::from(ts.report_dir.trim())), ts));
+        }
+        if ui
+            .add_enabled(n > 0 && !busy, egui::Button::new("Preview"))
+            .clicked()
+        {
+            send = Some(spec(None, ts));
         }
     });
-    let md = PathBuf::from(st.panels.twin.report_dir.trim()).join("report.md");
-    // No report yet (or no time stamp) just means the preview is (re)built.
-    let modified = std::fs::metadata(&md).and_then(|m| m.modified()).ok();
-    let stale = match (&st.panels.twin.preview, modified) {
-        (Some((p, t, _)), Some(m)) => *p != md || *t != m,
-        (None, Some(_)) => true,
-        (_, None) => false,
+    if let Some(s) = send {
+        st.commands.push(Command::Report(s));
+    }
+    preview(ui, &mut st.panels.twin);
+}
+
+/// The report's pages, scaled to the panel's width.
+fn preview(ui: &mut egui::Ui, ts: &mut TwinState) {
+    let Some(p) = ts.preview.as_mut() else {
+        return;
     };
-    if stale && let (Some(m), Ok(text)) = (modified, std::fs::read_to_string(&md)) {
-        st.panels.twin.preview = Some((md.clone(), m, text));
+    if p.textures.is_empty() {
+        p.textures = p
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, (w, h, rgba))| {
+                let img =
+                    egui::ColorImage::from_rgba_unmultiplied([*w as usize, *h as usize], rgba);
+                ui.ctx().load_texture(
+                    format!("report-page-{i}"),
+                    img,
+                    egui::TextureOptions::LINEAR,
+                )
+            })
+            .collect();
     }
-    if modified.is_none() {
-        st.panels.twin.preview = None;
-    }
-    if let Some((_, _, text)) = st.panels.twin.preview.clone() {
-        egui::CollapsingHeader::new(format!("Last report ({})", md.display()))
-            .id_salt("report-preview")
-            .show(ui, |ui| {
-                ui.add(egui::Label::new(RichText::new(text).monospace()).wrap());
-            });
+    ui.label(RichText::new(format!("{} · {} pages", p.title, p.textures.len())).strong());
+    let width = ui.available_width().min(640.0);
+    for t in &p.textures {
+        let [w, h] = t.size();
+        let scale = width / w as f32;
+        ui.add(egui::Image::new(t).fit_to_exact_size(egui::vec2(width, h as f32 * scale)));
+        ui.add_space(6.0);
     }
 }

@@ -3,7 +3,6 @@
 //! normative band (`angles.csv`, 0-100 % of the gait cycle) and one SVG chart per variable
 //! (`<variable>.svg`: left red, right blue, the band as mean ± 2 SD in grey).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::tables::finish;
@@ -11,6 +10,7 @@ use super::{ExportError, werr};
 use crate::core::biomech::normative::gait_profile;
 use crate::core::biomech::spatiotemporal::SideParams;
 use crate::core::biomech::{AngleVar, GaitAnalysis, NormativeBands};
+use crate::core::charts;
 use crate::core::data::Side;
 use crate::core::fsutil::write_atomic;
 
@@ -173,9 +173,9 @@ pub fn angle_files(
             for side in Side::BOTH {
                 if let Some(c) = a.curve(var, side) {
                     let col = if side == Side::Left {
-                        "#eb5046"
+                        charts::LEFT
                     } else {
-                        "#508cf0"
+                        charts::RIGHT
                     };
                     series.push((format!("{id} {}", side.letter()), col, c.mean.clone()));
                 }
@@ -211,115 +211,30 @@ pub fn write_angle_files(
     Ok(out)
 }
 
-/// A self-contained SVG line chart of curves over 0-100 % with an optional mean ± 2 SD band.
+/// A self-contained SVG chart of curves over 0-100 % with an optional mean ± 2 SD band, drawn
+/// by the report's chart code ([`charts::cycle_chart`]).
 #[must_use]
 pub fn svg(
     title: &str,
     series: &[(String, &str, Vec<f64>)],
     band: Option<(&[f64], &[f64])>,
 ) -> String {
-    let (w, h, m) = (640.0, 360.0, 48.0);
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    let mut see = |v: f64| {
-        if v.is_finite() {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
+    let chart = charts::CycleChart {
+        title: title.to_string(),
+        series: series
+            .iter()
+            .map(|(name, color, values)| charts::Series {
+                name: name.clone(),
+                color: (*color).to_string(),
+                dashed: false,
+                width: 2.0,
+                values: values.clone(),
+            })
+            .collect(),
+        band: band.map(|(m, s)| (m.to_vec(), s.to_vec())),
+        flag: None,
+        legend: true,
     };
-    for (_, _, ys) in series {
-        for v in ys {
-            see(*v);
-        }
-    }
-    if let Some((mean, sd)) = band {
-        for (m, s) in mean.iter().zip(sd) {
-            see(m - 2.0 * s);
-            see(m + 2.0 * s);
-        }
-    }
-    if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    let pad = 0.05 * (hi - lo).max(1.0);
-    let (lo, hi) = (lo - pad, hi + pad);
-    let x = |i: usize, n: usize| m + (w - 2.0 * m) * i as f64 / (n.max(2) - 1) as f64;
-    let y = |v: f64| h - m - (h - 2.0 * m) * (v - lo) / (hi - lo);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{m}\" y=\"24\" font-size=\"15\">{}</text>\n",
-        xml(title)
-    );
-    if let Some((mean, sd)) = band {
-        let n = mean.len();
-        let mut pts: Vec<String> = (0..n)
-            .map(|i| format!("{:.1},{:.1}", x(i, n), y(mean[i] + 2.0 * sd[i])))
-            .collect();
-        pts.extend(
-            (0..n)
-                .rev()
-                .map(|i| format!("{:.1},{:.1}", x(i, n), y(mean[i] - 2.0 * sd[i]))),
-        );
-        let _ = writeln!(
-            s,
-            "<polygon points=\"{}\" fill=\"#cccccc\" fill-opacity=\"0.6\"/>",
-            pts.join(" ")
-        );
-        let line: Vec<String> = (0..n)
-            .map(|i| format!("{:.1},{:.1}", x(i, n), y(mean[i])))
-            .collect();
-        let _ = writeln!(
-            s,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"6 4\"/>",
-            line.join(" ")
-        );
-    }
-    for (k, (name, col, ys)) in series.iter().enumerate() {
-        let n = ys.len();
-        let line: Vec<String> = (0..n)
-            .filter(|&i| ys[i].is_finite())
-            .map(|i| format!("{:.1},{:.1}", x(i, n), y(ys[i])))
-            .collect();
-        let _ = writeln!(
-            s,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"{col}\" stroke-width=\"2\"/>",
-            line.join(" ")
-        );
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{}\" fill=\"{col}\">{}</text>",
-            w - m - 150.0,
-            44.0 + 14.0 * k as f64,
-            xml(name)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<line x1=\"{m}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\"/>\n<line x1=\"{m}\" y1=\"{m}\" x2=\"{m}\" y2=\"{0}\" stroke=\"black\"/>",
-        h - m,
-        w - m
-    );
-    for t in [0, 25, 50, 75, 100] {
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{t}%</text>",
-            x(t, 101),
-            h - m + 16.0
-        );
-    }
-    for v in [lo, 0.5 * (lo + hi), hi] {
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}°</text>",
-            m - 4.0,
-            y(v) + 4.0
-        );
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn xml(t: &str) -> String {
-    t.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let (w, h) = (640.0, 360.0);
+    charts::standalone(&charts::cycle_chart(&chart, 0.0, 0.0, w, h), w, h)
 }

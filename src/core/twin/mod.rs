@@ -31,6 +31,8 @@ use crate::core::math::{norm, quantile, sub};
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence, sequence_features};
 use crate::core::model::{ModelError, read_floats, read_scalar};
 
+mod store;
+
 /// Joints (tokens per frame): the pelvis and the 11 relative joints.
 pub const JOINTS: usize = 12;
 

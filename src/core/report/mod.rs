@@ -1,7 +1,16 @@
 //! Evidence-grounded clinical text (after BioGait-VLM's rationales): for one walk or a group
 //! of walks, every sentence cites measured values, the reference they are compared with, and
 //! the metric that produced them. Deterministic: the same walks and references give the same
-//! text. Exported as Markdown or standalone HTML.
+//! text. Exported as Markdown or standalone HTML; the printed gait report ([`gait`]) adds the
+//! kinematic curves, the spatio-temporal table, the Gait Profile Score with the Movement
+//! Analysis Profile, a comparison and the normative twin, as HTML, Markdown or PDF.
+
+pub mod figures;
+pub mod fonts;
+pub mod gait;
+pub mod html;
+pub mod pages;
+pub mod pdf;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +24,64 @@ use crate::core::biomech::{AngleVar, analyse};
 use crate::core::data::{Dataset, GaitSequence, Side};
 use crate::core::jobs::{CancelToken, Cancelled, Progress};
 use crate::core::math::mean;
+
+/// A report file's format, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ReportFormat {
+    /// Markdown text.
+    #[default]
+    Markdown,
+    /// One standalone HTML page with inline SVG charts.
+    Html,
+    /// A printable PDF.
+    Pdf,
+}
+
+impl ReportFormat {
+    /// The format of a file name (`.md`, `.html`/`.htm`, `.pdf`), if known.
+    #[must_use]
+    pub fn of(path: &std::path::Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" | "txt" => Some(Self::Markdown),
+            "html" | "htm" => Some(Self::Html),
+            "pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+
+    /// File extension.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Markdown => "md",
+            Self::Html => "html",
+            Self::Pdf => "pdf",
+        }
+    }
+}
+
+/// The bytes of a gait report in `format` (`paper` applies to PDF).
+///
+/// # Errors
+/// A page the PDF writer could not draw.
+pub fn render(
+    r: &gait::GaitReport,
+    format: ReportFormat,
+    paper: pages::Paper,
+) -> Result<Vec<u8>, pdf::RenderError> {
+    Ok(match format {
+        ReportFormat::Markdown => html::to_markdown(r).into_bytes(),
+        ReportFormat::Html => html::to_html(r).into_bytes(),
+        ReportFormat::Pdf => {
+            let title = match &r.b {
+                Some(b) => format!("Gait report: {} compared with {}", r.a.title, b.title),
+                None => format!("Gait report: {}", r.a.title),
+            };
+            pdf::pdf(&pages::pages(r, paper), &title)?
+        }
+    })
+}
 
 /// How a value compares with its reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
