@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::commands::{Command, ReportSpec};
 use super::panels::{PanelCtx, Tab};
+use crate::core::report::ReportFormat;
 
 /// A scripted start: walks to select, a tab, and a screenshot to take once the data loaded
 /// (`pathogait studio --screenshot`, used for the README image under Xvfb).
@@ -17,6 +19,8 @@ pub struct Launch {
     pub tab: Option<Tab>,
     /// Start playback.
     pub play: bool,
+    /// Preview the gait report of the selection (two selected walks are compared).
+    pub preview_report: bool,
     /// Save a screenshot here after `delay_s` seconds, then close the window.
     pub screenshot: Option<PathBuf>,
     /// Seconds to wait after loading before the screenshot.
@@ -119,4 +123,14 @@ fn apply(l: &Launch, v: &mut PanelCtx<'_>) {
         *v.tab = t;
     }
     v.panels.viewport.playing = l.play;
+    if l.preview_report {
+        v.panels.twin.compare = v.ws.selection.len() == 2;
+        v.commands.push(Command::Report(ReportSpec {
+            dir: None,
+            format: ReportFormat::Pdf,
+            paper: v.panels.twin.paper,
+            compare: v.panels.twin.compare,
+            twin: false,
+        }));
+    }
 }

@@ -82,6 +82,10 @@ struct StudioCmd {
     /// Start playback.
     #[arg(long)]
     play: bool,
+    /// Make the gait report of the selection and show its pages (Twin & report panel; two
+    /// selected walks are compared).
+    #[arg(long)]
+    preview_report: bool,
     /// Save a screenshot of the window to this PNG once the data loaded, then close.
     #[arg(long)]
     screenshot: Option<PathBuf>,
@@ -241,6 +245,7 @@ fn open_studio(c: Option<StudioCmd>) -> Result<ExitCode> {
         select: c.select,
         tab,
         play: c.play,
+        preview_report: c.preview_report,
         screenshot: c.screenshot,
         delay_s: c.screenshot_after,
     };

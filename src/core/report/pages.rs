@@ -265,6 +265,15 @@ impl Pager {
     }
 }
 
+/// "1 walk", "3 walks".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// The text of the synthetic banner.
 pub const SYNTHETIC_BANNER: &str =
     "SYNTHETIC DATA — these walks come from a model, not from a person";
@@ -280,15 +289,11 @@ pub fn pages(r: &GaitReport, paper: Paper) -> Vec<String> {
         Some(b) => format!("{} compared with {}", r.a.title, b.title),
         None => r.a.title.clone(),
     };
-    p.text_at(
-        MARGIN,
-        p.y + 16.0,
-        17.0,
-        true,
-        "#111",
-        &format!("Gait report: {title}"),
-    );
-    p.y += 28.0;
+    for line in wrap(&format!("Gait report: {title}"), 17.0, true, p.width()) {
+        p.text_at(MARGIN, p.y + 16.0, 17.0, true, "#111", &line);
+        p.y += 21.0;
+    }
+    p.y += 7.0;
     summary(&mut p, r);
     p.heading(SECTIONS[1], 30.0);
     let findings = if r.b.is_some() {
@@ -378,9 +383,9 @@ fn summary(p: &mut Pager, r: &GaitReport) {
         };
         p.paragraph(
             &format!(
-                "{label}{}: {} walks analysed ({list}).",
+                "{label}{}: {} analysed ({list}).",
                 g.title,
-                walks.len()
+                plural(walks.len(), "walk")
             ),
             9.0,
             "#111",
