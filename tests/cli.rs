@@ -6,17 +6,7 @@ mod common;
 
 use std::process::Command;
 
-fn pathogait(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pathogait"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::pathogait;
 
 #[test]
 fn demo_data_then_priors_on_the_kinect_layout() {

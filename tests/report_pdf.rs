@@ -5,22 +5,14 @@
 //! (`PATHOGAIT_REQUIRE_POPPLER=1`) and the checks skip elsewhere with a printed reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use pathogait::core::report::pages::SECTIONS;
 
-fn pathogait(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pathogait"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::pathogait;
 
 /// Runs a poppler tool; `None` (with a printed reason) when poppler is not installed and not
 /// required.

@@ -321,13 +321,9 @@ pub fn report(
             }
             None => format!("Preview of {} pages", pages.len()),
         };
-        let title = match &r.b {
-            Some(b) => format!("{} compared with {}", r.a.title, b.title),
-            None => r.a.title.clone(),
-        };
         Ok(Output::Report {
             message,
-            title,
+            title: r.title(),
             pages,
         })
     })

@@ -112,6 +112,21 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Horizontal grid lines at `values` between `xs`, labelled on the left with `unit`.
+fn grid(s: &mut String, values: &[f64], xs: (f64, f64), y: &dyn Fn(f64) -> f64, unit: &str) {
+    for &t in values {
+        let _ = writeln!(
+            s,
+            "<line x1=\"{xa:.1}\" y1=\"{yt:.1}\" x2=\"{xb:.1}\" y2=\"{yt:.1}\" stroke=\"#e4e4e4\" stroke-width=\"0.5\"/>\n<text x=\"{xl:.1}\" y=\"{yl:.1}\" font-size=\"7\" text-anchor=\"end\" fill=\"#444\">{t}{unit}</text>",
+            xa = xs.0,
+            xb = xs.1,
+            yt = y(t),
+            xl = xs.0 - 3.0,
+            yl = y(t) + 2.5
+        );
+    }
+}
+
 fn points(n: usize, f: impl Fn(usize) -> Option<(f64, f64)>) -> String {
     (0..n)
         .filter_map(f)
@@ -148,17 +163,7 @@ pub fn cycle_chart(c: &CycleChart, x0: f64, y0: f64, w: f64, h: f64) -> String {
         );
     }
     // Grid and axes.
-    for t in ticks(lo, hi) {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{xa:.1}\" y1=\"{yt:.1}\" x2=\"{xb:.1}\" y2=\"{yt:.1}\" stroke=\"#e4e4e4\" stroke-width=\"0.5\"/>\n<text x=\"{xl:.1}\" y=\"{yl:.1}\" font-size=\"7\" text-anchor=\"end\" fill=\"#444\">{t}</text>",
-            xa = x0 + ml,
-            xb = x0 + ml + pw,
-            yt = y(t),
-            xl = x0 + ml - 3.0,
-            yl = y(t) + 2.5
-        );
-    }
+    grid(&mut s, &ticks(lo, hi), (x0 + ml, x0 + ml + pw), &y, "");
     for t in [0usize, 25, 50, 75, 100] {
         let _ = writeln!(
             s,
@@ -303,17 +308,7 @@ pub fn bar_chart(title: &str, groups: &[BarGroup], x0: f64, y0: f64, w: f64, h: 
         y0 + 11.0,
         xml(title)
     );
-    for t in ticks(0.0, hi) {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{xa:.1}\" y1=\"{yt:.1}\" x2=\"{xb:.1}\" y2=\"{yt:.1}\" stroke=\"#e4e4e4\" stroke-width=\"0.5\"/>\n<text x=\"{xl:.1}\" y=\"{yl:.1}\" font-size=\"7\" text-anchor=\"end\" fill=\"#444\">{t}°</text>",
-            xa = x0 + ml,
-            xb = x0 + ml + pw,
-            yt = y(t),
-            xl = x0 + ml - 3.0,
-            yl = y(t) + 2.5
-        );
-    }
+    grid(&mut s, &ticks(0.0, hi), (x0 + ml, x0 + ml + pw), &y, "°");
     let gw = pw / groups.len().max(1) as f64;
     for (k, g) in groups.iter().enumerate() {
         let gx = x0 + ml + gw * k as f64;

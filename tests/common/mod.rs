@@ -37,3 +37,17 @@ pub fn small_demo(subjects: usize) -> pathogait::core::data::Dataset {
     )
     .expect("the demo generator makes any number of subjects")
 }
+
+/// Runs the `pathogait` binary: (success, stdout, stderr).
+#[allow(dead_code)] // Not every test binary that includes this module needs it.
+pub fn pathogait(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pathogait"))
+        .args(args)
+        .output()
+        .expect("the pathogait binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -188,6 +188,17 @@ pub struct GaitReport {
     pub synthetic: bool,
 }
 
+impl GaitReport {
+    /// "walk A", or "walk A compared with walk B".
+    #[must_use]
+    pub fn title(&self) -> String {
+        match &self.b {
+            Some(b) => format!("{} compared with {}", self.a.title, b.title),
+            None => self.a.title.clone(),
+        }
+    }
+}
+
 fn mean_curve<'a>(curves: impl Iterator<Item = &'a [f64]>) -> Option<Vec<f64>> {
     let curves: Vec<&[f64]> = curves.collect();
     let n = curves.first()?.len();

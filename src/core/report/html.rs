@@ -27,17 +27,10 @@ fn table(head: &[&str], rows: &[Vec<Cell>]) -> String {
     s
 }
 
-fn title(r: &GaitReport) -> String {
-    match &r.b {
-        Some(b) => format!("{} compared with {}", r.a.title, b.title),
-        None => r.a.title.clone(),
-    }
-}
-
 /// Standalone HTML page.
 #[must_use]
 pub fn to_html(r: &GaitReport) -> String {
-    let t = title(r);
+    let t = r.title();
     let mut s = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Gait report: {0}</title>\n<style>body{{font-family:'DejaVu Sans',sans-serif;max-width:62em;margin:2em auto;color:#111}}table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #bbb;padding:.15em .45em;font-size:.9em}}th{{background:#dfe7f2}}.flag{{color:#c0392b;font-weight:bold}}.banner{{background:#fbe3c8;border:1px solid #d9822b;color:#8a4b08;font-weight:bold;padding:.3em;text-align:center}}.charts{{display:grid;grid-template-columns:1fr 1fr;gap:.5em}}.note{{color:#555;font-size:.85em}}h2{{color:#1a3c6e;border-bottom:1px solid #1a3c6e}}</style></head><body>\n",
         xml(&t)

@@ -74,10 +74,7 @@ pub fn render(
         ReportFormat::Markdown => html::to_markdown(r).into_bytes(),
         ReportFormat::Html => html::to_html(r).into_bytes(),
         ReportFormat::Pdf => {
-            let title = match &r.b {
-                Some(b) => format!("Gait report: {} compared with {}", r.a.title, b.title),
-                None => format!("Gait report: {}", r.a.title),
-            };
+            let title = format!("Gait report: {}", r.title());
             pdf::pdf(&pages::pages(r, paper), &title)?
         }
     })

@@ -285,10 +285,7 @@ pub fn pages(r: &GaitReport, paper: Paper) -> Vec<String> {
     if r.synthetic {
         p.y += 20.0;
     }
-    let title = match &r.b {
-        Some(b) => format!("{} compared with {}", r.a.title, b.title),
-        None => r.a.title.clone(),
-    };
+    let title = r.title();
     for line in wrap(&format!("Gait report: {title}"), 17.0, true, p.width()) {
         p.text_at(MARGIN, p.y + 16.0, 17.0, true, "#111", &line);
         p.y += 21.0;
