@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod launch;
 pub mod notify;
 pub mod panels;
+pub mod persist;
 pub mod recent;
 pub mod render;
 pub mod state;
