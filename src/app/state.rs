@@ -54,6 +54,15 @@ pub struct Workspace {
     pub twin_results: BTreeMap<String, TwinResult>,
     /// True once the project's data finished loading.
     pub loaded: bool,
+    /// Bumped whenever the walks, their problems or the priors change: views built from them
+    /// (the browser's rows) are cached until it moves.
+    pub generation: u64,
+    /// Walk id -> (generated, index into `recorded` or `generated`), built once per change so
+    /// a lookup by id never scans the walks.
+    index: HashMap<String, (bool, usize)>,
+    /// Walk id -> import warnings and analysis failure, built once per change (the table asked
+    /// for each row every frame, scanning every file report: quadratic in the walks).
+    problems: HashMap<String, Vec<String>>,
     display: HashMap<String, Arc<DisplayWalk>>,
     analyses: HashMap<String, Arc<Result<GaitAnalysis, String>>>,
 }
@@ -97,7 +106,51 @@ impl Workspace {
     /// A walk by id.
     #[must_use]
     pub fn walk(&self, id: &str) -> Option<&GaitSequence> {
-        self.walks().find(|s| s.id == id)
+        match *self.index.get(id)? {
+            (false, i) => self.recorded.get(i),
+            (true, i) => self.generated.get(i),
+        }
+    }
+
+    /// Rebuilds the id index and the problems after the walks or the priors changed.
+    fn reindex(&mut self) {
+        self.index = self
+            .recorded
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), (false, i)))
+            .chain(
+                self.generated
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.id.clone(), (true, i))),
+            )
+            .collect();
+        let mut problems: HashMap<String, Vec<String>> = HashMap::new();
+        for f in self.reports.iter().flat_map(|r| r.files.iter()) {
+            if f.warnings.is_empty() {
+                continue;
+            }
+            for id in &f.sequences {
+                problems
+                    .entry(id.clone())
+                    .or_default()
+                    .extend(f.warnings.iter().cloned());
+            }
+        }
+        if let Some(p) = &self.priors {
+            for (id, why) in &p.failed {
+                problems.entry(id.clone()).or_default().push(why.clone());
+            }
+        }
+        self.problems = problems;
+        self.generation += 1;
+    }
+
+    /// Sets the priors of the recorded walks (their failures become problems).
+    pub fn set_priors(&mut self, priors: Arc<PriorSet>) {
+        self.priors = Some(priors);
+        self.reindex();
     }
 
     /// The recorded walks as a dataset (what priors, training and the twin use).
@@ -206,6 +259,7 @@ impl Workspace {
         self.analyses.clear();
         self.priors = None;
         self.loaded = true;
+        self.reindex();
         let ids: Vec<String> = self.walks().map(|s| s.id.clone()).collect();
         self.selection.retain(|s| ids.contains(s));
         if self.selection.is_empty()
@@ -218,23 +272,76 @@ impl Workspace {
     /// Adds generated walks (after generation) without touching the rest.
     pub fn add_generated(&mut self, walks: Vec<GaitSequence>) {
         self.generated.extend(walks);
+        self.reindex();
     }
 
-    /// Problems found in a walk, for the dataset table: import warnings or analysis failure.
+    /// Problems found in a walk, for the dataset table: import warnings or analysis failure
+    /// (a lookup in the index built when the data or priors changed).
     #[must_use]
-    pub fn problems_of(&self, id: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .reports
-            .iter()
-            .flat_map(|r| r.files.iter())
-            .filter(|f| f.sequences.iter().any(|s| s == id))
-            .flat_map(|f| f.warnings.iter().cloned())
+    pub fn problems_of(&self, id: &str) -> &[String] {
+        self.problems.get(id).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::demo::{DemoConfig, demo_dataset};
+    use crate::core::io::import::FileReport;
+    use crate::core::jobs::{CancelToken, NoProgress};
+
+    /// 7,200 walks (the reference dataset's size), one file report each, every tenth with a
+    /// warning, half of them generated: lookups by id and problems come from the indices.
+    #[test]
+    fn walks_and_problems_are_found_by_id_at_reference_size() {
+        let cfg = DemoConfig {
+            subjects: 1,
+            trials: 1,
+            duration_s: 2.0,
+            ..DemoConfig::default()
+        };
+        let demo = demo_dataset(&cfg, &NoProgress, &CancelToken::new()).unwrap();
+        let walk = |i: usize| {
+            let mut w = demo.sequences[i % demo.sequences.len()].clone();
+            w.id = format!("walk{i}");
+            w
+        };
+        let files = (0..3600)
+            .map(|i| FileReport {
+                path: PathBuf::from(format!("f{i}.csv")),
+                sequences: vec![format!("walk{i}")],
+                warnings: if i % 10 == 0 {
+                    vec![format!("repaired f{i}")]
+                } else {
+                    Vec::new()
+                },
+                error: None,
+            })
             .collect();
-        if let Some(p) = &self.priors
-            && let Some((_, why)) = p.failed.iter().find(|(i, _)| i == id)
-        {
-            out.push(why.clone());
-        }
-        out
+        let mut ws = Workspace::default();
+        let report = ImportReport {
+            files,
+            ..ImportReport::default()
+        };
+        ws.set_data(
+            (0..3600).map(walk).collect(),
+            vec![report],
+            Vec::new(),
+            Vec::new(),
+        );
+        let g0 = ws.generation;
+        ws.add_generated((3600..7200).map(walk).collect());
+        assert!(ws.generation > g0, "views rebuild after new walks");
+        assert_eq!(ws.walk("walk7199").map(|w| w.id.as_str()), Some("walk7199"));
+        assert_eq!(ws.walk("walk17").map(|w| w.id.as_str()), Some("walk17"));
+        assert!(ws.walk("nobody").is_none());
+        assert_eq!(ws.problems_of("walk30"), ["repaired f30".to_string()]);
+        assert!(ws.problems_of("walk31").is_empty());
+        assert!(ws.problems_of("walk7190").is_empty(), "generated: no file");
+        let with_problems = ws
+            .walks()
+            .filter(|w| !ws.problems_of(&w.id).is_empty())
+            .count();
+        assert_eq!(with_problems, 360);
     }
 }

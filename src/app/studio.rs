@@ -426,7 +426,7 @@ impl Studio {
                         p.failed.len()
                     ));
                 }
-                self.ws.priors = Some(std::sync::Arc::new(*p));
+                self.ws.set_priors(std::sync::Arc::new(*p));
             }
             Output::Trained(m, summary) => {
                 self.ws.project.models.retain(|x| x.name != m.name);

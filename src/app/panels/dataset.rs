@@ -19,6 +19,13 @@ pub enum SourceFilter {
     Generated,
 }
 
+/// The filtered rows and what they were built from.
+#[derive(Debug, Default)]
+struct RowCache {
+    key: Option<(u64, String, String, SourceFilter, bool)>,
+    rows: Vec<Row>,
+}
+
 /// Browser state.
 #[derive(Debug, Default)]
 pub struct BrowserState {
@@ -30,6 +37,8 @@ pub struct BrowserState {
     pub source: SourceFilter,
     /// Only walks with problems.
     pub problems_only: bool,
+    /// The rows of the last frame, rebuilt only when the data or a filter changed.
+    cache: RowCache,
 }
 
 /// True when `s` passes the browser's filters.
@@ -171,6 +180,7 @@ fn import_warnings(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
 }
 
 /// One row of the walk table.
+#[derive(Debug)]
 struct Row {
     id: String,
     subject: String,
@@ -181,23 +191,46 @@ struct Row {
     synthetic: bool,
 }
 
-fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
-    let rows: Vec<Row> = st
-        .ws
-        .walks()
-        .filter_map(|s| {
-            let problems = st.ws.problems_of(&s.id);
-            matches(&st.panels.dataset, s, !problems.is_empty()).then(|| Row {
-                id: s.id.clone(),
-                subject: s.subject.clone(),
-                class: s.label.clone().unwrap_or_else(|| "(unlabelled)".into()),
-                frames: s.frames(),
-                fps: s.fps,
-                problems,
-                synthetic: s.is_synthetic(),
+/// Rebuilds the cached rows when the data or a filter changed since they were built.
+fn refresh_rows(st: &mut PanelCtx<'_>) {
+    let b = &st.panels.dataset;
+    let key = (
+        st.ws.generation,
+        b.search.clone(),
+        b.class.clone(),
+        b.source,
+        b.problems_only,
+    );
+    if st.panels.dataset.cache.key.as_ref() != Some(&key) {
+        let b = &st.panels.dataset;
+        let rows = st
+            .ws
+            .walks()
+            .filter_map(|s| {
+                let problems = st.ws.problems_of(&s.id);
+                matches(b, s, !problems.is_empty()).then(|| Row {
+                    id: s.id.clone(),
+                    subject: s.subject.clone(),
+                    class: s.label.clone().unwrap_or_else(|| "(unlabelled)".into()),
+                    frames: s.frames(),
+                    fps: s.fps,
+                    problems: problems.to_vec(),
+                    synthetic: s.is_synthetic(),
+                })
             })
-        })
-        .collect();
+            .collect();
+        st.panels.dataset.cache = RowCache {
+            key: Some(key),
+            rows,
+        };
+    }
+}
+
+fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    // Taken out for the frame (commands go to the queue meanwhile), then put back.
+    refresh_rows(st);
+    let cache = std::mem::take(&mut st.panels.dataset.cache);
+    let rows = &cache.rows;
     let ctrl = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
     let header = |ui: &mut egui::Ui| {
         for h in ["Walk", "Subject", "Class", "Frames", "fps", "Problems"] {
@@ -257,4 +290,5 @@ fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                     }
                 });
         });
+    st.panels.dataset.cache = cache;
 }
