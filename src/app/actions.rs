@@ -13,10 +13,10 @@ use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::{BackendChoice, select_device};
 use crate::core::project::{GeneratedSet, ModelRef, Project};
-use crate::core::report::gait::{GaitReport, ReportRequest, gait_report};
-use crate::core::report::pages::{self, Paper};
+use crate::core::report::gait::{ReportRequest, gait_report};
+use crate::core::report::pages;
 use crate::core::report::pdf::page_image;
-use crate::core::report::render;
+use crate::core::report::{ReportFormat, pdf_of, render};
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 
 use super::commands::{Output, PageImage, ReportSpec};
@@ -306,10 +306,20 @@ pub fn report(
             twin: twin.as_deref(),
         };
         let r = gait_report(&req, p, c).map_err(|e| e.to_string())?;
-        let pages = report_pages(&r, spec.paper)?;
+        // The pages are laid out once: for the preview and, as a PDF, for the file.
+        let laid_out = pages::pages(&r, spec.paper);
+        let images = laid_out
+            .iter()
+            .map(|svg| page_image(svg, 1.5).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<PageImage>, String>>()?;
         let message = match &spec.dir {
             Some(dir) => {
-                let bytes = render(&r, spec.format, spec.paper).map_err(|e| e.to_string())?;
+                let bytes = if spec.format == ReportFormat::Pdf {
+                    pdf_of(&r, &laid_out)
+                } else {
+                    render(&r, spec.format, spec.paper)
+                }
+                .map_err(|e| e.to_string())?;
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 let f = dir.join(format!("report.{}", spec.format.extension()));
                 write_atomic(&f, &bytes).map_err(|e| e.to_string())?;
@@ -319,21 +329,13 @@ pub fn report(
                     f.display()
                 )
             }
-            None => format!("Preview of {} pages", pages.len()),
+            None => format!("Preview of {} pages", images.len()),
         };
         Ok(Output::Report {
             message,
             title: r.title(),
-            pages,
+            pages: images,
         })
     })
     .map_err(|e| e.to_string())
-}
-
-/// The report's pages as images at 1.5 pixels per point (the preview).
-fn report_pages(r: &GaitReport, paper: Paper) -> Result<Vec<PageImage>, String> {
-    pages::pages(r, paper)
-        .iter()
-        .map(|svg| page_image(svg, 1.5).map_err(|e| e.to_string()))
-        .collect()
 }

@@ -13,8 +13,8 @@ use pathogait::core::fsutil::write_atomic;
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::select_device;
 use pathogait::core::report::gait::{ReportRequest, gait_report};
-use pathogait::core::report::pages::Paper;
-use pathogait::core::report::{ReportFormat, render};
+use pathogait::core::report::pages::{Paper, pages};
+use pathogait::core::report::{ReportFormat, pdf_of, render};
 use pathogait::core::twin::TwinModel;
 
 use super::model_cmds::BackendArg;
@@ -135,25 +135,23 @@ pub fn report_cmd(c: &ReportCmd) -> Result<ExitCode> {
         twin: twin.as_ref(),
     };
     let r = gait_report(&req, &Bars::default(), &CancelToken::new())?;
-    let bytes = render(&r, format, c.paper)?;
+    // A PDF's pages are laid out once, for the file and for the page count printed.
+    let (bytes, pages) = if format == ReportFormat::Pdf {
+        let pages = pages(&r, c.paper);
+        (pdf_of(&r, &pages)?, Some(pages.len()))
+    } else {
+        (render(&r, format, c.paper)?, None)
+    };
     match &c.out {
         None => print!("{}", String::from_utf8_lossy(&bytes)),
         Some(p) => {
             write_atomic(p, &bytes)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            let paged = pages.map_or_else(String::new, |n| format!(", {n} pages, {:?}", c.paper));
             println!(
-                "Wrote {} ({} findings{}).",
+                "Wrote {} ({} findings{paged}).",
                 p.display(),
-                r.a.clinical.findings.len(),
-                if format == ReportFormat::Pdf {
-                    format!(
-                        ", {} pages, {:?}",
-                        pathogait::core::report::pages::pages(&r, c.paper).len(),
-                        c.paper
-                    )
-                } else {
-                    String::new()
-                }
+                r.a.clinical.findings.len()
             );
         }
     }

@@ -14,7 +14,7 @@ use crate::core::jobs::{CancelToken, Cancelled, Progress};
 use crate::core::math::{mean, std_dev};
 use crate::core::twin::{TwinModel, angle_deviation};
 
-use super::{ClinicalReport, report_against_rest};
+use super::{ClinicalReport, clinical_report, reference_group};
 
 /// What to report on.
 pub struct ReportRequest<'a> {
@@ -302,22 +302,21 @@ pub fn gait_report(
         );
         (!b.bands.is_empty()).then_some(b)
     });
+    // One reference group for both sides of a comparison.
+    let (group_priors, group_name) =
+        reference_group(req.rest, normal.as_deref(), progress, cancel)?;
     let group = |title: &str, walks: &[&GaitSequence]| {
-        group_report(
+        let clinical = clinical_report(
             title,
             walks,
-            req,
-            normal.as_deref(),
+            group_priors.as_ref(),
+            &group_name,
             bands.as_ref(),
-            progress,
-            cancel,
-        )
+        );
+        group_report(clinical, walks, bands.as_ref())
     };
-    let a = group(&req.title, &req.walks)?;
-    let b = match &req.compare {
-        Some((t, w)) => Some(group(t, w)?),
-        None => None,
-    };
+    let a = group(&req.title, &req.walks);
+    let b = req.compare.as_ref().map(|(t, w)| group(t, w));
     let reference = reference_ranges(&a.clinical.reference, &reference, bands.as_ref());
     let compare = b
         .as_ref()
@@ -354,15 +353,10 @@ pub fn gait_report(
 }
 
 fn group_report(
-    title: &str,
+    clinical: ClinicalReport,
     walks: &[&GaitSequence],
-    req: &ReportRequest<'_>,
-    normal: Option<&str>,
     bands: Option<&NormativeBands>,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<GroupReport, Cancelled> {
-    let clinical = report_against_rest(title, walks, req.rest, normal, bands, progress, cancel)?;
+) -> GroupReport {
     let analyses: Vec<GaitAnalysis> = walks.iter().filter_map(|w| analyse(w).ok()).collect();
     let rows: Vec<Vec<(&str, &str, f64, f64)>> = analyses.iter().map(spatiotemporal_rows).collect();
     let spatiotemporal = rows
@@ -410,14 +404,14 @@ fn group_report(
         mean_finite(profiles.iter().map(|p| p.gps_right)),
         mean_finite(profiles.iter().map(|p| p.gps)),
     ];
-    Ok(GroupReport {
-        title: title.to_string(),
+    GroupReport {
+        title: clinical.title.clone(),
         clinical,
         analyses,
         spatiotemporal,
         gvs,
         gps,
-    })
+    }
 }
 
 fn range_2sd(v: &[f64]) -> Option<(f64, f64)> {

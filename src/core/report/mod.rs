@@ -73,11 +73,16 @@ pub fn render(
     Ok(match format {
         ReportFormat::Markdown => html::to_markdown(r).into_bytes(),
         ReportFormat::Html => html::to_html(r).into_bytes(),
-        ReportFormat::Pdf => {
-            let title = format!("Gait report: {}", r.title());
-            pdf::pdf(&pages::pages(r, paper), &title)?
-        }
+        ReportFormat::Pdf => pdf_of(r, &pages::pages(r, paper))?,
     })
+}
+
+/// The PDF of a report's laid-out pages (see [`pages::pages`]), titled after the report.
+///
+/// # Errors
+/// A page the PDF writer could not draw.
+pub fn pdf_of(r: &gait::GaitReport, pages: &[String]) -> Result<Vec<u8>, pdf::RenderError> {
+    pdf::pdf(pages, &format!("Gait report: {}", r.title()))
 }
 
 /// How a value compares with its reference.
@@ -158,12 +163,34 @@ pub fn report_against_rest(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<ClinicalReport, Cancelled> {
+    let (reference, reference_name) = reference_group(rest, normal_class, progress, cancel)?;
+    Ok(clinical_report(
+        title,
+        walks,
+        reference.as_ref(),
+        &reference_name,
+        bands,
+    ))
+}
+
+/// The reference group of a report: the priors of `rest`'s normal class (`normal_class` as in
+/// [`compute_priors`]) and its description ("class 'normal' of demo (12 walks, 6 subjects)").
+///
+/// # Errors
+/// Cancellation while the priors are computed.
+pub fn reference_group(
+    rest: &Dataset,
+    normal_class: Option<&str>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Option<GroupPriors>, String), Cancelled> {
     let priors = compute_priors(rest, normal_class, None, progress, cancel)?;
     let reference = priors
         .normal_class
         .as_ref()
-        .and_then(|n| priors.classes.iter().find(|g| &g.name == n));
-    let reference_name = reference.map_or_else(
+        .and_then(|n| priors.classes.iter().find(|g| &g.name == n))
+        .cloned();
+    let name = reference.as_ref().map_or_else(
         || "no reference group (no normal class found)".to_string(),
         |g| {
             format!(
@@ -172,13 +199,7 @@ pub fn report_against_rest(
             )
         },
     );
-    Ok(clinical_report(
-        title,
-        walks,
-        reference,
-        &reference_name,
-        bands,
-    ))
+    Ok((reference, name))
 }
 
 /// Where each feature of the evidence table comes from (named in the report).
