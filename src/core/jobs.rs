@@ -48,6 +48,18 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// `Err(Cancelled)` once cancelled: `cancel.check()?` between items.
+    ///
+    /// # Errors
+    /// [`Cancelled`] when [`CancelToken::cancel`] was called.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Returned by work that stopped because its [`CancelToken`] was cancelled.

@@ -7,7 +7,7 @@ use crate::core::biomech::AngleVar;
 use crate::core::charts::{BarGroup, CycleChart, LEFT, RIGHT, Series};
 use crate::core::data::Side;
 
-use super::gait::{GaitReport, GroupReport};
+use super::gait::{GaitReport, GroupReport, mean_curve};
 
 /// Formats a value with three significant figures ("–" when undefined).
 #[must_use]
@@ -120,11 +120,7 @@ pub fn kinematic_charts(r: &GaitReport) -> Vec<CycleChart> {
                     .filter(|(v, s, _)| *v == var && *s == side)
                     .map(|(_, _, c)| &c[..])
                     .collect();
-                if let Some(first) = twins.first() {
-                    let n = first.len();
-                    let values = (0..n)
-                        .map(|i| twins.iter().map(|c| c[i]).sum::<f64>() / twins.len() as f64)
-                        .collect();
+                if let Some(values) = mean_curve(twins.into_iter()) {
                     series.push(Series {
                         name: format!("twin {}", side.letter()),
                         color: dark(side).into(),

@@ -199,7 +199,8 @@ impl GaitReport {
     }
 }
 
-fn mean_curve<'a>(curves: impl Iterator<Item = &'a [f64]>) -> Option<Vec<f64>> {
+/// Pointwise mean of curves of equal length (non-finite values left out).
+pub(super) fn mean_curve<'a>(curves: impl Iterator<Item = &'a [f64]>) -> Option<Vec<f64>> {
     let curves: Vec<&[f64]> = curves.collect();
     let n = curves.first()?.len();
     Some(
@@ -219,14 +220,6 @@ fn mean_curve<'a>(curves: impl Iterator<Item = &'a [f64]>) -> Option<Vec<f64>> {
 fn mean_finite(v: impl Iterator<Item = f64>) -> f64 {
     let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
     mean(&v).unwrap_or(f64::NAN)
-}
-
-fn check(cancel: &CancelToken) -> Result<(), Cancelled> {
-    if cancel.is_cancelled() {
-        Err(Cancelled)
-    } else {
-        Ok(())
-    }
 }
 
 /// Distance of `v` outside `range` (0 inside).
@@ -288,7 +281,7 @@ pub fn gait_report(
         .filter_map(|s| analyse(s).ok())
         .collect();
     progress.finish();
-    check(cancel)?;
+    cancel.check()?;
     let bands = req.bands.cloned().or_else(|| {
         let curves: Vec<&[_]> = reference.iter().map(|a| &a.curves[..]).collect();
         let name = normal.as_deref().unwrap_or("-");
@@ -330,7 +323,7 @@ pub fn gait_report(
             .iter()
             .chain(req.compare.iter().flat_map(|(_, w)| w.iter()));
         for w in all {
-            check(cancel)?;
+            cancel.check()?;
             if let Ok(r) = model.analyse_walk(w) {
                 twin.push(twin_row(w, &r, bands));
             }

@@ -21,6 +21,7 @@ use crate::core::biomech::normative::{NormativeBands, gait_profile};
 use crate::core::biomech::priors::compute_priors;
 use crate::core::biomech::priors::{FEATURES, GroupPriors, features};
 use crate::core::biomech::{AngleVar, analyse};
+use crate::core::charts::xml;
 use crate::core::data::{Dataset, GaitSequence, Side};
 use crate::core::jobs::{CancelToken, Cancelled, Progress};
 use crate::core::math::mean;
@@ -485,13 +486,6 @@ fn rom_findings(
     out
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 impl ClinicalReport {
     /// Measurement table cells: name, value, reference range, flag, metric.
     fn table_rows(&self) -> Vec<[String; 5]> {
@@ -559,22 +553,19 @@ impl ClinicalReport {
     pub fn to_html(&self) -> String {
         let mut s = format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Gait report: {}</title>\n<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.2em .5em}}.Low,.High{{background:#fde2b8}}</style></head><body>\n<h1>Gait report: {}</h1>\n",
-            html_escape(&self.title),
-            html_escape(&self.title)
+            xml(&self.title),
+            xml(&self.title)
         );
         for l in self.header_lines() {
-            let _ = writeln!(s, "<p>{}</p>", html_escape(&l));
+            let _ = writeln!(s, "<p>{}</p>", xml(&l));
         }
         s.push_str("<h2>Findings</h2>\n<ul>\n");
         for f in &self.findings {
-            let _ = writeln!(s, "<li>{}</li>", html_escape(f));
+            let _ = writeln!(s, "<li>{}</li>", xml(f));
         }
         s.push_str("</ul>\n<h2>Measurements</h2>\n<table><tr><th>measure</th><th>value</th><th>reference (mean ± 2 SD)</th><th>flag</th><th>computed by</th></tr>\n");
         for row in self.table_rows() {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|c| format!("<td>{}</td>", html_escape(c)))
-                .collect();
+            let cells: Vec<String> = row.iter().map(|c| format!("<td>{}</td>", xml(c))).collect();
             // The flag names the row's class, so out-of-range rows are highlighted.
             let _ = writeln!(s, "<tr class=\"{}\">{}</tr>", row[3], cells.concat());
         }
