@@ -124,7 +124,7 @@ fn train_generate_curate_export_twin_report() {
             .iter()
             .all(|w| w.label.as_deref() == Some("stiff_legged") && w.is_synthetic())
     );
-    assert_eq!(st.panels.generation.gallery.len(), 4);
+    assert_eq!(st.panels.generation.gallery().len(), 4);
     // The gallery draws with its adherence badges.
     h.state_mut().tab = Tab::Generation;
     for _ in 0..4 {

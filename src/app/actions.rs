@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::core::biomech::priors::compute_priors;
+use crate::core::biomech::priors::{PriorSet, compute_priors_of};
 use crate::core::data::{Dataset, GaitSequence};
 use crate::core::export::{Curation, ExportOptions, export};
 use crate::core::fsutil::write_atomic;
 use crate::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
+use crate::core::model::vocab::Vocab;
 use crate::core::model::{BackendChoice, select_device};
 use crate::core::project::{GeneratedSet, ModelRef, Project};
 use crate::core::report::gait::{ReportRequest, gait_report};
@@ -19,6 +20,7 @@ use crate::core::report::pdf::page_image;
 use crate::core::report::{ReportFormat, pdf_of, render};
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 
+use super::catalog::{GeneratedWalks, LoadedWalks};
 use super::commands::{Output, PageImage, ReportSpec};
 use super::jobs::Job;
 use super::state::Workspace;
@@ -63,13 +65,12 @@ pub fn load_project(project: Project, path: Option<PathBuf>) -> std::io::Result<
                 Err(e) => problems.push(format!("generated set '{}': {e}", set.name)),
             }
         }
+        // Indexed here, so the frame that takes the walks in only moves them.
+        let walks = LoadedWalks::new(recorded.sequences, reports, generated, problems);
         Ok(Output::Loaded {
             project: Box::new(project),
             path,
-            recorded,
-            reports,
-            generated,
-            problems,
+            walks: Box::new(walks),
         })
     })
 }
@@ -79,14 +80,34 @@ pub fn load_project(project: Project, path: Option<PathBuf>) -> std::io::Result<
 /// # Errors
 /// The thread could not start.
 pub fn priors(ws: &Workspace) -> std::io::Result<StudioJob> {
-    let ds = ws.recorded_dataset();
+    // Shared, not copied: the frame that starts the job must stay short at any size.
+    let walks = ws.recorded.clone();
+    let name = ws.project.name.clone();
     let normal = ws.project.normal_class.clone();
     let bands = ws.external_bands.clone();
     Job::spawn("priors", "Computing priors", move |p, c| {
-        compute_priors(&ds, normal.as_deref(), bands.as_ref(), p, c)
-            .map(|s| Output::Priors(Box::new(s)))
+        compute_priors_of(&name, &walks, normal.as_deref(), bands.as_ref(), p, c)
+            .map(|s| {
+                let v = priors_vocab(&s, &walks);
+                Output::Priors(Box::new(s), Box::new(v))
+            })
             .map_err(|e| e.to_string())
     })
+}
+
+/// The prompt vocabulary of a dataset's priors (what the prompt composer previews with
+/// before a model exists): its classes, descriptor bins and each class's affected sides.
+#[must_use]
+pub fn priors_vocab(p: &PriorSet, walks: &[GaitSequence]) -> Vocab {
+    let classes = p
+        .classes
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|c| c != super::catalog::UNLABELLED)
+        .collect();
+    let mut v = Vocab::from_priors(p, classes, [0, 0, 0]);
+    v.count_sides(walks);
+    v
 }
 
 /// Trains a generator on the recorded walks into `<data dir>/models/<name>`.
@@ -163,7 +184,7 @@ pub fn generate_set(
             )
             .map_err(|e| e.to_string())?;
             let walks = set.load_sequences(&base).map_err(|e| e.to_string())?;
-            Ok(Output::Generated(set, walks))
+            Ok(Output::Generated(set, Box::new(GeneratedWalks::new(walks))))
         },
     )
     .map_err(|e| e.to_string())

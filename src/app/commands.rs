@@ -5,16 +5,17 @@
 use std::path::PathBuf;
 
 use crate::core::biomech::priors::PriorSet;
-use crate::core::data::{Dataset, GaitSequence};
 use crate::core::export::{CurationEntry, ExportOptions};
-use crate::core::io::ImportReport;
 use crate::core::model::bundle::TrainPlan;
 use crate::core::model::generate::Sampling;
 use crate::core::model::prompt::Prompt;
+use crate::core::model::vocab::Vocab;
 use crate::core::project::{GeneratedSet, ModelRef, Project, SavedPrompt};
 use crate::core::report::ReportFormat;
 use crate::core::report::pages::Paper;
 use crate::core::twin::{TwinModel, TwinResult};
+
+use super::catalog::{GeneratedWalks, LoadedWalks};
 
 /// Which walks an export or report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,21 +123,18 @@ pub enum Output {
         project: Box<Project>,
         /// Its file.
         path: Option<PathBuf>,
-        /// Recorded walks.
-        recorded: Dataset,
-        /// Import reports.
-        reports: Vec<ImportReport>,
-        /// Walks of generated sets.
-        generated: Vec<GaitSequence>,
-        /// Generated sets that could not be read.
-        problems: Vec<String>,
+        /// Recorded and generated walks, import reports and problems, indexed on the job's
+        /// thread.
+        walks: Box<LoadedWalks>,
     },
     /// Priors.
-    Priors(Box<PriorSet>),
+    /// Priors, with the prompt vocabulary they give before any model exists (built on the
+    /// job's thread: it takes every walk's priors).
+    Priors(Box<PriorSet>, Box<Vocab>),
     /// A trained model saved in the project's data folder.
     Trained(ModelRef, String),
     /// A generated set with its walks.
-    Generated(GeneratedSet, Vec<GaitSequence>),
+    Generated(GeneratedSet, Box<GeneratedWalks>),
     /// A trained twin.
     Twin(Box<TwinModel>),
     /// A twin result for a walk.

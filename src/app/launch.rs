@@ -117,7 +117,7 @@ fn apply(l: &Launch, v: &mut PanelCtx<'_>) {
         ));
     }
     if !ids.is_empty() {
-        v.ws.selection = ids;
+        v.ws.select(ids);
     }
     if let Some(t) = l.tab {
         *v.tab = t;

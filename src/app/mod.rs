@@ -3,6 +3,8 @@
 //! the 3D viewport draws with wgpu through an egui-wgpu paint callback (WGSL in `shaders/`).
 
 pub mod actions;
+pub mod bench;
+pub mod catalog;
 pub mod commands;
 pub mod jobs;
 pub mod launch;

@@ -2,9 +2,10 @@
 //! and generated sets, priors, selection, twin results and per-walk caches. No egui here:
 //! panels read it and send [`crate::app::commands::Command`]s to change it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::biomech::priors::PriorSet;
 use crate::core::biomech::{GaitAnalysis, NormativeBands, analyse};
@@ -14,7 +15,16 @@ use crate::core::io::ImportReport;
 use crate::core::project::Project;
 use crate::core::twin::{TwinModel, TwinResult};
 
+use super::catalog::{Catalog, GeneratedWalks, LoadedWalks};
 use super::render::scene::contact_flags;
+
+/// Source of [`Workspace::generation`] values: unique across workspaces, so a view cached
+/// for one project can never be taken for another's.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A walk prepared for display: canonical frame (Z up, walking along +X) and foot contacts.
 #[derive(Debug, Clone)]
@@ -34,8 +44,9 @@ pub struct Workspace {
     pub path: Option<PathBuf>,
     /// Changed since the last save.
     pub dirty: bool,
-    /// Recorded walks from the project's sources (demo or files).
-    pub recorded: Vec<GaitSequence>,
+    /// Recorded walks from the project's sources (demo or files), shared with the jobs that
+    /// read them (priors) instead of copied: at 100,000 walks a copy takes seconds.
+    pub recorded: Arc<Vec<GaitSequence>>,
     /// Import reports of the file sources (per-file warnings and errors).
     pub reports: Vec<ImportReport>,
     /// Walks of the project's generated sets.
@@ -44,25 +55,38 @@ pub struct Workspace {
     pub load_problems: Vec<String>,
     /// Priors of the recorded walks, once computed.
     pub priors: Option<Arc<PriorSet>>,
+    /// The prompt vocabulary of those priors (see `actions::priors_vocab`), when the priors
+    /// job built it.
+    pub priors_vocab: Option<Arc<crate::core::model::vocab::Vocab>>,
     /// External normative bands named by the project, if loaded.
     pub external_bands: Option<NormativeBands>,
-    /// Selected walk ids, in selection order (the first is the "current" walk).
+    /// Selected walk ids, in selection order (the first is the "current" walk). Change it
+    /// with [`Workspace::select`] and [`Workspace::toggle`], which keep the lookup set.
     pub selection: Vec<String>,
+    /// The selection as a set: the browser asks each visible row whether it is selected.
+    selected: HashSet<String>,
     /// The trained normative twin, if any.
     pub twin: Option<Arc<TwinModel>>,
     /// Twin results by walk id.
     pub twin_results: BTreeMap<String, TwinResult>,
     /// True once the project's data finished loading.
     pub loaded: bool,
-    /// Bumped whenever the walks, their problems or the priors change: views built from them
-    /// (the browser's rows) are cached until it moves.
+    /// Changes whenever the walks, their problems or the priors change (unique across
+    /// workspaces): views built from them (the browser's rows, the priors plot) are cached
+    /// until it moves.
     pub generation: u64,
+    /// Changes whenever a curation entry changes (the curation table's counts are cached).
+    pub curation_rev: u64,
+    /// Every walk's display row (built with the indices).
+    catalog: Catalog,
     /// Walk id -> (generated, index into `recorded` or `generated`), built once per change so
     /// a lookup by id never scans the walks.
     index: HashMap<String, (bool, usize)>,
     /// Walk id -> import warnings and analysis failure, built once per change (the table asked
     /// for each row every frame, scanning every file report: quadratic in the walks).
     problems: HashMap<String, Vec<String>>,
+    /// Walk id -> import warnings of its file.
+    file_problems: HashMap<String, Vec<String>>,
     display: HashMap<String, Arc<DisplayWalk>>,
     analyses: HashMap<String, Arc<Result<GaitAnalysis, String>>>,
 }
@@ -112,60 +136,58 @@ impl Workspace {
         }
     }
 
-    /// Rebuilds the id index and the problems after the walks or the priors changed.
-    fn reindex(&mut self) {
-        self.index = self
-            .recorded
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), (false, i)))
-            .chain(
-                self.generated
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (s.id.clone(), (true, i))),
-            )
-            .collect();
-        let mut problems: HashMap<String, Vec<String>> = HashMap::new();
-        for f in self.reports.iter().flat_map(|r| r.files.iter()) {
-            if f.warnings.is_empty() {
-                continue;
-            }
-            for id in &f.sequences {
-                problems
-                    .entry(id.clone())
-                    .or_default()
-                    .extend(f.warnings.iter().cloned());
-            }
-        }
+    /// Rebuilds each walk's problems: import warnings, then analysis failures.
+    fn index_problems(&mut self) {
+        let mut problems = self.file_problems.clone();
         if let Some(p) = &self.priors {
             for (id, why) in &p.failed {
                 problems.entry(id.clone()).or_default().push(why.clone());
             }
         }
         self.problems = problems;
-        self.generation += 1;
+        self.generation = next_generation();
     }
 
-    /// Sets the priors of the recorded walks (their failures become problems).
+    /// Sets the priors of the recorded walks (their failures become problems). The walks did
+    /// not change, so only the problems are rebuilt.
     pub fn set_priors(&mut self, priors: Arc<PriorSet>) {
         self.priors = Some(priors);
-        self.reindex();
+        self.index_problems();
+        self.catalog.set_problems(&self.problems);
     }
 
-    /// The recorded walks as a dataset (what priors, training and the twin use).
+    /// Index of a walk's row in [`Workspace::catalog`].
+    #[must_use]
+    pub fn row_of(&self, id: &str) -> Option<usize> {
+        match *self.index.get(id)? {
+            (false, i) => Some(i),
+            (true, i) => Some(self.recorded.len() + i),
+        }
+    }
+
+    /// Every walk's display row, recorded first, then generated.
+    #[must_use]
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Sets a walk's curation entry.
+    pub fn curate(&mut self, id: String, entry: crate::core::export::CurationEntry) {
+        self.project.curation.insert(id, entry);
+        self.dirty = true;
+        self.curation_rev = next_generation();
+    }
+
+    /// A copy of the recorded walks as a dataset (what training and the twin take along).
     #[must_use]
     pub fn recorded_dataset(&self) -> Dataset {
-        Dataset::new(self.project.name.clone(), self.recorded.clone())
+        Dataset::new(self.project.name.clone(), self.recorded.to_vec())
     }
 
-    /// Distinct subjects among the recorded walks (no copy of the walks: called every frame).
+    /// Distinct subjects among the recorded walks (counted once per change).
     #[must_use]
     pub fn subject_count(&self) -> usize {
-        let mut v: Vec<&str> = self.recorded.iter().map(|s| s.subject.as_str()).collect();
-        v.sort_unstable();
-        v.dedup();
-        v.len()
+        self.catalog.recorded_subjects
     }
 
     /// The class treated as normal: the project's setting, else the priors' choice.
@@ -180,14 +202,13 @@ impl Workspace {
     /// Class labels of the recorded walks.
     #[must_use]
     pub fn classes(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .recorded
-            .iter()
-            .filter_map(|s| s.label.clone())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
+        self.catalog.recorded_classes.clone()
+    }
+
+    /// True when there are recorded walks and every one is synthetic (the demo data).
+    #[must_use]
+    pub fn synthetic_recorded(&self) -> bool {
+        self.catalog.synthetic_recorded
     }
 
     /// The walk prepared for display (cached).
@@ -243,7 +264,8 @@ impl Workspace {
         Some(a)
     }
 
-    /// Replaces the loaded data (after a load job) and clears caches.
+    /// Replaces the loaded data and clears caches (building the indices here; the studio's
+    /// load job builds them on its own thread, see [`LoadedWalks`]).
     pub fn set_data(
         &mut self,
         recorded: Vec<GaitSequence>,
@@ -251,28 +273,86 @@ impl Workspace {
         generated: Vec<GaitSequence>,
         problems: Vec<String>,
     ) {
-        self.recorded = recorded;
-        self.reports = reports;
-        self.generated = generated;
-        self.load_problems = problems;
-        self.display.clear();
-        self.analyses.clear();
+        self.set_loaded(LoadedWalks::new(recorded, reports, generated, problems));
+    }
+
+    /// Takes in loaded walks with their indices: a move, whatever their number. The walks
+    /// they replace are freed on a thread of their own (freeing 100,000 walks takes longer
+    /// than a frame).
+    pub fn set_loaded(&mut self, w: LoadedWalks) {
+        let old = (
+            std::mem::replace(&mut self.recorded, Arc::new(w.recorded)),
+            std::mem::replace(&mut self.generated, w.generated),
+            std::mem::take(&mut self.display),
+            std::mem::take(&mut self.analyses),
+        );
+        if !old.0.is_empty() || !old.1.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("pathogait-free".into())
+                .spawn(move || drop(old));
+        }
+        self.reports = w.reports;
+        self.load_problems = w.load_problems;
+        self.index = w.index;
+        self.file_problems = w.file_problems;
+        self.catalog = w.catalog;
         self.priors = None;
+        self.priors_vocab = None;
         self.loaded = true;
-        self.reindex();
-        let ids: Vec<String> = self.walks().map(|s| s.id.clone()).collect();
-        self.selection.retain(|s| ids.contains(s));
-        if self.selection.is_empty()
-            && let Some(first) = ids.first()
+        self.index_problems();
+        let index = &self.index;
+        let mut kept: Vec<String> = self
+            .selection
+            .iter()
+            .filter(|s| index.contains_key(*s))
+            .cloned()
+            .collect();
+        if kept.is_empty()
+            && let Some(first) = self.walks().next()
         {
-            self.selection.push(first.clone());
+            kept.push(first.id.clone());
+        }
+        self.select(kept);
+    }
+
+    /// Selects `ids`, in this order.
+    pub fn select(&mut self, ids: Vec<String>) {
+        self.selected = ids.iter().cloned().collect();
+        self.selection = ids;
+    }
+
+    /// Adds `id` to the selection, or removes it when it is selected.
+    pub fn toggle(&mut self, id: String) {
+        if self.selected.remove(&id) {
+            self.selection.retain(|s| *s != id);
+        } else {
+            self.selected.insert(id.clone());
+            self.selection.push(id);
         }
     }
 
-    /// Adds generated walks (after generation) without touching the rest.
+    /// True when `id` is selected (a set lookup).
+    #[must_use]
+    pub fn is_selected(&self, id: &str) -> bool {
+        self.selected.contains(id)
+    }
+
+    /// Adds generated walks: the indices and rows grow by the new walks only.
     pub fn add_generated(&mut self, walks: Vec<GaitSequence>) {
-        self.generated.extend(walks);
-        self.reindex();
+        self.add_generated_built(GeneratedWalks::new(walks));
+    }
+
+    /// Adds generated walks whose rows were built beforehand (on the generation job's
+    /// thread).
+    pub fn add_generated_built(&mut self, g: GeneratedWalks) {
+        let base = self.generated.len();
+        self.index.reserve(g.walks.len());
+        for (i, w) in g.walks.iter().enumerate() {
+            self.index.insert(w.id.clone(), (true, base + i));
+        }
+        self.catalog.extend(g.rows);
+        self.generated.extend(g.walks);
+        self.generation = next_generation();
     }
 
     /// Problems found in a walk, for the dataset table: import warnings or analysis failure

@@ -86,7 +86,27 @@ impl Studio {
         project: Option<PathBuf>,
         recent: Recent,
     ) -> Self {
-        let mut s = Self {
+        let mut s = Self::blank(wgpu, renderer_note, recent);
+        let target = project.or_else(|| s.recent.paths.first().cloned().filter(|p| p.exists()));
+        match target {
+            Some(p) => s.open(&p),
+            None => s.new_project(),
+        }
+        s
+    }
+
+    /// A studio without a renderer or recent list that loads `project` (not from a file):
+    /// what `bench --ui` and the scaling test drive.
+    #[must_use]
+    pub fn with_project(project: Project, renderer_note: String) -> Self {
+        let mut s = Self::blank(false, renderer_note, Recent::at(None));
+        s.ws = Workspace::new(project.clone(), None);
+        s.start_load(project, None);
+        s
+    }
+
+    fn blank(wgpu: bool, renderer_note: String, recent: Recent) -> Self {
+        Self {
             ws: Workspace::default(),
             jobs: Vec::new(),
             notes: Notifications::default(),
@@ -101,13 +121,7 @@ impl Studio {
             close_warned: false,
             launch: None,
             shot: None,
-        };
-        let target = project.or_else(|| s.recent.paths.first().cloned().filter(|p| p.exists()));
-        match target {
-            Some(p) => s.open(&p),
-            None => s.new_project(),
         }
-        s
     }
 
     fn new_project(&mut self) {
@@ -274,14 +288,8 @@ impl Studio {
                 self.save_to(&p);
             }
             Command::Import(p) => self.import(&p),
-            Command::Select(ids) => self.ws.selection = ids,
-            Command::ToggleSelect(id) => {
-                if let Some(i) = self.ws.selection.iter().position(|s| *s == id) {
-                    self.ws.selection.remove(i);
-                } else {
-                    self.ws.selection.push(id);
-                }
-            }
+            Command::Select(ids) => self.ws.select(ids),
+            Command::ToggleSelect(id) => self.ws.toggle(id),
             Command::ComputePriors => {
                 self.push_job(actions::priors(&self.ws).map_err(|e| e.to_string()));
             }
@@ -312,10 +320,7 @@ impl Studio {
                 self.ws.project.prompts.push(p);
                 self.ws.dirty = true;
             }
-            Command::Curate(id, entry) => {
-                self.ws.project.curation.insert(id, entry);
-                self.ws.dirty = true;
-            }
+            Command::Curate(id, entry) => self.ws.curate(id, entry),
             Command::Export {
                 which,
                 options,
@@ -381,15 +386,12 @@ impl Studio {
             Output::Loaded {
                 project,
                 path,
-                recorded,
-                reports,
-                generated,
-                problems,
+                walks,
             } => {
                 if path != self.ws.path || project.name != self.ws.project.name {
                     return; // a load for a project that is no longer open
                 }
-                for r in &reports {
+                for r in walks.reports() {
                     for f in r.files.iter().filter(|f| f.error.is_some()) {
                         self.notes.warn(format!(
                             "{}: {}",
@@ -398,20 +400,14 @@ impl Studio {
                         ));
                     }
                 }
-                for p in &problems {
+                for p in walks.load_problems() {
                     self.notes.warn(p.clone());
                 }
-                let n = recorded.sequences.len();
-                self.ws
-                    .set_data(recorded.sequences, reports, generated, problems);
-                let synthetic = self
-                    .ws
-                    .recorded
-                    .iter()
-                    .all(crate::core::data::GaitSequence::is_synthetic);
+                let n = walks.recorded().len();
+                self.ws.set_loaded(*walks);
                 self.notes.info(format!(
                     "Loaded {n} walks{}",
-                    if synthetic {
+                    if self.ws.synthetic_recorded() {
                         " (SYNTHETIC demo data)"
                     } else {
                         ""
@@ -419,7 +415,7 @@ impl Studio {
                 ));
                 self.push_job(actions::priors(&self.ws).map_err(|e| e.to_string()));
             }
-            Output::Priors(p) => {
+            Output::Priors(p, v) => {
                 if !p.failed.is_empty() {
                     self.notes.warn(format!(
                         "{} walks could not be analysed (see the Problems column)",
@@ -427,6 +423,7 @@ impl Studio {
                     ));
                 }
                 self.ws.set_priors(std::sync::Arc::new(*p));
+                self.ws.priors_vocab = Some(std::sync::Arc::new(*v));
             }
             Output::Trained(m, summary) => {
                 self.ws.project.models.retain(|x| x.name != m.name);
@@ -437,12 +434,14 @@ impl Studio {
             Output::Generated(set, walks) => {
                 self.notes.info(format!(
                     "Generated {} walks into set '{}'",
-                    walks.len(),
+                    walks.walks().len(),
                     set.name
                 ));
-                self.panels.generation.gallery = walks.iter().map(|w| w.id.clone()).collect();
+                self.panels
+                    .generation
+                    .show_gallery(walks.walks().iter().map(|w| w.id.clone()).collect());
                 self.ws.project.generated.push(set);
-                self.ws.add_generated(walks);
+                self.ws.add_generated_built(*walks);
                 self.ws.dirty = true;
             }
             Output::Twin(m) => {

@@ -176,6 +176,13 @@ pub struct BenchCmd {
     /// Time the studio's viewport renderer drawing this many skeletons instead of the models.
     #[arg(long)]
     viewport: Option<usize>,
+    /// Time the studio's frames with this many walks instead of the models (a list runs each:
+    /// `--ui 1000,10000,100000`).
+    #[arg(long, value_delimiter = ',')]
+    ui: Vec<usize>,
+    /// Frames drawn per tab with --ui.
+    #[arg(long, default_value_t = 120)]
+    ui_frames: usize,
     /// Print the figures as JSON (for scripts) instead of a table.
     #[arg(long)]
     json: bool,
@@ -528,15 +535,15 @@ fn save_set(
     Ok(())
 }
 
-/// Peak resident memory, where the platform says (Linux); `None` prints as "-".
-fn peak_rss_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
+    if !c.ui.is_empty() {
+        #[cfg(feature = "studio")]
+        return super::render_bench::ui_bench_cmd(&c.ui, c.ui_frames, c.json);
+        #[cfg(not(feature = "studio"))]
+        anyhow::bail!(
+            "bench --ui times the studio, which this build leaves out (--no-default-features)"
+        );
+    }
     if let Some(n) = c.viewport {
         #[cfg(feature = "studio")]
         return super::render_bench::viewport_bench(n);
@@ -565,7 +572,7 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
         progress,
     )?;
     let total_s = t0.elapsed().as_secs_f64();
-    let rss = peak_rss_mib();
+    let rss = pathogait::core::bench::peak_rss_mib();
     if c.json {
         let v = serde_json::json!({ "bench": r, "total_seconds": total_s, "peak_rss_mib": rss });
         println!("{}", serde_json::to_string_pretty(&v)?);

@@ -1,11 +1,13 @@
 //! `pathogait bench --viewport N`: how fast the viewport's renderer draws N skeletons (demo
 //! walks side by side, with grid and foot contacts), offscreen at 1280x720, on the adapter
-//! wgpu picks (a real GPU where there is one, Mesa lavapipe otherwise).
+//! wgpu picks (a real GPU where there is one, Mesa lavapipe otherwise). `bench --ui N`: the
+//! studio's frames with N walks (see `pathogait::app::bench`).
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use pathogait::app::bench::{FRAME_BUDGET_MS, UiBenchRun, ui_bench};
 use pathogait::app::render::scene::{Layer, OrbitCamera, build_scene, contact_flags};
 use pathogait::app::render::{SkeletonRenderer, headless_device};
 use pathogait::core::data::preprocess::normalize_frame;
@@ -73,4 +75,78 @@ pub fn viewport_bench(skeletons: usize) -> Result<ExitCode> {
         1000.0 * build_s / FRAMES as f64
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Frames drawn while a project loads, per tab, and for one sort, for each N in `ns`.
+pub fn ui_bench_cmd(ns: &[usize], frames: usize, json: bool) -> Result<ExitCode> {
+    let bars = super::progress::Bars::default();
+    let mut runs: Vec<UiBenchRun> = Vec::new();
+    for &n in ns {
+        let progress: &dyn pathogait::core::jobs::Progress = if json {
+            &pathogait::core::jobs::NoProgress
+        } else {
+            &bars
+        };
+        let r = ui_bench(n.max(2), frames.max(2), progress)?;
+        if !json {
+            print_ui_run(&r);
+        }
+        runs.push(r);
+    }
+    if json {
+        let v = serde_json::json!({
+            "frame_budget_ms": FRAME_BUDGET_MS,
+            "runs": runs,
+            "peak_rss_mib": pathogait::core::bench::peak_rss_mib(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if let Some(m) = pathogait::core::bench::peak_rss_mib() {
+        println!("Peak memory of the run (VmHWM): {m:.0} MiB");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_ui_run(r: &UiBenchRun) {
+    use super::table::{Table, num};
+    let pct = |ms: f64| num(100.0 * ms / FRAME_BUDGET_MS, 0);
+    println!(
+        "\n{} walks ({} recorded and analysed, {} generated); frame budget {FRAME_BUDGET_MS:.1} ms (60 Hz)",
+        r.walks, r.recorded, r.generated
+    );
+    println!(
+        "Load and priors: {:.1} s in the background; {} frames meanwhile, mean {:.1} ms, max {:.1} ms, {} over 50 ms",
+        r.load_seconds,
+        r.load_frames.frames,
+        r.load_frames.mean_ms,
+        r.load_frames.max_ms,
+        r.load_frames.over_50ms
+    );
+    println!(
+        "Generated walks taken in: {:.1} ms; whole table sorted by walk id: {:.1} ms",
+        r.add_generated_ms, r.sort_by_id_ms
+    );
+    let mut t = Table::new(&[
+        "tab",
+        "first frame",
+        "mean",
+        "p95",
+        "max",
+        "mean % of budget",
+        "max % of budget",
+    ]);
+    for f in &r.tabs {
+        t.row(vec![
+            f.tab.clone(),
+            format!("{:.1} ms", f.first_ms),
+            format!("{:.2} ms", f.frames.mean_ms),
+            format!("{:.2} ms", f.frames.p95_ms),
+            format!("{:.2} ms", f.frames.max_ms),
+            pct(f.frames.mean_ms),
+            pct(f.frames.max_ms),
+        ]);
+    }
+    print!("{}", t.render());
+    if let Some(m) = r.rss_mib {
+        println!("Resident memory with the project open: {m:.0} MiB");
+    }
 }

@@ -412,3 +412,24 @@ fn classifier_stages(
     }
     Ok(out)
 }
+
+/// A memory figure of this process from `/proc/self/status` (Linux), MiB: `VmHWM` (peak
+/// resident) or `VmRSS` (resident now). `None` where the platform does not say.
+fn proc_status_mib(field: &str) -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Peak resident memory of this process so far, MiB (Linux; `None` elsewhere).
+#[must_use]
+pub fn peak_rss_mib() -> Option<f64> {
+    proc_status_mib("VmHWM:")
+}
+
+/// Resident memory of this process now, MiB (Linux; `None` elsewhere).
+#[must_use]
+pub fn rss_mib() -> Option<f64> {
+    proc_status_mib("VmRSS:")
+}

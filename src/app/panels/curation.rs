@@ -25,6 +25,20 @@ pub struct CurationState {
     pub out: String,
     /// Tag being typed per walk.
     pub tag_edit: String,
+    /// The listed rows and their decision counts, until the walks, the set or a decision
+    /// changes.
+    cache: Option<(CacheKey, Listed)>,
+}
+
+/// What the cached rows were built from: walks generation, set, curation revision (and the
+/// selection, for the selected walks).
+type CacheKey = (u64, WalkSet, u64, Vec<String>);
+
+/// Rows (indices into the workspace catalog) and `[accepted, rejected, pending]`.
+#[derive(Debug, Clone, Default)]
+struct Listed {
+    rows: Vec<u32>,
+    counts: [usize; 3],
 }
 
 impl Default for CurationState {
@@ -35,6 +49,7 @@ impl Default for CurationState {
             include_pending: false,
             out: "export".into(),
             tag_edit: String::new(),
+            cache: None,
         }
     }
 }
@@ -66,6 +81,59 @@ fn which_label(w: WalkSet) -> &'static str {
     }
 }
 
+/// The rows of `which` and their decision counts, rebuilt only when something they show
+/// changed.
+fn listed(st: &mut PanelCtx<'_>) -> Listed {
+    let which = st.panels.curation.which;
+    let selection = if which == WalkSet::Selected {
+        st.ws.selection.clone()
+    } else {
+        Vec::new()
+    };
+    let key = (st.ws.generation, which, st.ws.curation_rev, selection);
+    if let Some((k, l)) = &st.panels.curation.cache
+        && *k == key
+    {
+        return l.clone();
+    }
+    let ws = &*st.ws;
+    let rows: Vec<u32> = match which {
+        WalkSet::Selected => ws
+            .selection
+            .iter()
+            .filter_map(|id| ws.row_of(id))
+            .map(|i| i as u32)
+            .collect(),
+        _ => {
+            let cat = ws.catalog();
+            (0..cat.rows.len() as u32)
+                .filter(|i| match which {
+                    WalkSet::Recorded => !cat.rows[*i as usize].generated,
+                    WalkSet::Generated => cat.rows[*i as usize].generated,
+                    _ => true,
+                })
+                .collect()
+        }
+    };
+    let mut counts = [0; 3];
+    for i in &rows {
+        let id = &ws.catalog().rows[*i as usize].id;
+        match ws
+            .project
+            .curation
+            .get(id)
+            .map_or(Decision::Pending, |e| e.decision)
+        {
+            Decision::Accepted => counts[0] += 1,
+            Decision::Rejected => counts[1] += 1,
+            Decision::Pending => counts[2] += 1,
+        }
+    }
+    let l = Listed { rows, counts };
+    st.panels.curation.cache = Some((key, l.clone()));
+    l
+}
+
 /// Draws the panel.
 pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let c = &mut st.panels.curation;
@@ -84,52 +152,50 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 }
             });
     });
-    // Ids and labels only: the table must not copy every walk each frame.
-    let walks: Vec<(String, Option<String>)> = walk_refs(st.ws, c.which)
-        .into_iter()
-        .map(|w| (w.id.clone(), w.label.clone()))
-        .collect();
-    let count = |d: Decision| {
-        walks
-            .iter()
-            .filter(|w| {
-                st.ws
-                    .project
-                    .curation
-                    .get(&w.0)
-                    .map_or(Decision::Pending, |e| e.decision)
-                    == d
-            })
-            .count()
-    };
+    let l = listed(st);
+    let [accepted, rejected, pending] = l.counts;
     ui.label(format!(
-        "{} walks: {} accepted, {} rejected, {} pending",
-        walks.len(),
-        count(Decision::Accepted),
-        count(Decision::Rejected),
-        count(Decision::Pending)
+        "{} walks: {accepted} accepted, {rejected} rejected, {pending} pending",
+        l.rows.len()
     ));
-    export_form(st, ui, walks.len());
+    export_form(st, ui, l.rows.len());
     ui.separator();
     let tag = st.panels.curation.tag_edit.clone();
     ui.horizontal(|ui| {
         ui.label("Tag to add with +");
         ui.text_edit_singleline(&mut st.panels.curation.tag_edit);
     });
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("curation").striped(true).show(ui, |ui| {
-            for h in ["Walk", "Class", "Decision", "Tags", "Note", ""] {
-                ui.label(RichText::new(h).strong());
-            }
-            ui.end_row();
-            for (id, label) in walks.iter().take(2000) {
-                // No entry yet means pending, untagged, without a note.
-                let entry = st.ws.project.curation.get(id).cloned().unwrap_or_default();
-                curation_row(ui, st.commands, id, label.as_deref(), &entry, &tag);
-                ui.end_row();
-            }
+    let row_h = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 2.0;
+    // Only the visible rows are laid out: every walk is reachable by scrolling, at any size.
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show_rows(ui, row_h, l.rows.len() + 1, |ui, range| {
+            egui::Grid::new("curation")
+                .striped(true)
+                .min_row_height(row_h - ui.spacing().item_spacing.y)
+                .show(ui, |ui| {
+                    for i in range {
+                        if i == 0 {
+                            for h in ["Walk", "Class", "Decision", "Tags", "Note", ""] {
+                                ui.label(RichText::new(h).strong());
+                            }
+                            ui.end_row();
+                            continue;
+                        }
+                        let r = &st.ws.catalog().rows[l.rows[i - 1] as usize];
+                        // No entry yet means pending, untagged, without a note.
+                        let entry = st
+                            .ws
+                            .project
+                            .curation
+                            .get(&r.id)
+                            .cloned()
+                            .unwrap_or_default();
+                        curation_row(ui, st.commands, &r.id, &r.class, &entry, &tag);
+                        ui.end_row();
+                    }
+                });
         });
-    });
 }
 
 /// One walk's row: decision buttons, tags (remove with ×, add the tag being edited with +),
@@ -138,12 +204,12 @@ fn curation_row(
     ui: &mut egui::Ui,
     pending: &mut CommandQueue,
     id: &str,
-    label: Option<&str>,
+    class: &str,
     entry: &CurationEntry,
     tag: &str,
 ) {
     ui.label(id);
-    ui.label(label.unwrap_or("(unlabelled)"));
+    ui.label(class);
     ui.horizontal(|ui| {
         for (d, t) in [
             (Decision::Accepted, "accept"),

@@ -4,65 +4,33 @@
 use egui::{Color32, RichText};
 
 use super::PanelCtx;
+use crate::app::catalog::{Filter, Sort, SortKey, SourceFilter};
 use crate::app::commands::Command;
-use crate::core::data::GaitSequence;
 
-/// Which walks the table lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SourceFilter {
-    /// Recorded and generated.
-    #[default]
-    All,
-    /// Recorded only.
-    Recorded,
-    /// Generated only.
-    Generated,
-}
-
-/// The filtered rows and what they were built from.
+/// The filtered, sorted row indices and what they were built from.
 #[derive(Debug, Default)]
 struct RowCache {
-    key: Option<(u64, String, String, SourceFilter, bool)>,
-    rows: Vec<Row>,
+    key: Option<(u64, Filter, Sort)>,
+    rows: Vec<u32>,
 }
 
 /// Browser state.
 #[derive(Debug, Default)]
 pub struct BrowserState {
-    /// Free-text search over id, subject and class.
-    pub search: String,
-    /// Class filter ("" = all).
-    pub class: String,
-    /// Source filter.
-    pub source: SourceFilter,
-    /// Only walks with problems.
-    pub problems_only: bool,
-    /// The rows of the last frame, rebuilt only when the data or a filter changed.
+    /// Search text, class, source and problems filters.
+    pub filter: Filter,
+    /// Sort column and direction (click a header; again to reverse).
+    pub sort: Sort,
+    /// The rows of the last frame, rebuilt only when the data, a filter or the sort changed.
     cache: RowCache,
 }
 
-/// True when `s` passes the browser's filters.
-#[must_use]
-pub fn matches(b: &BrowserState, s: &GaitSequence, has_problems: bool) -> bool {
-    let q = b.search.trim().to_lowercase();
-    let label = s.label.as_deref().unwrap_or("(unlabelled)");
-    (q.is_empty()
-        || s.id.to_lowercase().contains(&q)
-        || s.subject.to_lowercase().contains(&q)
-        || label.to_lowercase().contains(&q))
-        && (b.class.is_empty() || label == b.class)
-        && match b.source {
-            SourceFilter::All => true,
-            SourceFilter::Recorded => !matches!(
-                s.provenance,
-                crate::core::data::Provenance::Generated { .. }
-            ),
-            SourceFilter::Generated => matches!(
-                s.provenance,
-                crate::core::data::Provenance::Generated { .. }
-            ),
-        }
-        && (!b.problems_only || has_problems)
+impl BrowserState {
+    /// Row indices into [`crate::app::catalog::Catalog::rows`] the table lists now.
+    #[must_use]
+    pub fn rows(&self) -> &[u32] {
+        &self.cache.rows
+    }
 }
 
 /// Draws the browser.
@@ -74,9 +42,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             ui.label("loading…");
         });
     }
-    let synthetic =
-        !st.ws.recorded.is_empty() && st.ws.recorded.iter().all(GaitSequence::is_synthetic);
-    if synthetic {
+    if st.ws.synthetic_recorded() {
         ui.label(
             RichText::new("Embedded demo data: SYNTHETIC walks from a parametric gait model, not real patients.")
                 .color(Color32::from_rgb(230, 170, 60)),
@@ -98,21 +64,12 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             st.ws.subject_count()
         ));
     });
-    let b = &mut st.panels.dataset;
+    let b = &mut st.panels.dataset.filter;
     ui.horizontal(|ui| {
         ui.label("Search");
         ui.text_edit_singleline(&mut b.search);
     });
-    let classes = {
-        let mut c: Vec<String> = st
-            .ws
-            .walks()
-            .map(|s| s.label.clone().unwrap_or_else(|| "(unlabelled)".into()))
-            .collect();
-        c.sort();
-        c.dedup();
-        c
-    };
+    let classes = &st.ws.catalog().classes;
     ui.horizontal(|ui| {
         egui::ComboBox::from_id_salt("class-filter")
             .selected_text(if b.class.is_empty() {
@@ -122,7 +79,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             })
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut b.class, String::new(), "all classes");
-                for c in &classes {
+                for c in classes {
                     ui.selectable_value(&mut b.class, c.clone(), c);
                 }
             });
@@ -179,46 +136,14 @@ fn import_warnings(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
     });
 }
 
-/// One row of the walk table.
-#[derive(Debug)]
-struct Row {
-    id: String,
-    subject: String,
-    class: String,
-    frames: usize,
-    fps: f32,
-    problems: Vec<String>,
-    synthetic: bool,
-}
-
-/// Rebuilds the cached rows when the data or a filter changed since they were built.
+/// Rebuilds the cached row indices when the data, a filter or the sort changed.
 fn refresh_rows(st: &mut PanelCtx<'_>) {
     let b = &st.panels.dataset;
-    let key = (
-        st.ws.generation,
-        b.search.clone(),
-        b.class.clone(),
-        b.source,
-        b.problems_only,
-    );
-    if st.panels.dataset.cache.key.as_ref() != Some(&key) {
-        let b = &st.panels.dataset;
-        let rows = st
-            .ws
-            .walks()
-            .filter_map(|s| {
-                let problems = st.ws.problems_of(&s.id);
-                matches(b, s, !problems.is_empty()).then(|| Row {
-                    id: s.id.clone(),
-                    subject: s.subject.clone(),
-                    class: s.label.clone().unwrap_or_else(|| "(unlabelled)".into()),
-                    frames: s.frames(),
-                    fps: s.fps,
-                    problems: problems.to_vec(),
-                    synthetic: s.is_synthetic(),
-                })
-            })
-            .collect();
+    let key = (st.ws.generation, b.filter.clone(), b.sort);
+    if b.cache.key.as_ref() != Some(&key) {
+        let catalog = st.ws.catalog();
+        let mut rows = catalog.filter(&key.1);
+        catalog.sort(&mut rows, key.2);
         st.panels.dataset.cache = RowCache {
             key: Some(key),
             rows,
@@ -226,34 +151,71 @@ fn refresh_rows(st: &mut PanelCtx<'_>) {
     }
 }
 
-fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
-    // Taken out for the frame (commands go to the queue meanwhile), then put back.
-    refresh_rows(st);
-    let cache = std::mem::take(&mut st.panels.dataset.cache);
-    let rows = &cache.rows;
-    let ctrl = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
-    let header = |ui: &mut egui::Ui| {
-        for h in ["Walk", "Subject", "Class", "Frames", "fps", "Problems"] {
-            ui.label(RichText::new(h).strong());
+/// Column headers: click to sort by the column, again to reverse, a third time for load order.
+fn header(ui: &mut egui::Ui, sort: &mut Sort) {
+    for (h, key) in [
+        ("Walk", SortKey::Walk),
+        ("Subject", SortKey::Subject),
+        ("Class", SortKey::Class),
+        ("Frames", SortKey::Frames),
+        ("fps", SortKey::Fps),
+        ("Problems", SortKey::Problems),
+    ] {
+        let mark = match (sort.key == key, sort.descending) {
+            (true, false) => " ⏶",
+            (true, true) => " ⏷",
+            (false, _) => "",
+        };
+        let r = ui
+            .add(egui::Button::new(RichText::new(format!("{h}{mark}")).strong()).frame(false))
+            .on_hover_text("sort by this column (again: reverse; a third time: load order)");
+        if r.clicked() {
+            *sort = match (sort.key == key, sort.descending) {
+                (false, _) => Sort {
+                    key,
+                    descending: false,
+                },
+                (true, false) => Sort {
+                    key,
+                    descending: true,
+                },
+                (true, true) => Sort::default(),
+            };
         }
-        ui.end_row();
-    };
+    }
+    ui.end_row();
+}
+
+fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    refresh_rows(st);
+    // Taken out for the frame (commands go to the queue meanwhile), then put back.
+    let cache = std::mem::take(&mut st.panels.dataset.cache);
+    let mut sort = st.panels.dataset.sort;
+    let ctrl = ui.input(|i| i.modifiers.command || i.modifiers.ctrl);
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y + 2.0;
-    // Only the visible rows are laid out, so thousands of generated walks stay cheap.
+    ui.label(
+        RichText::new(format!(
+            "{} of {} walks listed",
+            cache.rows.len(),
+            st.ws.catalog().rows.len()
+        ))
+        .weak(),
+    );
+    // Only the visible rows are laid out, so 100,000 walks cost what 30 do.
     egui::ScrollArea::both()
         .auto_shrink([false, false])
-        .show_rows(ui, row_h, rows.len() + 1, |ui, range| {
+        .show_rows(ui, row_h, cache.rows.len() + 1, |ui, range| {
             egui::Grid::new("walks")
                 .striped(true)
                 .num_columns(6)
                 .show(ui, |ui| {
                     for i in range {
                         if i == 0 {
-                            header(ui);
+                            header(ui, &mut sort);
                             continue;
                         }
-                        let r = &rows[i - 1];
-                        let selected = st.ws.selection.contains(&r.id);
+                        let r = &st.ws.catalog().rows[cache.rows[i - 1] as usize];
+                        let selected = st.ws.is_selected(&r.id);
                         let text = if r.synthetic {
                             format!("{} •", r.id)
                         } else {
@@ -277,18 +239,21 @@ fn table(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                         ui.label(&r.class);
                         ui.label(r.frames.to_string());
                         ui.label(format!("{:.0}", r.fps));
-                        if r.problems.is_empty() {
+                        if r.problems == 0 {
                             ui.label("");
                         } else {
                             ui.colored_label(
                                 Color32::from_rgb(240, 180, 60),
-                                format!("{} problems", r.problems.len()),
+                                format!("{} problems", r.problems),
                             )
-                            .on_hover_text(r.problems.join("\n"));
+                            .on_hover_ui(|ui| {
+                                ui.label(st.ws.problems_of(&r.id).join("\n"));
+                            });
                         }
                         ui.end_row();
                     }
                 });
         });
     st.panels.dataset.cache = cache;
+    st.panels.dataset.sort = sort;
 }

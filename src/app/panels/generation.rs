@@ -43,11 +43,28 @@ pub struct GenerationState {
     /// Learn right-affected walks mirrored (see `TrainPlan::mirror_right`).
     pub mirror_right: bool,
     /// Walk ids shown in the gallery.
-    pub gallery: Vec<String>,
+    gallery: Vec<String>,
+    /// Gallery walks whose badge is known, counted from the start (badges are computed a
+    /// few per frame from here on), and how many of them hit their class.
+    tally: (usize, usize),
     /// Curves of the last finished job that logged metrics: (title, series).
     pub last_metrics: Option<(String, Series)>,
     /// Nearest real class per generated walk (None when it cannot be analysed).
     badges: HashMap<String, Option<String>>,
+}
+
+impl GenerationState {
+    /// Shows `ids` in the gallery.
+    pub fn show_gallery(&mut self, ids: Vec<String>) {
+        self.gallery = ids;
+        self.tally = (0, 0);
+    }
+
+    /// Walk ids shown in the gallery.
+    #[must_use]
+    pub fn gallery(&self) -> &[String] {
+        &self.gallery
+    }
 }
 
 impl Default for GenerationState {
@@ -61,6 +78,7 @@ impl Default for GenerationState {
             window_frames: t.window.frames,
             mirror_right: t.mirror_right,
             gallery: Vec::new(),
+            tally: (0, 0),
             last_metrics: None,
             badges: HashMap::new(),
         }
@@ -235,106 +253,138 @@ fn gallery(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         for s in &sets {
             if ui.button(s).clicked() {
                 let prefix = format!("generated:{s}");
-                st.panels.generation.gallery = st
+                let ids = st
                     .ws
                     .generated
                     .iter()
                     .filter(|w| w.subject == prefix)
                     .map(|w| w.id.clone())
                     .collect();
+                st.panels.generation.show_gallery(ids);
             }
         }
     });
-    let ids = st.panels.generation.gallery.clone();
-    if ids.is_empty() {
+    if st.panels.generation.gallery.is_empty() {
         ui.label("Generate a batch, or pick a set above.");
         return;
     }
-    // Badges need a gait analysis per walk: compute a few per frame so the UI stays smooth.
-    let classes = st
-        .ws
-        .priors
-        .as_ref()
-        .map(|p| p.classes.clone())
-        .unwrap_or_default();
+    count_badges(st, ui);
+    let g = &st.panels.generation;
+    ui.label(format!(
+        "{} of {} walks are nearest to the class they were asked for (over all prior features, in within-class SDs){}",
+        g.tally.1,
+        g.gallery.len(),
+        if g.tally.0 < g.gallery.len() {
+            format!("; {} analysed so far", g.tally.0)
+        } else {
+            String::new()
+        }
+    ));
+    // Taken out for the frame (rows push commands), then put back.
+    let ids = std::mem::take(&mut st.panels.generation.gallery);
+    let row_h = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 2.0;
+    egui::ScrollArea::both()
+        .id_salt("gallery-rows")
+        .auto_shrink([false, true])
+        .max_height(ui.available_height().max(200.0))
+        .show_rows(ui, row_h, ids.len() + 1, |ui, range| {
+            egui::Grid::new("gallery")
+                .striped(true)
+                .min_row_height(row_h - ui.spacing().item_spacing.y)
+                .show(ui, |ui| {
+                    for i in range {
+                        if i == 0 {
+                            for h in ["Walk", "Class", "Adherence", "Curation", ""] {
+                                ui.label(RichText::new(h).strong());
+                            }
+                            ui.end_row();
+                        } else {
+                            gallery_row(st, ui, &ids[i - 1]);
+                        }
+                    }
+                });
+        });
+    st.panels.generation.gallery = ids;
+}
+
+/// Computes a few more badges (each needs a gait analysis, so a few per frame keep the UI
+/// smooth) and counts the hits, walking the gallery once from where the last frame stopped.
+fn count_badges(st: &mut PanelCtx<'_>, ui: &egui::Ui) {
+    let Some(p) = st.ws.priors.clone() else {
+        return;
+    };
+    let g = &mut st.panels.generation;
     let mut budget = 4;
-    for id in &ids {
-        if budget == 0 {
+    while let Some(id) = g.gallery.get(g.tally.0) {
+        let Some(w) = st.ws.walk(id) else {
+            g.tally.0 += 1;
+            continue;
+        };
+        let badge = if let Some(b) = g.badges.get(id) {
+            b.clone()
+        } else if budget == 0 {
             ui.ctx().request_repaint();
             break;
-        }
-        if !st.panels.generation.badges.contains_key(id)
-            && let Some(w) = st.ws.walk(id)
-        {
+        } else {
+            budget -= 1;
             let a = prior_adherence(
                 std::slice::from_ref(w),
                 w.label.as_deref().unwrap_or(""),
-                &classes,
+                &p.classes,
             );
-            st.panels
-                .generation
-                .badges
-                .insert(id.clone(), a.nearest.keys().next().cloned());
-            budget -= 1;
-        }
+            let b = a.nearest.keys().next().cloned();
+            g.badges.insert(id.clone(), b.clone());
+            b
+        };
+        let hit = matches!((badge, &w.label), (Some(n), Some(l)) if n.eq_ignore_ascii_case(l));
+        g.tally = (g.tally.0 + 1, g.tally.1 + usize::from(hit));
     }
-    let hits = ids.iter().filter(|id| {
-        let label = st.ws.walk(id).and_then(|w| w.label.clone());
-        matches!((st.panels.generation.badges.get(*id), label), (Some(Some(n)), Some(l)) if n.eq_ignore_ascii_case(&l))
-    }).count();
-    ui.label(format!("{hits} of {} walks are nearest to the class they were asked for (over all prior features, in within-class SDs)", ids.len()));
-    egui::Grid::new("gallery").striped(true).show(ui, |ui| {
-        for h in ["Walk", "Class", "Adherence", "Curation", ""] {
-            ui.label(RichText::new(h).strong());
+}
+
+/// One gallery walk: id, class, adherence badge, accept/reject, View.
+fn gallery_row(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, id: &str) {
+    let label = st
+        .ws
+        .walk(id)
+        .and_then(|w| w.label.clone())
+        .unwrap_or_default();
+    ui.label(id);
+    ui.label(&label);
+    match st.panels.generation.badges.get(id) {
+        Some(Some(n)) if n.eq_ignore_ascii_case(&label) => {
+            ui.colored_label(Color32::from_rgb(90, 200, 120), format!("ok: nearest {n}"))
         }
-        ui.end_row();
-        for id in ids {
-            let label = st
-                .ws
-                .walk(&id)
-                .and_then(|w| w.label.clone())
-                .unwrap_or_default();
-            ui.label(&id);
-            ui.label(&label);
-            match st.panels.generation.badges.get(&id) {
-                Some(Some(n)) if n.eq_ignore_ascii_case(&label) => {
-                    ui.colored_label(Color32::from_rgb(90, 200, 120), format!("ok: nearest {n}"))
-                }
-                Some(Some(n)) => {
-                    ui.colored_label(Color32::from_rgb(240, 180, 60), format!("nearest {n}"))
-                }
-                Some(None) => ui.colored_label(Color32::GRAY, "not analysable"),
-                None => ui.spinner(),
-            };
-            let entry = st.ws.project.curation.get(&id).cloned().unwrap_or_default();
-            ui.horizontal(|ui| {
-                for (d, t) in [
-                    (Decision::Accepted, "accept"),
-                    (Decision::Rejected, "reject"),
-                ] {
-                    if ui.selectable_label(entry.decision == d, t).clicked() {
-                        let decision = if entry.decision == d {
-                            Decision::Pending
-                        } else {
-                            d
-                        };
-                        st.commands.push(Command::Curate(
-                            id.clone(),
-                            CurationEntry {
-                                decision,
-                                ..entry.clone()
-                            },
-                        ));
-                    }
-                }
-            });
-            if ui.button("View").clicked() {
-                st.commands.push(Command::Select(vec![id.clone()]));
-                *st.tab = super::Tab::Viewport;
+        Some(Some(n)) => ui.colored_label(Color32::from_rgb(240, 180, 60), format!("nearest {n}")),
+        Some(None) => ui.colored_label(Color32::GRAY, "not analysable"),
+        None => ui.spinner(),
+    };
+    let entry = st.ws.project.curation.get(id).cloned().unwrap_or_default();
+    ui.horizontal(|ui| {
+        for (d, t) in [
+            (Decision::Accepted, "accept"),
+            (Decision::Rejected, "reject"),
+        ] {
+            if ui.selectable_label(entry.decision == d, t).clicked() {
+                let decision = if entry.decision == d {
+                    Decision::Pending
+                } else {
+                    d
+                };
+                st.commands.push(Command::Curate(
+                    id.to_string(),
+                    CurationEntry {
+                        decision,
+                        ..entry.clone()
+                    },
+                ));
             }
-            ui.end_row();
         }
     });
+    if ui.button("View").clicked() {
+        st.commands.push(Command::Select(vec![id.to_string()]));
+        *st.tab = super::Tab::Viewport;
+    }
+    ui.end_row();
 }
 
 #[cfg(test)]

@@ -353,13 +353,7 @@ fn status_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         });
     }
     ui.horizontal(|ui| {
-        let synthetic = !st.ws.recorded.is_empty()
-            && st
-                .ws
-                .recorded
-                .iter()
-                .all(crate::core::data::GaitSequence::is_synthetic);
-        if synthetic {
+        if st.ws.synthetic_recorded() {
             ui.label(
                 RichText::new("SYNTHETIC demo data — not real patients")
                     .color(Color32::from_rgb(230, 170, 60)),

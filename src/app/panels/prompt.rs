@@ -46,6 +46,9 @@ pub struct PromptState {
     /// Name of the generated set.
     pub set_name: String,
     cache: Option<(PathBuf, Result<Vocab, String>)>,
+    /// The priors' vocabulary and the workspace generation it was built at (building it
+    /// counts sides over every recorded walk: once per change, not per frame).
+    priors_vocab: Option<(u64, Vocab)>,
 }
 
 impl Default for PromptState {
@@ -66,6 +69,7 @@ impl Default for PromptState {
             model: None,
             set_name: "set 1".into(),
             cache: None,
+            priors_vocab: None,
         }
     }
 }
@@ -118,15 +122,18 @@ fn vocab(st: &mut PanelCtx<'_>) -> Result<(Vocab, String), String> {
         return v.map(|v| (v, format!("model '{}'", m.name)));
     }
     let p = st.ws.priors.as_ref().ok_or("priors not computed yet")?;
-    let classes = p
-        .classes
-        .iter()
-        .map(|c| c.name.clone())
-        .filter(|c| c != "(unlabelled)")
-        .collect();
-    let mut v = Vocab::from_priors(p, classes, [0, 0, 0]);
-    v.count_sides(&st.ws.recorded);
-    Ok((v, "this dataset's priors (no model chosen)".into()))
+    let source = "this dataset's priors (no model chosen)".to_string();
+    if let Some(v) = &st.ws.priors_vocab {
+        return Ok(((**v).clone(), source));
+    }
+    if let Some((g, v)) = &st.panels.prompt.priors_vocab
+        && *g == st.ws.generation
+    {
+        return Ok((v.clone(), source));
+    }
+    let v = crate::app::actions::priors_vocab(p, &st.ws.recorded);
+    st.panels.prompt.priors_vocab = Some((st.ws.generation, v.clone()));
+    Ok((v, source))
 }
 
 /// The prompt's fields: class, severity, side, speed, descriptors (with quick picks), model.

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::normative::{NormativeBands, gait_profile};
 use super::{AngleVar, GaitAnalysis, analyse, symmetry_index};
-use crate::core::data::{Dataset, Side};
-use crate::core::jobs::{CancelToken, Cancelled, Progress};
+use crate::core::data::{Dataset, GaitSequence, Side};
+use crate::core::jobs::{CancelToken, Cancelled, Progress, run_parallel};
 use crate::core::math::{mean, quantile, std_dev};
 
 /// Feature keys with descriptions, in table order. Units are in the key.
@@ -273,25 +273,84 @@ pub fn compute_priors(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<PriorSet, Cancelled> {
-    progress.start("analysing", ds.sequences.len() as u64);
-    let mut analysed = Vec::new();
-    let mut failed = Vec::new();
-    for s in &ds.sequences {
-        if cancel.is_cancelled() {
-            progress.finish();
-            return Err(Cancelled);
-        }
-        match analyse(s) {
-            Ok(a) => analysed.push((s, a)),
-            Err(e) => failed.push((s.id.clone(), e.to_string())),
-        }
-        progress.advance(1, &s.id);
-    }
+    compute_priors_of(
+        &ds.name,
+        &ds.sequences,
+        normal_class,
+        external,
+        progress,
+        cancel,
+    )
+}
+
+/// Walks analysed per parallel job: big enough that scheduling costs nothing, small enough
+/// that progress moves smoothly and a cancel is seen within a few milliseconds.
+const ANALYSIS_CHUNK: usize = 64;
+
+/// Analyses `walks` on every core, in chunks; results in walk order, so the priors never
+/// depend on the schedule.
+fn analyse_all<'a>(
+    walks: &'a [GaitSequence],
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<AnalysedWalks<'a>, Cancelled> {
+    progress.start("analysing", walks.len() as u64);
+    let chunks: Vec<&[GaitSequence]> = walks.chunks(ANALYSIS_CHUNK).collect();
+    let done = run_parallel(
+        &chunks,
+        "pathogait-priors",
+        |_, chunk| {
+            cancel.check()?;
+            let out: Vec<_> = chunk.iter().map(|s| (s, analyse(s))).collect();
+            if let Some(last) = chunk.last() {
+                progress.advance(chunk.len() as u64, &last.id);
+            }
+            Ok(out)
+        },
+        || Cancelled,
+    );
     progress.finish();
+    let mut analysed = Vec::with_capacity(walks.len());
+    let mut failed = Vec::new();
+    for chunk in done {
+        for (s, a) in chunk? {
+            match a {
+                Ok(a) => analysed.push((s, a)),
+                Err(e) => failed.push((s.id.clone(), e.to_string())),
+            }
+        }
+    }
+    Ok((analysed, failed))
+}
+
+/// Walks that were analysed, with their analysis, and `(id, reason)` of those that failed.
+type AnalysedWalks<'a> = (Vec<(&'a GaitSequence, GaitAnalysis)>, Vec<(String, String)>);
+
+/// [`compute_priors`] over walks that are not held in a [`Dataset`] (the studio shares its
+/// walks with the job instead of copying them): `name` names the dataset in the bands.
+///
+/// # Errors
+/// Only cancellation.
+pub fn compute_priors_of(
+    name: &str,
+    walks: &[GaitSequence],
+    normal_class: Option<&str>,
+    external: Option<&NormativeBands>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<PriorSet, Cancelled> {
+    let (analysed, failed) = analyse_all(walks, progress, cancel)?;
+    let labels: Vec<String> = walks
+        .iter()
+        .filter_map(|s| s.label.as_deref())
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let normal = normal_class
         .map(str::to_string)
-        .or_else(|| normal_label(&ds.labels()))
-        .and_then(|n| ds.labels().into_iter().find(|l| l.eq_ignore_ascii_case(&n)));
+        .or_else(|| normal_label(&labels))
+        .and_then(|n| labels.into_iter().find(|l| l.eq_ignore_ascii_case(&n)));
     let normal_bands = normal.as_ref().and_then(|n| {
         let curves: Vec<&[_]> = analysed
             .iter()
@@ -300,7 +359,7 @@ pub fn compute_priors(
             .collect();
         (curves.len() >= 2).then(|| {
             NormativeBands::from_curves(
-                format!("{} normal class '{n}' (n={})", ds.name, curves.len()),
+                format!("{name} normal class '{n}' (n={})", curves.len()),
                 &curves,
             )
         })
@@ -345,7 +404,7 @@ pub fn compute_priors(
         .map(|(k, v)| group(k, v[0].label.clone(), v))
         .collect();
     Ok(PriorSet {
-        dataset: ds.name.clone(),
+        dataset: name.to_string(),
         normal_class: normal,
         normal_bands,
         classes,

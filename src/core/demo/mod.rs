@@ -17,7 +17,7 @@ pub use gaitgen::{GaitParams, Pathology, generate};
 
 use crate::core::data::{Dataset, GaitSequence, Provenance, Side};
 use crate::core::io::kinect_csv;
-use crate::core::jobs::{CancelToken, Cancelled, Progress};
+use crate::core::jobs::{CancelToken, Cancelled, Progress, run_parallel};
 use crate::core::math::Vec3;
 
 /// Name shown wherever the embedded dataset appears.
@@ -105,23 +105,43 @@ pub fn demo_dataset(
 ) -> Result<Dataset, Cancelled> {
     let total = cfg.subjects * Pathology::ALL.len() * cfg.trials;
     progress.start("generating demo data", total as u64);
+    // Every walk is seeded by its own (subject, class, trial), so generating them on every
+    // core gives the same walks in the same order.
+    let jobs: Vec<(usize, Pathology, usize)> = (0..cfg.subjects)
+        .flat_map(|s| {
+            Pathology::ALL
+                .into_iter()
+                .flat_map(move |p| (0..cfg.trials).map(move |t| (s, p, t)))
+        })
+        .collect();
+    let chunks: Vec<&[(usize, Pathology, usize)]> = jobs.chunks(32).collect();
+    let done = run_parallel(
+        &chunks,
+        "pathogait-demo",
+        |_, chunk| {
+            cancel.check()?;
+            let walks: Vec<GaitSequence> = chunk
+                .iter()
+                .map(|&(subject, p, trial)| {
+                    let (params, seed) = demo_params(cfg, subject, p, trial);
+                    let id = format!("human{}_{}{}", subject + 1, p.label(), trial + 1);
+                    generate(&params, &id, &format!("human{}", subject + 1), seed)
+                })
+                .collect();
+            if let Some(last) = walks.last() {
+                progress.advance(walks.len() as u64, &last.id);
+            }
+            Ok(walks)
+        },
+        || Cancelled,
+    );
     let mut seqs = Vec::with_capacity(total);
-    for subject in 0..cfg.subjects {
-        for p in Pathology::ALL {
-            for trial in 0..cfg.trials {
-                if cancel.is_cancelled() {
-                    progress.finish();
-                    return Err(Cancelled);
-                }
-                let (params, seed) = demo_params(cfg, subject, p, trial);
-                let id = format!("human{}_{}{}", subject + 1, p.label(), trial + 1);
-                seqs.push(generate(
-                    &params,
-                    &id,
-                    &format!("human{}", subject + 1),
-                    seed,
-                ));
-                progress.advance(1, &id);
+    for walks in done {
+        match walks {
+            Ok(w) => seqs.extend(w),
+            Err(e) => {
+                progress.finish();
+                return Err(e);
             }
         }
     }

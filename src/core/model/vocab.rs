@@ -151,7 +151,13 @@ impl Vocab {
                 Some(Side::Right) => 1,
                 None => 2,
             };
-            self.class_sides.entry(label.clone()).or_insert([0; 3])[slot] += 1;
+            if let Some(c) = self.class_sides.get_mut(label) {
+                c[slot] += 1;
+            } else {
+                let mut c = [0; 3];
+                c[slot] = 1;
+                self.class_sides.insert(label.clone(), c);
+            }
         }
     }
 
