@@ -134,7 +134,8 @@ impl Catalog {
             classes: classes.into_iter().map(str::to_string).collect(),
             recorded_classes: labels.into_iter().map(str::to_string).collect(),
             recorded_subjects: subjects.len(),
-            synthetic_recorded: !recorded.is_empty() && recorded.iter().all(|s| s.is_synthetic()),
+            synthetic_recorded: !recorded.is_empty()
+                && recorded.iter().all(GaitSequence::is_synthetic),
             rows,
         }
     }

@@ -417,9 +417,10 @@ impl Studio {
             }
             Output::Priors(p, v) => {
                 if !p.failed.is_empty() {
+                    let n = p.failed.len();
                     self.notes.warn(format!(
-                        "{} walks could not be analysed (see the Problems column)",
-                        p.failed.len()
+                        "{n} walk{} could not be analysed (see the Problems column)",
+                        if n == 1 { "" } else { "s" }
                     ));
                 }
                 self.ws.set_priors(std::sync::Arc::new(*p));

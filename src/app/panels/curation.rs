@@ -97,23 +97,21 @@ fn listed(st: &mut PanelCtx<'_>) -> Listed {
         return l.clone();
     }
     let ws = &*st.ws;
-    let rows: Vec<u32> = match which {
-        WalkSet::Selected => ws
-            .selection
+    let rows: Vec<u32> = if which == WalkSet::Selected {
+        ws.selection
             .iter()
             .filter_map(|id| ws.row_of(id))
             .map(|i| i as u32)
-            .collect(),
-        _ => {
-            let cat = ws.catalog();
-            (0..cat.rows.len() as u32)
-                .filter(|i| match which {
-                    WalkSet::Recorded => !cat.rows[*i as usize].generated,
-                    WalkSet::Generated => cat.rows[*i as usize].generated,
-                    _ => true,
-                })
-                .collect()
-        }
+            .collect()
+    } else {
+        let cat = ws.catalog();
+        (0..cat.rows.len() as u32)
+            .filter(|i| match which {
+                WalkSet::Recorded => !cat.rows[*i as usize].generated,
+                WalkSet::Generated => cat.rows[*i as usize].generated,
+                _ => true,
+            })
+            .collect()
     };
     let mut counts = [0; 3];
     for i in &rows {

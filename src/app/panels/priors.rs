@@ -82,8 +82,8 @@ pub fn points(p: &PriorSet, key: &str) -> Vec<(String, usize, f64)> {
 
 /// Indices of the points a plot of `points` (`(class, x, y)`) draws: all of them up to
 /// `limit`; beyond, every class's outliers (beyond its Tukey fences, 1.5 IQR past the
-/// quartiles), its minimum and maximum, and an even sample of the rest (every k-th walk of
-/// each class, k the same for all classes), so the drawn cloud keeps the full cloud's extent
+/// quartiles), its minimum and maximum, and an even sample of the rest (the same fraction
+/// of each class), so the drawn cloud keeps the full cloud's extent
 /// and its density. In input order.
 #[must_use]
 pub fn decimate(points: &[(usize, f64, f64)], limit: usize) -> Vec<usize> {
@@ -96,24 +96,33 @@ pub fn decimate(points: &[(usize, f64, f64)], limit: usize) -> Vec<usize> {
         let idx: Vec<usize> = (0..points.len()).filter(|i| points[*i].0 == c).collect();
         let mut ys: Vec<f64> = idx.iter().map(|i| points[*i].2).collect();
         ys.sort_by(f64::total_cmp);
-        let (Some(lo), Some(hi)) = (ys.first().copied(), ys.last().copied()) else {
+        if ys.is_empty() {
             continue;
-        };
+        }
         let q = |f: f64| ys[((ys.len() - 1) as f64 * f).round() as usize];
         let iqr = q(0.75) - q(0.25);
         let fence = (q(0.25) - 1.5 * iqr, q(0.75) + 1.5 * iqr);
         for &i in &idx {
-            let y = points[i].2;
-            keep[i] |= y < fence.0 || y > fence.1 || y == lo || y == hi;
+            keep[i] |= points[i].2 < fence.0 || points[i].2 > fence.1;
+        }
+        let by_y = |a: &&usize, b: &&usize| points[**a].2.total_cmp(&points[**b].2);
+        for extreme in [idx.iter().min_by(by_y), idx.iter().max_by(by_y)]
+            .into_iter()
+            .flatten()
+        {
+            keep[*extreme] = true;
         }
     }
     let kept = keep.iter().filter(|k| **k).count();
     let rest = points.len() - kept;
-    let step = rest.div_ceil(limit.saturating_sub(kept).max(1)).max(1);
+    // The same fraction of every class's other walks, evenly spread in input order, so the
+    // plot holds as close to `limit` points as the outliers leave room for.
+    let rate = (limit.saturating_sub(kept) as f64 / rest.max(1) as f64).min(1.0);
     let mut seen = vec![0_usize; classes];
     for (i, p) in points.iter().enumerate() {
         if !keep[i] {
-            keep[i] = seen[p.0] % step == 0;
+            let k = seen[p.0] as f64;
+            keep[i] = ((k + 1.0) * rate).floor() > (k * rate).floor();
             seen[p.0] += 1;
         }
     }
@@ -280,6 +289,15 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         .collect();
     let names: Vec<String> = p.classes.iter().map(|c| c.name.clone()).collect();
     let xy = &cache.xy;
+    // Thousands of points would hide the boxes under them: smaller and translucent then.
+    let (radius, color) = if xy.len() > 2_000 {
+        (
+            1.5,
+            egui::Color32::from_rgba_unmultiplied(240, 160, 70, 110),
+        )
+    } else {
+        (3.0, egui::Color32::from_rgb(240, 160, 70))
+    };
     let resp = Plot::new("priors-plot")
         .height((ui.available_height() * 0.6).max(220.0))
         .legend(Legend::default())
@@ -299,8 +317,8 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             );
             pu.add(
                 Points::new("walks", PlotPoints::Borrowed(xy))
-                    .radius(3.0)
-                    .color(egui::Color32::from_rgb(240, 160, 70)),
+                    .radius(radius)
+                    .color(color),
             );
             pu.response()
                 .clicked()
@@ -398,8 +416,16 @@ mod tests {
             let shown = ys(&mut kept.iter().copied());
             let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
             let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            assert_eq!(min(&shown), min(&all), "class {c} minimum kept");
-            assert_eq!(max(&shown), max(&all), "class {c} maximum kept");
+            assert_eq!(
+                min(&shown).to_bits(),
+                min(&all).to_bits(),
+                "class {c} minimum kept"
+            );
+            assert_eq!(
+                max(&shown).to_bits(),
+                max(&all).to_bits(),
+                "class {c} maximum kept"
+            );
             // The sample keeps the density: the core's deciles sit within 3 % of the core's
             // range (4) of the full cloud's.
             let q = |v: &[f64], f: f64| {
