@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use burn::tensor::Device;
 use pathogait::core::data::{Dataset, GaitSequence};
 use pathogait::core::eval::classifier::{
-    ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
+    ClassifierConfig, ClassifierKind, LabelledWindow, fine_tune, train_classifier,
 };
 use pathogait::core::eval::protocol::accuracy;
 use pathogait::core::eval::{
@@ -146,7 +146,14 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
     );
     assert!(report.folds[1].dropped_duplicates.is_empty());
     // Table rows: every classifier x condition, pooled over both folds.
-    assert_eq!(report.summary.len(), 15);
+    assert_eq!(report.summary.len(), 3 * Condition::ALL.len());
+    // The fine-tuned condition records its pretraining and its learning rate.
+    for r in report.folds.iter().flat_map(|f| &f.results) {
+        let tuned = r.condition == Condition::PretrainFinetune;
+        assert_eq!(r.pretrain.is_some(), tuned, "{:?}", r.condition);
+        let lr = cfg.classifier.lr * cfg.finetune_lr_scale;
+        assert_eq!(r.lr.map(|x| (x - lr).abs() < 1e-12), tuned.then_some(true));
+    }
     let row = report
         .row(ClassifierKind::Gru, Condition::RealSynthetic)
         .unwrap();
@@ -157,7 +164,7 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
         report.folds.iter().map(|f| f.test_walks).sum::<usize>()
     );
     let csv = report.summary_csv().unwrap();
-    assert_eq!(csv.lines().count(), 16);
+    assert_eq!(csv.lines().count(), 1 + 3 * Condition::ALL.len());
     assert!(csv.contains("GRU,Real+Synthetic,2,"));
 }
 
@@ -328,6 +335,86 @@ fn classifiers_learn_demo_classes_on_unseen_subjects() {
     }
 }
 
+/// Fine-tuning continues from the pretrained weights: at learning rate 0 it returns the same
+/// classifier (a fresh one would answer differently), and at a real rate it fits the new
+/// windows.
+#[test]
+fn fine_tuning_starts_from_the_pretrained_weights() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(4);
+    let subjects = ds.subjects();
+    let (pre, norm) = windows(&ds, &subjects[1..], None);
+    let (new, _) = windows(&ds, &subjects[..1], Some(&norm));
+    let pre: Vec<&LabelledWindow> = pre.iter().collect();
+    let new: Vec<&LabelledWindow> = new.iter().collect();
+    let cfg = ClassifierConfig {
+        hidden: 16,
+        max_epochs: 8,
+        patience: 8,
+        batch: 16,
+        lr: 3e-3,
+        subsample: 2,
+        ..ClassifierConfig::default()
+    };
+    let (start, _) = train_classifier(
+        ClassifierKind::Gru,
+        &cfg,
+        6,
+        &pre,
+        &[],
+        &Device::flex(),
+        3,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let frozen = ClassifierConfig {
+        lr: 0.0,
+        max_epochs: 2,
+        ..cfg.clone()
+    };
+    let (same, _) = fine_tune(
+        &start,
+        &frozen,
+        &new,
+        &[],
+        5,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let (a, b) = (
+        start.probabilities(&new).unwrap(),
+        same.probabilities(&new).unwrap(),
+    );
+    for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+        assert!((x - y).abs() < 1e-5, "weights carried over: {x} vs {y}");
+    }
+    let tuned_cfg = ClassifierConfig {
+        max_epochs: 20,
+        patience: 20,
+        ..cfg
+    };
+    let (_, log) = fine_tune(
+        &start,
+        &tuned_cfg,
+        &new,
+        &[],
+        5,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(log.epochs, 20);
+    assert!(
+        log.val_loss[19] < log.val_loss[0],
+        "fine-tuning fits the new windows: {:?}",
+        log.val_loss
+    );
+}
+
 fn run_folds(
     ds: &Dataset,
     cfg: &EvalConfig,
@@ -421,5 +508,37 @@ fn classifiers_trained_in_parallel_give_the_same_report_twice() {
         ron::to_string(&r).unwrap()
     };
     assert_eq!(text(&a), text(&b));
-    assert_eq!(a.folds[0].results.len(), 10);
+    assert_eq!(a.folds[0].results.len(), 2 * Condition::ALL.len());
+}
+
+/// `real_subjects` cuts each fold's real training subjects to a seeded few of the full set,
+/// keeps the validation and test subjects, and every condition still trains and tests.
+#[test]
+fn scarcity_cuts_the_real_training_subjects_only() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = demo(5);
+    let full = EvalConfig {
+        classifiers: vec![ClassifierKind::Cnn],
+        max_folds: Some(2),
+        ..tiny_config(Protocol::Loso)
+    };
+    let cut = EvalConfig {
+        real_subjects: Some(1),
+        ..full.clone()
+    };
+    let (a, _) = run(&ds, &full, None);
+    let (b, _) = run(&ds, &cut, None);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    for (fa, fb) in a.folds.iter().zip(&b.folds) {
+        assert_eq!(fb.fit_subjects.len(), 1);
+        assert!(fa.fit_subjects.len() > 1);
+        assert!(fa.fit_subjects.contains(&fb.fit_subjects[0]), "a subset");
+        assert_eq!(fa.val_subjects, fb.val_subjects);
+        assert_eq!(fa.test_subjects, fb.test_subjects);
+        assert_eq!(fa.test_walks, fb.test_walks);
+        assert!(fb.real_windows.0 < fa.real_windows.0);
+        assert_eq!(fb.results.len(), Condition::ALL.len());
+    }
 }

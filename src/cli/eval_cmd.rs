@@ -1,20 +1,24 @@
 //! `evaluate`: does synthetic data help? Subject-wise cross-validation with classifiers trained
 //! on real, synthetic and mixed data, a jitter/time-warp baseline, and generative metrics.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
+use pathogait::core::data::Dataset;
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use pathogait::core::eval::generative::SetQuality;
+use pathogait::core::eval::scarcity::{Scarcity, cut_name};
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
 };
+use pathogait::core::fsutil::write_atomic;
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::bundle::TrainPlan;
 use pathogait::core::model::select_device;
+use pathogait::core::report::pdf::svg_png;
 
 use super::model_cmds::{BackendArg, Preset};
 use super::progress::Bars;
@@ -89,6 +93,16 @@ pub struct EvaluateCmd {
     /// Seed of splits, classifiers, sampling and baseline.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Data-scarcity curve: run the evaluation once per count, each fold's real training
+    /// subjects cut to that many (a seeded choice per fold; the generator and the baseline see
+    /// only the cut), e.g. `1,2,4,all`; each run goes to `--out`/real-subjects-N/, the curve to
+    /// `--out`/scarcity.csv, .json and scarcity-<classifier>.svg/.png.
+    #[arg(long, value_delimiter = ',')]
+    real_subjects: Vec<String>,
+    /// Learning rate of fine-tuning on real walks after synthetic pretraining, as a fraction
+    /// of the classifier's.
+    #[arg(long, default_value_t = 0.3)]
+    finetune_lr_scale: f64,
     /// Discard saved folds in --out instead of resuming.
     #[arg(long)]
     fresh: bool,
@@ -141,6 +155,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         generator,
         max_folds: c.max_folds,
         seed: c.seed,
+        finetune_lr_scale: c.finetune_lr_scale,
         sampling: pathogait::core::model::generate::Sampling {
             temperature: c.temperature,
             top_p: c.top_p,
@@ -173,6 +188,45 @@ fn pct(v: f64) -> String {
     }
 }
 
+/// How the fine-tuned condition trained: pretraining and fine-tuning epochs (run, and the
+/// one kept by early stopping), learning rates.
+fn print_finetune(r: &EvalReport) {
+    let c = &r.settings.classifier;
+    println!(
+        "\n{}: each classifier of \"{}\" (lr {}, at most {} epochs, patience {}) fine-tuned on the real training windows at lr {} (x{})",
+        Condition::PretrainFinetune.name(),
+        Condition::Synthetic.name(),
+        c.lr,
+        c.max_epochs,
+        c.patience,
+        c.lr * r.settings.finetune_lr_scale,
+        r.settings.finetune_lr_scale
+    );
+    for &k in &r.settings.classifiers {
+        let runs: Vec<_> = r
+            .folds
+            .iter()
+            .flat_map(|f| &f.results)
+            .filter(|x| x.classifier == k && x.condition == Condition::PretrainFinetune)
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let list = |g: &dyn Fn(&pathogait::core::eval::ConditionResult) -> String| {
+            runs.iter().map(|x| g(x)).collect::<Vec<_>>().join(", ")
+        };
+        println!(
+            "  {}: pretraining epochs run/kept {}; fine-tuning {}",
+            k.name(),
+            list(&|x| x
+                .pretrain
+                .as_ref()
+                .map_or_else(|| "-".into(), |p| format!("{}/{}", p.epochs, p.best_epoch))),
+            list(&|x| format!("{}/{}", x.fit.epochs, x.fit.best_epoch))
+        );
+    }
+}
+
 /// The paper-style table: rows classifiers, columns conditions, accuracy mean ± SD over folds.
 pub fn print_report(r: &EvalReport) {
     let mut header = vec!["accuracy % (mean ± SD over folds)"];
@@ -202,6 +256,7 @@ pub fn print_report(r: &EvalReport) {
     }
     println!("\n{}", t.render());
     println!("\nAll held-out walks pooled:\n{}", f.render());
+    print_finetune(r);
     let mut d = Table::new(&[
         "Fréchet distance (GRU features)",
         "model",
@@ -260,13 +315,104 @@ pub fn print_report(r: &EvalReport) {
     println!("\n{}", q.render());
 }
 
+/// The cuts of `--real-subjects`: counts, or `None` for all.
+fn real_cuts(c: &EvaluateCmd) -> Result<Vec<Option<usize>>> {
+    c.real_subjects
+        .iter()
+        .map(|t| match t.trim() {
+            "all" => Ok(None),
+            n => match n.parse::<usize>() {
+                Ok(k) if k >= 1 => Ok(Some(k)),
+                _ => bail!("--real-subjects {t}: give counts of 1 or more, or 'all'"),
+            },
+        })
+        .collect()
+}
+
 pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
     let cfg = config_for(c)?;
+    let cuts = real_cuts(c)?;
     let (ds, _) = load_data(&c.data)?;
     let (device, backend) = select_device(c.backend.into())?;
     println!("Backend: {backend}");
     print!("{}", super::commands::describe(&ds, &c.data));
-    let folds_dir = c.out.join("folds");
+    let t0 = Instant::now();
+    if cuts.is_empty() {
+        run_one(c, &cfg, &ds, (&device, &backend), &c.out)?;
+    } else {
+        let mut reports = Vec::new();
+        for cut in &cuts {
+            let name = cut_name(*cut);
+            println!("\n== real training subjects per fold: {name}");
+            let run_cfg = EvalConfig {
+                real_subjects: *cut,
+                ..cfg.clone()
+            };
+            let out = c.out.join(format!("real-subjects-{name}"));
+            reports.push((*cut, run_one(c, &run_cfg, &ds, (&device, &backend), &out)?));
+        }
+        let refs: Vec<(Option<usize>, &EvalReport)> =
+            reports.iter().map(|(k, r)| (*k, r)).collect();
+        write_scarcity(&Scarcity::of(&refs), &cfg, &c.out)?;
+    }
+    println!("Total {}", fmt_duration(t0.elapsed().as_secs_f64()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the scarcity curve (CSV, JSON, one SVG and PNG per classifier) and prints it.
+fn write_scarcity(s: &Scarcity, cfg: &EvalConfig, out: &Path) -> Result<()> {
+    let mut header = vec![format!(
+        "{} accuracy % (mean ± SD) by real subjects",
+        cfg.classifiers[0].name()
+    )];
+    header.extend(s.cuts.iter().cloned());
+    let hr: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = Table::new(&hr);
+    for cond in Condition::ALL {
+        let mut row = vec![cond.name().to_string()];
+        for cut in &s.cuts {
+            row.push(s.point(cfg.classifiers[0], cond, cut).map_or_else(
+                || "-".into(),
+                |p| format!("{} ± {}", pct(p.accuracy_mean), pct(p.accuracy_sd)),
+            ));
+        }
+        t.row(row);
+    }
+    println!("\nData-scarcity curve:\n{}", t.render());
+    write_atomic(&out.join("scarcity.csv"), s.csv().as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("scarcity.csv").display()))?;
+    let json = serde_json::to_string_pretty(s)?;
+    write_atomic(&out.join("scarcity.json"), json.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("scarcity.json").display()))?;
+    for &k in &cfg.classifiers {
+        let svg = s.svg(k);
+        let stem = format!("scarcity-{}", k.name().to_lowercase());
+        let svg_path = out.join(format!("{stem}.svg"));
+        write_atomic(&svg_path, svg.as_bytes())
+            .with_context(|| format!("cannot write {}", svg_path.display()))?;
+        let png_path = out.join(format!("{stem}.png"));
+        let bytes =
+            svg_png(&svg, 2.0).with_context(|| format!("cannot draw {}", png_path.display()))?;
+        write_atomic(&png_path, &bytes)
+            .with_context(|| format!("cannot write {}", png_path.display()))?;
+    }
+    println!(
+        "Wrote scarcity.csv, scarcity.json and scarcity-<classifier>.svg/.png to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// One evaluation into `out` (resuming from its saved folds), printed.
+fn run_one(
+    c: &EvaluateCmd,
+    cfg: &EvalConfig,
+    ds: &Dataset,
+    (device, backend): (&burn::tensor::Device, &str),
+    out: &Path,
+) -> Result<EvalReport> {
+    let cfg = cfg.clone();
+    let folds_dir = out.join("folds");
     if c.fresh && folds_dir.exists() {
         std::fs::remove_dir_all(&folds_dir)
             .with_context(|| format!("cannot remove {}", folds_dir.display()))?;
@@ -314,7 +460,7 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
         }
         FoldRun::Only(c.fold.iter().map(|k| k - 1).collect())
     };
-    let total = fold_count(&ds, &cfg)?;
+    let total = fold_count(ds, &cfg)?;
     if run != FoldRun::All {
         println!(
             "{total} folds in this protocol; saved folds are read from {}",
@@ -322,17 +468,17 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
         );
     }
     let report = evaluate_folds(
-        &ds,
+        ds,
         &cfg,
         &run,
-        &device,
-        &backend,
-        Some(&c.out),
+        device,
+        backend,
+        Some(out),
         &bars,
         &cancel,
         &mut on_fold,
     )?;
-    report.write(&c.out)?;
+    report.write(out)?;
     if report.folds.len() < total {
         println!(
             "\nThe report covers {} of {total} folds (the ones saved so far); rerun with --merge once the rest are done.",
@@ -341,9 +487,9 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
     }
     print_report(&report);
     println!(
-        "\nWrote report.json, summary.csv, per_fold.csv, confusion.csv, generative.csv to {} ({} total).",
-        c.out.display(),
+        "\nWrote report.json, summary.csv, per_fold.csv, confusion.csv, generative.csv to {} ({}).",
+        out.display(),
         fmt_duration(t0.elapsed().as_secs_f64())
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }

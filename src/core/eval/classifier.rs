@@ -366,18 +366,8 @@ pub fn train_classifier(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(Classifier, FitLog), ModelError> {
-    let mut by_class: Vec<Vec<&LabelledWindow>> = vec![Vec::new(); classes];
-    for w in train {
-        if let Some(v) = by_class.get_mut(w.class) {
-            v.push(w);
-        }
-    }
-    let present: Vec<usize> = (0..classes).filter(|&c| !by_class[c].is_empty()).collect();
-    if present.is_empty() {
-        return Err(ModelError::Data("no classifier training windows".into()));
-    }
     let ad = device.clone().autodiff();
-    let mut model = {
+    let model = {
         let _turn = INIT
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -386,85 +376,164 @@ pub fn train_classifier(
         materialise(&net);
         net
     };
-    let mut optim = AdamConfig::new().init();
-    let ce = CrossEntropyLossConfig::new().init(&ad);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let steps_per_epoch = cfg.steps_per_epoch(train.len());
-    let val = evenly_spaced(val, cfg.val_windows);
-    let mut log = FitLog::default();
-    let mut best: Option<(f32, Net)> = None;
-    let mut since_best = 0usize;
-    progress.start(
-        &format!("{} classifier", kind.name()),
-        cfg.max_epochs.max(1) as u64,
-    );
-    for epoch in 1..=cfg.max_epochs.max(1) {
-        // The training loss, summed on the device and read once per epoch (no host round
-        // trip per step), scores the epoch when there is no validation set.
-        let mut loss_sum: Option<Tensor<1>> = None;
-        for _ in 0..steps_per_epoch {
-            if cancel.is_cancelled() {
-                progress.finish();
-                return Err(ModelError::Cancelled);
-            }
-            let mut pick: Vec<&LabelledWindow> = (0..cfg.batch.max(1))
-                .map(|_| {
-                    let c = present[rng.random_range(0..present.len())];
-                    by_class[c][rng.random_range(0..by_class[c].len())]
-                })
-                .collect();
-            pick.shuffle(&mut rng);
-            let keep = DropMasks::new(ChaCha8Rng::seed_from_u64(rng.random()), cfg.dropout, &ad)
-                .mask([pick.len(), cfg.hidden.max(2)]);
-            let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
-            let loss = ce.forward(logits, labels(&pick, &ad));
-            // Only scored when there is no validation set.
-            if val.is_empty() {
-                let l = loss.clone().inner();
-                loss_sum = Some(match loss_sum {
-                    Some(s) => s + l,
-                    None => l,
-                });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.lr, model, grads);
-        }
-        let inner = model.valid();
-        let score = match (val.is_empty(), loss_sum) {
-            (true, Some(sum)) => {
-                read_scalar(sum, "classifier training loss")? / steps_per_epoch as f32
-            }
-            _ => mean_loss(&inner, &val, cfg.subsample, device)?,
-        };
-        log.val_loss.push(score);
-        log.epochs = epoch;
-        progress.advance(1, &format!("epoch {epoch} loss {score:.3}"));
-        if best.as_ref().is_none_or(|(b, _)| score < *b) {
-            best = Some((score, inner));
-            log.best_epoch = epoch;
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= cfg.patience.max(1) {
-                break;
-            }
-        }
-    }
-    progress.finish();
-    let net = match best {
-        Some((_, n)) => n,
-        None => model.valid(),
+    let fit = Fit {
+        kind,
+        cfg,
+        classes,
+        device,
+        seed,
     };
-    Ok((
-        Classifier {
-            kind,
-            classes,
-            subsample: cfg.subsample,
-            net,
-            device: device.clone(),
-        },
-        log,
-    ))
+    fit.run(
+        model,
+        &format!("{} classifier", kind.name()),
+        train,
+        val,
+        progress,
+        cancel,
+    )
+}
+
+/// Continues training a trained classifier on other windows (pretraining on synthetic
+/// windows, then fine-tuning on real ones): its weights are the starting point, `cfg` the
+/// fine-tuning settings (a lower learning rate), and early stopping keeps the best epoch as
+/// in [`train_classifier`].
+///
+/// # Errors
+/// No training windows, or cancellation.
+#[allow(clippy::too_many_arguments)] // as train_classifier
+pub fn fine_tune(
+    start: &Classifier,
+    cfg: &ClassifierConfig,
+    train: &[&LabelledWindow],
+    val: &[&LabelledWindow],
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Classifier, FitLog), ModelError> {
+    // `train()` turns the kept (validation) weights back into trainable ones on the
+    // autodiff device.
+    let model = start.net.clone().train();
+    let fit = Fit {
+        kind: start.kind,
+        cfg,
+        classes: start.classes,
+        device: &start.device,
+        seed,
+    };
+    let stage = format!("{} fine-tuning", start.kind.name());
+    fit.run(model, &stage, train, val, progress, cancel)
+}
+
+/// What a training run of a classifier needs besides its weights and windows.
+struct Fit<'a> {
+    kind: ClassifierKind,
+    cfg: &'a ClassifierConfig,
+    classes: usize,
+    device: &'a Device,
+    seed: u64,
+}
+
+impl Fit<'_> {
+    /// Trains `model` (on the autodiff device) with early stopping; see [`train_classifier`].
+    fn run(
+        &self,
+        mut model: Net,
+        stage: &str,
+        train: &[&LabelledWindow],
+        val: &[&LabelledWindow],
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<(Classifier, FitLog), ModelError> {
+        let (cfg, classes, device) = (self.cfg, self.classes, self.device);
+        let mut by_class: Vec<Vec<&LabelledWindow>> = vec![Vec::new(); classes];
+        for w in train {
+            if let Some(v) = by_class.get_mut(w.class) {
+                v.push(w);
+            }
+        }
+        let present: Vec<usize> = (0..classes).filter(|&c| !by_class[c].is_empty()).collect();
+        if present.is_empty() {
+            return Err(ModelError::Data("no classifier training windows".into()));
+        }
+        let ad = device.clone().autodiff();
+        let mut optim = AdamConfig::new().init();
+        let ce = CrossEntropyLossConfig::new().init(&ad);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let steps_per_epoch = cfg.steps_per_epoch(train.len());
+        let val = evenly_spaced(val, cfg.val_windows);
+        let mut log = FitLog::default();
+        let mut best: Option<(f32, Net)> = None;
+        let mut since_best = 0usize;
+        progress.start(stage, cfg.max_epochs.max(1) as u64);
+        for epoch in 1..=cfg.max_epochs.max(1) {
+            // The training loss, summed on the device and read once per epoch (no host round
+            // trip per step), scores the epoch when there is no validation set.
+            let mut loss_sum: Option<Tensor<1>> = None;
+            for _ in 0..steps_per_epoch {
+                if cancel.is_cancelled() {
+                    progress.finish();
+                    return Err(ModelError::Cancelled);
+                }
+                let mut pick: Vec<&LabelledWindow> = (0..cfg.batch.max(1))
+                    .map(|_| {
+                        let c = present[rng.random_range(0..present.len())];
+                        by_class[c][rng.random_range(0..by_class[c].len())]
+                    })
+                    .collect();
+                pick.shuffle(&mut rng);
+                let keep =
+                    DropMasks::new(ChaCha8Rng::seed_from_u64(rng.random()), cfg.dropout, &ad)
+                        .mask([pick.len(), cfg.hidden.max(2)]);
+                let (logits, _) = model.forward_masked(batch(&pick, cfg.subsample, &ad), keep);
+                let loss = ce.forward(logits, labels(&pick, &ad));
+                // Only scored when there is no validation set.
+                if val.is_empty() {
+                    let l = loss.clone().inner();
+                    loss_sum = Some(match loss_sum {
+                        Some(s) => s + l,
+                        None => l,
+                    });
+                }
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(cfg.lr, model, grads);
+            }
+            let inner = model.valid();
+            let score = match (val.is_empty(), loss_sum) {
+                (true, Some(sum)) => {
+                    read_scalar(sum, "classifier training loss")? / steps_per_epoch as f32
+                }
+                _ => mean_loss(&inner, &val, cfg.subsample, device)?,
+            };
+            log.val_loss.push(score);
+            log.epochs = epoch;
+            progress.advance(1, &format!("epoch {epoch} loss {score:.3}"));
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, inner));
+                log.best_epoch = epoch;
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= cfg.patience.max(1) {
+                    break;
+                }
+            }
+        }
+        progress.finish();
+        let net = match best {
+            Some((_, n)) => n,
+            None => model.valid(),
+        };
+        Ok((
+            Classifier {
+                kind: self.kind,
+                classes,
+                subsample: cfg.subsample,
+                net,
+                device: device.clone(),
+            },
+            log,
+        ))
+    }
 }
 
 /// Index of the largest value (0 for an empty slice): the predicted class of a probability row.

@@ -10,13 +10,14 @@ pub(crate) mod prepared;
 pub mod protocol;
 pub mod recurrent;
 pub mod report;
+pub mod scarcity;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use self::protocol::{EvalConfig, FoldResult, Protocol};
+pub use self::protocol::{ConditionResult, EvalConfig, FoldResult, Protocol};
 pub use self::report::{EvalReport, SummaryRow};
 use crate::core::data::Dataset;
 use crate::core::fsutil::write_atomic;
@@ -38,16 +39,20 @@ pub enum Condition {
     Baseline,
     /// Real plus baseline windows.
     RealBaseline,
+    /// Pretrained on the model's synthetic windows (the "Synthetic only" classifier), then
+    /// fine-tuned on the real walks at a lower learning rate.
+    PretrainFinetune,
 }
 
 impl Condition {
     /// All conditions, in table order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Real,
         Self::Synthetic,
         Self::RealSynthetic,
         Self::Baseline,
         Self::RealBaseline,
+        Self::PretrainFinetune,
     ];
 
     /// Column title.
@@ -59,13 +64,17 @@ impl Condition {
             Self::RealSynthetic => "Real+Synthetic",
             Self::Baseline => "Baseline only",
             Self::RealBaseline => "Real+Baseline",
+            Self::PretrainFinetune => "Synthetic->Real fine-tuned",
         }
     }
 
     /// True when the condition includes the real training walks.
     #[must_use]
     pub fn uses_real(self) -> bool {
-        matches!(self, Self::Real | Self::RealSynthetic | Self::RealBaseline)
+        matches!(
+            self,
+            Self::Real | Self::RealSynthetic | Self::RealBaseline | Self::PretrainFinetune
+        )
     }
 }
 

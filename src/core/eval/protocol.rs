@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::{AugmentConfig, baseline_windows};
 use super::classifier::{
-    Classifier, ClassifierConfig, ClassifierKind, FitLog, LabelledWindow, train_classifier,
+    Classifier, ClassifierConfig, ClassifierKind, FitLog, LabelledWindow, fine_tune,
+    train_classifier,
 };
 use super::generative::measure;
 pub use super::generative::{ClassDistance, GenerativeResult};
@@ -71,6 +72,13 @@ pub struct EvalConfig {
     pub max_folds: Option<usize>,
     /// Seed of splits, classifiers, sampling and baseline.
     pub seed: u64,
+    /// Learning rate of the fine-tuning on real walks after synthetic pretraining, as a
+    /// fraction of the classifier's (smaller steps keep what the pretraining learned).
+    pub finetune_lr_scale: f64,
+    /// Cut each fold's real training subjects to this many (a seeded choice per fold, recorded
+    /// in the fold's `fit_subjects`); the generator, the baseline and every classifier see
+    /// only these, and validation and test subjects stay the same. `None`: all of them.
+    pub real_subjects: Option<usize>,
 }
 
 impl Default for EvalConfig {
@@ -90,6 +98,8 @@ impl Default for EvalConfig {
             real_hop: 32,
             max_folds: None,
             seed: 1,
+            finetune_lr_scale: 0.3,
+            real_subjects: None,
         }
     }
 }
@@ -109,8 +119,14 @@ pub struct ConditionResult {
     pub macro_f1: f64,
     /// `confusion[true][predicted]`, walks.
     pub confusion: Vec<Vec<usize>>,
-    /// Early-stopping record.
+    /// Early-stopping record (of the fine-tuning, for the fine-tuned condition).
     pub fit: FitLog,
+    /// The synthetic pretraining's record, for the fine-tuned condition.
+    #[serde(default)]
+    pub pretrain: Option<FitLog>,
+    /// Learning rate of the fine-tuning, for the fine-tuned condition.
+    #[serde(default)]
+    pub lr: Option<f64>,
 }
 
 /// Everything measured in one fold.
@@ -280,6 +296,11 @@ fn split_fold(
     };
     let mut val_subjects: Vec<String> = train_subjects[..n_val].to_vec();
     let mut fit_subjects: Vec<String> = train_subjects[n_val..].to_vec();
+    // Scarcity: the first subjects of the seeded shuffle, so the cut is fixed per fold and
+    // seed, and a smaller cut is part of every larger one.
+    if let Some(k) = cfg.real_subjects {
+        fit_subjects.truncate(k.max(1));
+    }
     val_subjects.sort();
     fit_subjects.sort();
     let of = |subjects: &[String]| -> Vec<usize> {
@@ -439,8 +460,29 @@ fn fold_classifiers<'p>(
         .iter()
         .enumerate()
         .flat_map(|(ki, &kind)| Condition::ALL.map(|c| (ki, kind, c)))
+        .filter(|j| j.2 != Condition::PretrainFinetune)
         .collect();
     let trained = train_conditions(&jobs, sets, cfg, nc, fold_no, device, prefix, cancel)?;
+    // Each classifier pretrained on synthetic windows is then fine-tuned on the real ones.
+    let starts: Vec<(usize, &Classifier, &ConditionResult)> = jobs
+        .iter()
+        .zip(&trained)
+        .filter(|(j, _)| j.2 == Condition::Synthetic)
+        .filter_map(|(j, t)| t.as_ref().map(|(c, r)| (j.0, c, r)))
+        .collect();
+    let tuned = run_parallel(
+        &starts,
+        "pathogait-finetune",
+        |_, &(ki, start, pre)| {
+            let p = prefix(&format!(
+                "{} · {}",
+                start.kind.name(),
+                Condition::PretrainFinetune.name()
+            ));
+            finetune_condition(ki, start, pre, sets, cfg, nc, fold_no, &p, cancel)
+        },
+        || ModelError::Backend("a fine-tuning worker did not finish".into()),
+    );
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
     for ((_, kind, cond), done) in jobs.iter().zip(trained) {
@@ -450,7 +492,48 @@ fn fold_classifiers<'p>(
             feature_net = Some(clf);
         }
     }
+    for t in tuned {
+        results.push(t?);
+    }
     Ok((results, feature_net))
+}
+
+/// Fine-tunes a classifier pretrained on the synthetic windows (`pre` is its result) on the
+/// real training windows, at `finetune_lr_scale` of the learning rate, and tests it.
+#[allow(clippy::too_many_arguments)] // as train_condition
+fn finetune_condition(
+    ki: usize,
+    start: &Classifier,
+    pre: &ConditionResult,
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ConditionResult, ModelError> {
+    let tr: Vec<&LabelledWindow> = sets.real.iter().collect();
+    let seed = cfg
+        .seed
+        .wrapping_mul(7919)
+        .wrapping_add((fold_no * 100 + ki * 10 + 7) as u64);
+    let ft = ClassifierConfig {
+        lr: cfg.classifier.lr * cfg.finetune_lr_scale,
+        ..cfg.classifier.clone()
+    };
+    let (clf, fit) = fine_tune(start, &ft, &tr, sets.val, seed, progress, cancel)?;
+    let confusion = classify(&clf, sets.test, nc)?;
+    Ok(ConditionResult {
+        classifier: start.kind,
+        condition: Condition::PretrainFinetune,
+        train_windows: pre.train_windows + tr.len(),
+        accuracy: accuracy(&confusion),
+        macro_f1: macro_f1(&confusion),
+        confusion,
+        fit,
+        pretrain: Some(pre.fit.clone()),
+        lr: Some(ft.lr),
+    })
 }
 
 /// Runs one fold (the steps of the module notes). `prep` comes from
@@ -560,7 +643,9 @@ impl ConditionSets<'_> {
     fn parts(&self, cond: Condition) -> [&[LabelledWindow]; 2] {
         let real: &[LabelledWindow] = if cond.uses_real() { self.real } else { &[] };
         let extra: &[LabelledWindow] = match cond {
-            Condition::Synthetic | Condition::RealSynthetic => self.model,
+            Condition::Synthetic | Condition::RealSynthetic | Condition::PretrainFinetune => {
+                self.model
+            }
             Condition::Baseline | Condition::RealBaseline => self.baseline,
             Condition::Real => &[],
         };
@@ -612,6 +697,8 @@ fn train_condition(
         macro_f1: macro_f1(&confusion),
         confusion,
         fit: fit_log,
+        pretrain: None,
+        lr: None,
     };
     Ok(Some((clf, result)))
 }

@@ -85,6 +85,32 @@ pub fn pdf(pages: &[String], title: &str) -> Result<Vec<u8>, RenderError> {
 /// # Errors
 /// A page that does not parse, or a zero size.
 pub fn page_image(svg: &str, scale: f32) -> Result<(u32, u32, Vec<u8>), RenderError> {
+    let pixmap = draw(svg, scale)?;
+    let rgba = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    Ok((pixmap.width(), pixmap.height(), rgba))
+}
+
+/// An SVG drawn at `scale` pixels per point as a PNG file's bytes, white behind.
+///
+/// # Errors
+/// An SVG that does not parse, or a zero size.
+pub fn svg_png(svg: &str, scale: f32) -> Result<Vec<u8>, RenderError> {
+    draw(svg, scale)?
+        .encode_png()
+        .map_err(|e| RenderError::Page {
+            page: 1,
+            message: format!("cannot encode PNG: {e}"),
+        })
+}
+
+fn draw(svg: &str, scale: f32) -> Result<resvg::tiny_skia::Pixmap, RenderError> {
     let t = tree(svg, 1)?;
     let w = (t.size().width() * scale).ceil() as u32;
     let h = (t.size().height() * scale).ceil() as u32;
@@ -98,13 +124,5 @@ pub fn page_image(svg: &str, scale: f32) -> Result<(u32, u32, Vec<u8>), RenderEr
         resvg::tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    let rgba = pixmap
-        .pixels()
-        .iter()
-        .flat_map(|p| {
-            let c = p.demultiply();
-            [c.red(), c.green(), c.blue(), c.alpha()]
-        })
-        .collect();
-    Ok((w, h, rgba))
+    Ok(pixmap)
 }
