@@ -279,7 +279,7 @@ fn evaluate_writes_the_table_and_resumes() {
         .unwrap();
     assert!((t - 0.7).abs() < 1e-6, "{t}");
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert_eq!(summary.lines().count(), 1 + 2 * 5, "{summary}");
+    assert_eq!(summary.lines().count(), 1 + 2 * 6, "{summary}");
     for f in [
         "report.json",
         "per_fold.csv",
@@ -304,6 +304,67 @@ fn evaluate_writes_the_table_and_resumes() {
         !ok && err.contains("unknown classifier 'transformer'"),
         "{err}"
     );
+}
+
+/// `--real-subjects 1,all`: one evaluation per cut in its own folder, and the curve as CSV,
+/// JSON, SVG and PNG; a cut of 0 is refused.
+#[test]
+fn evaluate_draws_the_data_scarcity_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_demo_data(dir.path());
+    let out = dir.path().join("scarce");
+    let args = [
+        "evaluate",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "kfold",
+        "--folds",
+        "3",
+        "--max-folds",
+        "1",
+        "--classifiers",
+        "cnn",
+        "--synthetic-per-class",
+        "3",
+        "--preset",
+        "tiny",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+        "--real-subjects",
+        "1,all",
+    ];
+    let (ok, text, err) = pathogait(&args);
+    assert!(ok, "{err}");
+    for needle in [
+        "real training subjects per fold: 1",
+        "real training subjects per fold: all",
+        "Data-scarcity curve",
+        "Synthetic->Real fine-tuned",
+        "fine-tuning",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    for f in [
+        "real-subjects-1/report.json",
+        "real-subjects-all/report.json",
+        "scarcity.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let csv = std::fs::read_to_string(out.join("scarcity.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 6, "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("1,1.00,CNN,")), "{csv}");
+    let svg = std::fs::read_to_string(out.join("scarcity-cnn.svg")).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 6, "a line per condition");
+    let png = std::fs::read(out.join("scarcity-cnn.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let mut bad = args.to_vec();
+    bad[20] = "0,all";
+    let (ok, _, err) = pathogait(&bad);
+    assert!(!ok && err.contains("--real-subjects 0"), "{err}");
 }
 
 #[test]
