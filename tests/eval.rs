@@ -373,7 +373,7 @@ fn fine_tuning_starts_from_the_pretrained_weights() {
     let frozen = ClassifierConfig {
         lr: 0.0,
         max_epochs: 2,
-        ..cfg.clone()
+        ..cfg
     };
     let (same, _) = fine_tune(
         &start,

@@ -284,6 +284,80 @@ fn train_generate_curate_export_twin_report() {
 }
 
 /// Closes the window the way the window manager does.
+/// The Evaluation panel runs a two-cut scarcity evaluation with tiny models in the background,
+/// records it in the project, shows its tables, and opens it again from the record.
+#[test]
+fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut h, path) = open(tmp.path());
+    h.get_by_label("Evaluation").click();
+    h.run_steps(2);
+    {
+        let e = &mut h.state_mut().panels.evaluation;
+        e.name = "scarce".into();
+        e.kfold = 3;
+        e.max_folds = 1;
+        e.classifiers = vec![pathogait::core::eval::classifier::ClassifierKind::Cnn];
+        e.synthetic_per_class = 3;
+        e.cuts = "1,all".into();
+    }
+    h.run_steps(2);
+    h.get_by_label("Run evaluation").click();
+    h.run_steps(2);
+    assert!(
+        h.state().busy("Evaluating"),
+        "{:?}",
+        h.state().notes.errors()
+    );
+    wait(&mut h, "the evaluation", |s| !s.busy("Evaluating"));
+    h.run_steps(2);
+    let s = h.state();
+    let run = &s.ws.evaluations[0];
+    assert_eq!(run.runs.len(), 2, "one report per cut");
+    assert_eq!(run.runs[0].1.folds[0].fit_subjects.len(), 1);
+    assert!(run.scarcity.is_some());
+    let dir = tmp.path().join("flow.data/evaluations/scarce");
+    for f in [
+        "scarcity.csv",
+        "scarcity-cnn.png",
+        "real-subjects-1/report.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert_eq!(s.ws.project.evaluations.len(), 1);
+    assert!(
+        s.ws.project.evaluations[0]
+            .summary
+            .contains("real subjects 1,all")
+    );
+    assert!(
+        h.query_all_by_label("Synthetic->Real fine-tuned").count() >= 2,
+        "the tables show the fine-tuned condition"
+    );
+    // Saved, reopened: the record opens the run again.
+    h.state_mut().pending.push(Command::SaveProject);
+    h.run_steps(2);
+    let saved = Project::load(&path).unwrap();
+    assert_eq!(saved.evaluations.len(), 1);
+    h.state_mut().ws.evaluations.clear();
+    // The first Open is the recorded run's (the folder field's is below it).
+    h.query_all_by_label("Open").next().unwrap().click();
+    wait(&mut h, "reading the run", |s| !s.ws.evaluations.is_empty());
+    assert_eq!(h.state().ws.evaluations[0].runs.len(), 2);
+    // A folder that holds no evaluation is refused, naming it.
+    h.state_mut()
+        .pending
+        .push(Command::OpenEvaluation(tmp.path().to_path_buf()));
+    studio_common::wait(&mut h, Duration::from_mins(1), "the refusal", |s| {
+        !s.notes.errors().is_empty()
+    });
+    assert!(
+        h.state().notes.errors()[0].contains("not an evaluation folder"),
+        "{:?}",
+        h.state().notes.errors()
+    );
+}
+
 fn request_close(h: &mut Harness<'_, Studio>) -> bool {
     h.input_mut()
         .viewports

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::core::biomech::priors::{PriorSet, compute_priors_of};
 use crate::core::data::{Dataset, GaitSequence};
+use crate::core::eval::scarcity::{EvalRun, cut_dir, cut_name};
+use crate::core::eval::{EvalConfig, FoldResult, FoldRun, Protocol, evaluate_folds};
 use crate::core::export::{Curation, ExportOptions, export};
 use crate::core::fsutil::write_atomic;
 use crate::core::model::bundle::{GaitGenerator, TrainPlan, train};
@@ -13,7 +15,7 @@ use crate::core::model::generate::{Sampling, generate};
 use crate::core::model::prompt::Prompt;
 use crate::core::model::vocab::Vocab;
 use crate::core::model::{BackendChoice, select_device};
-use crate::core::project::{GeneratedSet, ModelRef, Project};
+use crate::core::project::{EvaluationRef, GeneratedSet, ModelRef, Project};
 use crate::core::report::gait::{ReportRequest, gait_report};
 use crate::core::report::pages;
 use crate::core::report::pdf::page_image;
@@ -21,7 +23,7 @@ use crate::core::report::{ReportFormat, pdf_of, render};
 use crate::core::twin::{TwinConfig, TwinModel, train_twin};
 
 use super::catalog::{GeneratedWalks, LoadedWalks};
-use super::commands::{Output, PageImage, ReportSpec};
+use super::commands::{EvalSpec, Output, PageImage, ReportSpec};
 use super::jobs::Job;
 use super::state::Workspace;
 
@@ -187,6 +189,131 @@ pub fn generate_set(
             Ok(Output::Generated(set, Box::new(GeneratedWalks::new(walks))))
         },
     )
+    .map_err(|e| e.to_string())
+}
+
+/// Runs an evaluation of the recorded walks into `<data dir>/evaluations/<name>`: one run,
+/// or one per real-subject cut and the scarcity curve. Each finished fold reports its
+/// accuracies as metrics (`fold accuracy · <cut> · <classifier> <condition>`), so the panel
+/// shows folds as they finish.
+///
+/// # Errors
+/// A run of that name exists, or the thread could not start.
+pub fn evaluate(ws: &Workspace, spec: EvalSpec) -> Result<StudioJob, String> {
+    let dir = ws.data_dir().join("evaluations").join(&spec.name);
+    if dir.exists() {
+        return Err(format!(
+            "An evaluation named '{}' exists ({}): choose another name",
+            spec.name,
+            dir.display()
+        ));
+    }
+    let ds = ws.recorded_dataset();
+    let base = ws.base_dir();
+    Job::spawn(
+        "evaluate",
+        format!("Evaluating '{}'", spec.name),
+        move |p, c| {
+            let (device, backend) =
+                select_device(BackendChoice::Auto).map_err(|e| e.to_string())?;
+            let cuts = if spec.cuts.is_empty() {
+                vec![spec.config.real_subjects]
+            } else {
+                spec.cuts.clone()
+            };
+            let mut finished = 0_u64;
+            for &cut in &cuts {
+                let cfg = EvalConfig {
+                    real_subjects: cut,
+                    ..spec.config.clone()
+                };
+                let out = if spec.cuts.is_empty() {
+                    dir.clone()
+                } else {
+                    cut_dir(&dir, cut)
+                };
+                let mut on_fold = |f: &FoldResult, _: usize, _: usize, _: bool| {
+                    finished += 1;
+                    let named: Vec<(String, f64)> = f
+                        .results
+                        .iter()
+                        .map(|r| {
+                            (
+                                format!(
+                                    "fold accuracy · {} · {} {}",
+                                    cut_name(cut),
+                                    r.classifier.name(),
+                                    r.condition.name()
+                                ),
+                                r.accuracy,
+                            )
+                        })
+                        .collect();
+                    let values: Vec<(&str, f64)> =
+                        named.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+                    p.metrics(finished, &values);
+                };
+                let r = evaluate_folds(
+                    &ds,
+                    &cfg,
+                    &FoldRun::All,
+                    &device,
+                    &backend,
+                    Some(&out),
+                    p,
+                    c,
+                    &mut on_fold,
+                )
+                .map_err(|e| e.to_string())?;
+                r.write(&out).map_err(|e| e.to_string())?;
+            }
+            let run = EvalRun::load(&dir).map_err(|e| e.to_string())?;
+            if let Some(s) = &run.scarcity {
+                s.write(&dir, &spec.config.classifiers)
+                    .map_err(|e| e.to_string())?;
+            }
+            let summary = format!(
+                "{}, {}, real subjects {}, {} folds",
+                match spec.config.protocol {
+                    Protocol::Loso => "LOSO".to_string(),
+                    Protocol::KFold(k) => format!("{k}-fold"),
+                },
+                spec.config
+                    .classifiers
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                cuts.iter()
+                    .map(|c| cut_name(*c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                run.runs.first().map_or(0, |r| r.1.folds.len())
+            );
+            let path = dir
+                .strip_prefix(&base)
+                .map_or_else(|_| dir.clone(), Path::to_path_buf);
+            let record = EvaluationRef {
+                name: spec.name.clone(),
+                path,
+                summary,
+            };
+            Ok(Output::Evaluation(Box::new(run), Some(record)))
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Reads a finished evaluation's folder.
+///
+/// # Errors
+/// The thread could not start.
+pub fn open_evaluation(dir: PathBuf) -> Result<StudioJob, String> {
+    Job::spawn("open-evaluation", "Reading an evaluation", move |_, _| {
+        EvalRun::load(&dir)
+            .map(|r| Output::Evaluation(Box::new(r), None))
+            .map_err(|e| e.to_string())
+    })
     .map_err(|e| e.to_string())
 }
 

@@ -16,6 +16,9 @@ use crate::core::report::pages::Paper;
 use crate::core::twin::{TwinModel, TwinResult};
 
 use super::catalog::{GeneratedWalks, LoadedWalks};
+use crate::core::eval::EvalConfig;
+use crate::core::eval::scarcity::EvalRun;
+use crate::core::project::EvaluationRef;
 
 /// Which walks an export or report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +90,10 @@ pub enum Command {
     /// Make the gait report of the selection: write it (when the spec names a folder) and
     /// hand back its page images for the preview.
     Report(ReportSpec),
+    /// Run an evaluation of the recorded walks in the background.
+    Evaluate(Box<EvalSpec>),
+    /// Read a finished evaluation's folder into the Evaluation panel.
+    OpenEvaluation(PathBuf),
     /// Save the viewport as PNG.
     CapturePng(PathBuf),
     /// Save the playback as GIF (`true`) or numbered PNGs into a folder (`false`).
@@ -115,6 +122,17 @@ pub struct ReportSpec {
 /// One rendered report page: width, height, RGBA bytes.
 pub type PageImage = (u32, u32, Vec<u8>);
 
+/// An evaluation the Evaluation panel asks for.
+#[derive(Debug, Clone)]
+pub struct EvalSpec {
+    /// Name (its folder under the project's data folder).
+    pub name: String,
+    /// Settings.
+    pub config: EvalConfig,
+    /// Real-subject cuts of a scarcity curve (`None`: all); empty: one plain run.
+    pub cuts: Vec<Option<usize>>,
+}
+
 /// What a finished job hands back.
 pub enum Output {
     /// A project's data.
@@ -141,6 +159,9 @@ pub enum Output {
     TwinResult(String, Box<TwinResult>),
     /// A finished task with a message for the user.
     Message(String),
+    /// A finished evaluation read back from its folder, and its record for the project (`None`
+    /// when an existing folder was only opened).
+    Evaluation(Box<EvalRun>, Option<EvaluationRef>),
     /// A gait report: what was done, the report's title and its pages as images.
     Report {
         /// Message for the user.

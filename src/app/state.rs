@@ -69,6 +69,8 @@ pub struct Workspace {
     pub twin: Option<Arc<TwinModel>>,
     /// Twin results by walk id.
     pub twin_results: BTreeMap<String, TwinResult>,
+    /// Evaluations read back (run here, or opened), the last shown first in the panel.
+    pub evaluations: Vec<Arc<crate::core::eval::scarcity::EvalRun>>,
     /// True once the project's data finished loading.
     pub loaded: bool,
     /// Changes whenever the walks, their problems or the priors change (unique across

@@ -338,6 +338,8 @@ impl Studio {
             }
             Command::AnalyseTwin(id) => self.push_job(actions::analyse_twin(&self.ws, &id)),
             Command::Report(spec) => self.report(spec),
+            Command::Evaluate(spec) => self.push_job(actions::evaluate(&self.ws, *spec)),
+            Command::OpenEvaluation(dir) => self.push_job(actions::open_evaluation(dir)),
             Command::CapturePng(path) => {
                 let j = panels::viewport::capture_png(&mut self.view(), path);
                 self.push_job(j);
@@ -464,6 +466,18 @@ impl Studio {
                     }
                 ));
                 self.ws.set_twin_result(id, *r);
+            }
+            Output::Evaluation(run, record) => {
+                self.notes
+                    .info(format!("Evaluation read from {}", run.dir.display()));
+                if let Some(r) = record {
+                    self.ws.project.evaluations.retain(|e| e.name != r.name);
+                    self.ws.project.evaluations.push(r);
+                    self.ws.dirty = true;
+                }
+                self.ws.evaluations.retain(|e| e.dir != run.dir);
+                self.ws.evaluations.insert(0, std::sync::Arc::new(*run));
+                self.panels.evaluation.shown = 0;
             }
             Output::Message(m) => self.notes.info(m),
             Output::Report {

@@ -10,15 +10,13 @@ use clap::{Args, ValueEnum};
 use pathogait::core::data::Dataset;
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use pathogait::core::eval::generative::SetQuality;
-use pathogait::core::eval::scarcity::{Scarcity, cut_name};
+use pathogait::core::eval::scarcity::{Scarcity, cut_dir, cut_name};
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
 };
-use pathogait::core::fsutil::write_atomic;
 use pathogait::core::jobs::CancelToken;
 use pathogait::core::model::bundle::TrainPlan;
 use pathogait::core::model::select_device;
-use pathogait::core::report::pdf::svg_png;
 
 use super::model_cmds::{BackendArg, Preset};
 use super::progress::Bars;
@@ -348,7 +346,7 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
                 real_subjects: *cut,
                 ..cfg.clone()
             };
-            let out = c.out.join(format!("real-subjects-{name}"));
+            let out = cut_dir(&c.out, *cut);
             reports.push((*cut, run_one(c, &run_cfg, &ds, (&device, &backend), &out)?));
         }
         let refs: Vec<(Option<usize>, &EvalReport)> =
@@ -379,23 +377,7 @@ fn write_scarcity(s: &Scarcity, cfg: &EvalConfig, out: &Path) -> Result<()> {
         t.row(row);
     }
     println!("\nData-scarcity curve:\n{}", t.render());
-    write_atomic(&out.join("scarcity.csv"), s.csv().as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("scarcity.csv").display()))?;
-    let json = serde_json::to_string_pretty(s)?;
-    write_atomic(&out.join("scarcity.json"), json.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("scarcity.json").display()))?;
-    for &k in &cfg.classifiers {
-        let svg = s.svg(k);
-        let stem = format!("scarcity-{}", k.name().to_lowercase());
-        let svg_path = out.join(format!("{stem}.svg"));
-        write_atomic(&svg_path, svg.as_bytes())
-            .with_context(|| format!("cannot write {}", svg_path.display()))?;
-        let png_path = out.join(format!("{stem}.png"));
-        let bytes =
-            svg_png(&svg, 2.0).with_context(|| format!("cannot draw {}", png_path.display()))?;
-        write_atomic(&png_path, &bytes)
-            .with_context(|| format!("cannot write {}", png_path.display()))?;
-    }
+    s.write(out, &cfg.classifiers)?;
     println!(
         "Wrote scarcity.csv, scarcity.json and scarcity-<classifier>.svg/.png to {}",
         out.display()

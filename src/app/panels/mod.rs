@@ -5,6 +5,7 @@
 pub mod angles;
 pub mod curation;
 pub mod dataset;
+pub mod evaluation;
 pub mod generation;
 pub mod priors;
 pub mod prompt;
@@ -39,11 +40,13 @@ pub enum Tab {
     Curation,
     /// Normative twin and clinical report.
     Twin,
+    /// Evaluation runs: accuracy tables, scarcity curve, distances, confusion.
+    Evaluation,
 }
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Viewport,
         Self::Angles,
         Self::Priors,
@@ -51,6 +54,7 @@ impl Tab {
         Self::Generation,
         Self::Curation,
         Self::Twin,
+        Self::Evaluation,
     ];
 
     /// Tab title.
@@ -64,6 +68,7 @@ impl Tab {
             Self::Generation => "Generation",
             Self::Curation => "Curation & export",
             Self::Twin => "Twin & report",
+            Self::Evaluation => "Evaluation",
         }
     }
 }
@@ -119,6 +124,8 @@ pub struct PanelStates {
     pub curation: curation::CurationState,
     /// Twin & report.
     pub twin: twin::TwinState,
+    /// Evaluation.
+    pub evaluation: evaluation::EvaluationState,
     /// Path prompt window, when open.
     pub ask_path: Option<PathAsk>,
     /// Notification log window open.
@@ -187,6 +194,7 @@ pub fn draw(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             Tab::Generation => generation::show(st, ui),
             Tab::Curation => curation::show(st, ui),
             Tab::Twin => twin::show(st, ui),
+            Tab::Evaluation => evaluation::show(st, ui),
         }
     });
     path_window(st, ui.ctx());

@@ -519,7 +519,7 @@ fn finetune_condition(
         .wrapping_add((fold_no * 100 + ki * 10 + 7) as u64);
     let ft = ClassifierConfig {
         lr: cfg.classifier.lr * cfg.finetune_lr_scale,
-        ..cfg.classifier.clone()
+        ..cfg.classifier
     };
     let (clf, fit) = fine_tune(start, &ft, &tr, sets.val, seed, progress, cancel)?;
     let confusion = classify(&clf, sets.test, nc)?;

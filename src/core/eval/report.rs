@@ -334,7 +334,8 @@ impl EvalReport {
         csv_text(&rows)
     }
 
-    /// Writes all report files into `dir` (created if needed), each atomically.
+    /// Writes all report files into `dir` (created if needed), each atomically: `report.json`
+    /// (and the same as `report.ron`, which keeps NaN), and the CSV tables.
     ///
     /// # Errors
     /// A file that cannot be written, named in the error.
@@ -345,8 +346,13 @@ impl EvalReport {
         };
         std::fs::create_dir_all(dir).map_err(|e| err(dir, &e))?;
         let json = serde_json::to_string_pretty(self).map_err(|e| err(dir, &e))?;
+        // JSON has no NaN (undefined SDs are written as null), so the studio reads the RON
+        // copy back.
+        let ron = ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+            .map_err(|e| err(dir, &e))?;
         for (name, text) in [
             ("report.json", json),
+            ("report.ron", ron),
             ("summary.csv", self.summary_csv().map_err(|e| err(dir, &e))?),
             (
                 "per_fold.csv",

@@ -6,12 +6,16 @@
 //! per condition, mean ± SD over folds.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::classifier::ClassifierKind;
 use super::{Condition, EvalReport};
 use crate::core::charts::{standalone, xml};
+use crate::core::fsutil::write_atomic;
+use crate::core::model::ModelError;
+use crate::core::report::pdf::svg_png;
 
 /// One point of the curve: a classifier's accuracy on a condition with a cut of real subjects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,87 @@ pub struct Scarcity {
 #[must_use]
 pub fn cut_name(real_subjects: Option<usize>) -> String {
     real_subjects.map_or_else(|| "all".into(), |k| k.to_string())
+}
+
+/// The folder of one cut's evaluation inside a scarcity run's folder.
+#[must_use]
+pub fn cut_dir(out: &Path, real_subjects: Option<usize>) -> PathBuf {
+    out.join(format!("real-subjects-{}", cut_name(real_subjects)))
+}
+
+/// A finished evaluation read back from its folder: one report (a plain run), or one per cut
+/// with the curve (a scarcity run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalRun {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Reports, per cut (`None`: all real subjects), in cut order.
+    pub runs: Vec<(Option<usize>, EvalReport)>,
+    /// The curve, for a run of several cuts.
+    pub scarcity: Option<Scarcity>,
+}
+
+impl EvalRun {
+    /// Reads `dir`: its `report.ron`, else the `real-subjects-*/report.ron` of its cuts
+    /// (counts in order, then all) and the curve over them.
+    ///
+    /// # Errors
+    /// No report in the folder, or one that cannot be read (naming the file).
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        // report.ron keeps NaN (an SD over one fold); report.json writes it as null.
+        let read = |d: &Path| -> Result<EvalReport, ModelError> {
+            let p = d.join("report.ron");
+            let bad = |m: String| ModelError::Files {
+                path: p.display().to_string(),
+                message: m,
+            };
+            let text = std::fs::read_to_string(&p).map_err(|e| bad(e.to_string()))?;
+            ron::from_str(&text).map_err(|e| bad(format!("not an evaluation report: {e}")))
+        };
+        if dir.join("report.ron").is_file() {
+            let r = read(dir)?;
+            return Ok(Self {
+                dir: dir.to_path_buf(),
+                runs: vec![(r.settings.real_subjects, r)],
+                scarcity: None,
+            });
+        }
+        let entries = std::fs::read_dir(dir).map_err(|e| ModelError::Files {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut cuts: Vec<Option<usize>> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                match name.strip_prefix("real-subjects-")? {
+                    "all" => Some(None),
+                    n => n.parse().ok().map(Some),
+                }
+            })
+            .filter(|c| cut_dir(dir, *c).join("report.ron").is_file())
+            .collect();
+        // Counts ascending, "all" last.
+        cuts.sort_by_key(|c| c.unwrap_or(usize::MAX));
+        if cuts.is_empty() {
+            return Err(ModelError::Files {
+                path: dir.display().to_string(),
+                message: "no report.ron here nor in real-subjects-*/ (not an evaluation folder)"
+                    .into(),
+            });
+        }
+        let mut runs = Vec::new();
+        for c in cuts {
+            runs.push((c, read(&cut_dir(dir, c))?));
+        }
+        let refs: Vec<(Option<usize>, &EvalReport)> = runs.iter().map(|(c, r)| (*c, r)).collect();
+        let scarcity = Some(Scarcity::of(&refs));
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            runs,
+            scarcity,
+        })
+    }
 }
 
 /// Condition colours in the plot (colour-blind safe, Okabe-Ito).
@@ -89,6 +174,40 @@ impl Scarcity {
         self.rows
             .iter()
             .find(|r| r.classifier == k && r.condition == c && r.real_subjects == cut)
+    }
+
+    /// Writes `scarcity.csv`, `scarcity.json` and `scarcity-<classifier>.svg` and `.png` for
+    /// each of `classifiers` into `dir`; returns the files written.
+    ///
+    /// # Errors
+    /// Unwritable files (naming them), or a plot that cannot be drawn.
+    pub fn write(
+        &self,
+        dir: &Path,
+        classifiers: &[ClassifierKind],
+    ) -> Result<Vec<PathBuf>, ModelError> {
+        let err = |p: &Path, m: String| ModelError::Files {
+            path: p.display().to_string(),
+            message: m,
+        };
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| err(&dir.join("scarcity.json"), e.to_string()))?;
+        let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+            (dir.join("scarcity.csv"), self.csv().into_bytes()),
+            (dir.join("scarcity.json"), json.into_bytes()),
+        ];
+        for &k in classifiers {
+            let stem = format!("scarcity-{}", k.name().to_lowercase());
+            let svg = self.svg(k);
+            let png_path = dir.join(format!("{stem}.png"));
+            let png = svg_png(&svg, 2.0).map_err(|e| err(&png_path, e.to_string()))?;
+            files.push((dir.join(format!("{stem}.svg")), svg.into_bytes()));
+            files.push((png_path, png));
+        }
+        for (p, bytes) in &files {
+            write_atomic(p, bytes).map_err(|e| err(p, e.to_string()))?;
+        }
+        Ok(files.into_iter().map(|(p, _)| p).collect())
     }
 
     /// The table as CSV: one row per cut, classifier and condition.

@@ -66,6 +66,20 @@ pub struct Project {
     pub generated: Vec<GeneratedSet>,
     /// Curation decisions by walk id (recorded or generated).
     pub curation: Curation,
+    /// Evaluations run from the studio (their folders hold the reports).
+    pub evaluations: Vec<EvaluationRef>,
+}
+
+/// An evaluation kept in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationRef {
+    /// Name.
+    pub name: String,
+    /// Folder with `report.json` (or `real-subjects-*/` and the scarcity curve), relative to
+    /// the project file or absolute.
+    pub path: PathBuf,
+    /// One line: protocol, classifiers, cuts, folds.
+    pub summary: String,
 }
 
 /// A prompt kept in a project.
@@ -105,6 +119,7 @@ impl Default for Project {
             models: Vec::new(),
             generated: Vec::new(),
             curation: Curation::new(),
+            evaluations: Vec::new(),
         }
     }
 }

@@ -1,0 +1,481 @@
+//! Evaluation: run `evaluate` on the recorded walks as a background job (protocol,
+//! classifiers, real-subject cuts for a scarcity curve, synthetic windows per class, preset),
+//! watch folds finish, and read a finished run: the accuracy table per cut, the scarcity
+//! curve, per-class Fréchet distance and recognition, and the pooled confusion matrix. Runs
+//! are recorded in the project; any run's folder can be opened.
+
+use std::collections::BTreeMap;
+
+use egui::{Color32, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+
+use super::PanelCtx;
+use crate::app::commands::{Command, EvalSpec};
+use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
+use crate::core::eval::scarcity::{EvalRun, cut_name};
+use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
+use crate::core::model::bundle::TrainPlan;
+
+/// Evaluation panel state.
+#[derive(Debug)]
+pub struct EvaluationState {
+    /// Name of the next run (its folder).
+    pub name: String,
+    /// k of k-fold; 0 for leave-one-subject-out.
+    pub kfold: usize,
+    /// Classifiers ticked.
+    pub classifiers: Vec<ClassifierKind>,
+    /// Quick (tiny generator and classifiers) or the default sizes.
+    pub quick: bool,
+    /// Run only the first folds (0: all).
+    pub max_folds: usize,
+    /// Synthetic windows per class.
+    pub synthetic_per_class: usize,
+    /// Real-subject cuts, e.g. "1,2,4,all" (empty: one run on all of them).
+    pub cuts: String,
+    /// Folder typed for "Open".
+    pub open_path: String,
+    /// Index of the run shown (into the workspace's evaluations).
+    pub shown: usize,
+    /// Classifier and condition of the confusion matrix shown.
+    pub matrix: (ClassifierKind, Condition),
+    /// The project's last recorded run was opened when the tab was first shown.
+    opened_last: bool,
+}
+
+impl Default for EvaluationState {
+    fn default() -> Self {
+        Self {
+            name: "evaluation-1".into(),
+            kfold: 3,
+            classifiers: vec![ClassifierKind::Gru],
+            quick: true,
+            max_folds: 0,
+            synthetic_per_class: 30,
+            cuts: String::new(),
+            open_path: String::new(),
+            shown: 0,
+            matrix: (ClassifierKind::Gru, Condition::Real),
+            opened_last: false,
+        }
+    }
+}
+
+impl EvaluationState {
+    /// The cuts typed, or why they cannot be read.
+    ///
+    /// # Errors
+    /// A cut that is neither a count of 1 or more nor "all".
+    pub fn parsed_cuts(&self) -> Result<Vec<Option<usize>>, String> {
+        self.cuts
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| match t {
+                "all" => Ok(None),
+                n => n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|k| *k >= 1)
+                    .map(Some)
+                    .ok_or_else(|| format!("'{t}' is not a count of 1 or more, nor 'all'")),
+            })
+            .collect()
+    }
+
+    /// The run the form describes.
+    ///
+    /// # Errors
+    /// Cuts that cannot be read, or no classifier ticked.
+    pub fn spec(&self) -> Result<EvalSpec, String> {
+        if self.classifiers.is_empty() {
+            return Err("tick at least one classifier".into());
+        }
+        let (generator, classifier) = if self.quick {
+            (TrainPlan::tiny(), ClassifierConfig::tiny())
+        } else {
+            (TrainPlan::default(), ClassifierConfig::default())
+        };
+        Ok(EvalSpec {
+            name: self.name.trim().to_string(),
+            config: EvalConfig {
+                protocol: if self.kfold >= 2 {
+                    Protocol::KFold(self.kfold)
+                } else {
+                    Protocol::Loso
+                },
+                classifiers: self.classifiers.clone(),
+                classifier,
+                generator,
+                synthetic_per_class: self.synthetic_per_class.max(1),
+                max_folds: (self.max_folds > 0).then_some(self.max_folds),
+                ..EvalConfig::default()
+            },
+            cuts: self.parsed_cuts()?,
+        })
+    }
+}
+
+/// Draws the panel.
+pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    // The project's last run is read when the tab first shows (runs are kept as folders).
+    if !st.panels.evaluation.opened_last {
+        st.panels.evaluation.opened_last = true;
+        if st.ws.evaluations.is_empty()
+            && let Some(r) = st.ws.project.evaluations.last()
+        {
+            let dir = if r.path.is_absolute() {
+                r.path.clone()
+            } else {
+                st.ws.base_dir().join(&r.path)
+            };
+            st.commands.push(Command::OpenEvaluation(dir));
+        }
+    }
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        form(st, ui);
+        live(st, ui);
+        ui.separator();
+        runs(st, ui);
+        let shown = st.panels.evaluation.shown;
+        if let Some(run) = st.ws.evaluations.get(shown).cloned() {
+            results(st, ui, &run);
+        }
+    });
+}
+
+fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    let running = st.busy("Evaluating");
+    let e = &mut st.panels.evaluation;
+    ui.label(RichText::new("Run an evaluation of the recorded walks").strong());
+    egui::Grid::new("eval-form").num_columns(2).show(ui, |ui| {
+        ui.label("Name");
+        ui.text_edit_singleline(&mut e.name);
+        ui.end_row();
+        ui.label("Protocol");
+        ui.horizontal(|ui| {
+            let mut loso = e.kfold < 2;
+            if ui.radio_value(&mut loso, true, "leave one subject out").clicked() {
+                e.kfold = 0;
+            }
+            if ui.radio_value(&mut loso, false, "k-fold").clicked() && e.kfold < 2 {
+                e.kfold = 3;
+            }
+            if e.kfold >= 2 {
+                ui.add(egui::DragValue::new(&mut e.kfold).range(2..=20).prefix("k "));
+            }
+            ui.add(
+                egui::DragValue::new(&mut e.max_folds)
+                    .range(0..=100)
+                    .prefix("first folds only: ")
+                    .custom_formatter(|v, _| if v < 1.0 { "all".into() } else { format!("{v}") }),
+            );
+        });
+        ui.end_row();
+        ui.label("Classifiers");
+        ui.horizontal(|ui| {
+            for k in ClassifierKind::ALL {
+                let mut on = e.classifiers.contains(&k);
+                if ui.checkbox(&mut on, k.name()).changed() {
+                    if on {
+                        e.classifiers.push(k);
+                    } else {
+                        e.classifiers.retain(|x| *x != k);
+                    }
+                }
+            }
+        });
+        ui.end_row();
+        ui.label("Sizes");
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut e.quick, true, "quick check (tiny models)");
+            ui.radio_value(&mut e.quick, false, "default models");
+            ui.add(
+                egui::DragValue::new(&mut e.synthetic_per_class)
+                    .range(1..=1000)
+                    .suffix(" synthetic windows per class"),
+            );
+        });
+        ui.end_row();
+        ui.label("Real subjects per fold")
+            .on_hover_text("A scarcity curve: one run per count, each fold's real training subjects cut to that many (the generator and the baseline see only the cut). Empty: one run on all of them.");
+        ui.horizontal(|ui| {
+            ui.add(egui::TextEdit::singleline(&mut e.cuts).hint_text("e.g. 1,2,4,all"));
+            if let Err(why) = e.parsed_cuts() {
+                ui.colored_label(Color32::from_rgb(240, 90, 80), why);
+            }
+        });
+        ui.end_row();
+    });
+    let spec = e.spec();
+    ui.horizontal(|ui| {
+        let ok = !running && spec.is_ok() && !st.ws.recorded.is_empty();
+        if ui
+            .add_enabled(ok, egui::Button::new("Run evaluation"))
+            .on_hover_text("Runs in the background; progress and Cancel in the jobs bar")
+            .clicked()
+            && let Ok(s) = spec
+        {
+            st.commands.push(Command::Evaluate(Box::new(s)));
+        }
+        if let Err(why) = &st.panels.evaluation.spec() {
+            ui.label(RichText::new(why).weak());
+        }
+    });
+}
+
+/// Folds finished by the running evaluation: its per-fold accuracy metrics.
+fn live(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
+    let Some(job) = st.jobs.iter().find(|j| j.title.starts_with("Evaluating")) else {
+        return;
+    };
+    // "stage / fold accuracy · cut · classifier condition" -> per fold accuracy.
+    let mut by_name: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (k, pts) in &job.metrics {
+        if let Some((_, name)) = k.split_once(" / fold accuracy · ") {
+            by_name
+                .entry(name)
+                .or_default()
+                .extend(pts.iter().map(|p| p[1]));
+        }
+    }
+    let folds = by_name.values().map(Vec::len).max().unwrap_or(0);
+    ui.label(format!("{}: {folds} folds finished so far", job.title));
+    if by_name.is_empty() {
+        return;
+    }
+    egui::Grid::new("eval-live").striped(true).show(ui, |ui| {
+        ui.label(RichText::new("cut · classifier condition").strong());
+        ui.label(RichText::new("accuracy per finished fold, %").strong());
+        ui.end_row();
+        for (name, accs) in &by_name {
+            ui.label(*name);
+            ui.label(
+                accs.iter()
+                    .map(|a| format!("{:.0}", 100.0 * a))
+                    .collect::<Vec<_>>()
+                    .join("  "),
+            );
+            ui.end_row();
+        }
+    });
+}
+
+/// The project's recorded runs and the folder field: each opens into the panel.
+fn runs(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
+    ui.label(RichText::new("Runs").strong());
+    let base = st.ws.base_dir();
+    for r in &st.ws.project.evaluations {
+        ui.horizontal(|ui| {
+            let dir = if r.path.is_absolute() {
+                r.path.clone()
+            } else {
+                base.join(&r.path)
+            };
+            if ui.button("Open").clicked() {
+                st.commands.push(Command::OpenEvaluation(dir.clone()));
+            }
+            ui.label(RichText::new(&r.name).strong());
+            ui.label(RichText::new(&r.summary).weak());
+            ui.label(RichText::new(dir.display().to_string()).weak().small());
+        });
+    }
+    ui.horizontal(|ui| {
+        ui.label("Open a run's folder");
+        ui.text_edit_singleline(&mut st.panels.evaluation.open_path);
+        let p = st.panels.evaluation.open_path.trim().to_string();
+        if ui
+            .add_enabled(!p.is_empty(), egui::Button::new("Open"))
+            .clicked()
+        {
+            st.commands.push(Command::OpenEvaluation(p.into()));
+        }
+    });
+    if st.ws.evaluations.len() > 1 {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Show:");
+            for (i, r) in st.ws.evaluations.iter().enumerate() {
+                let name = r.dir.file_name().map_or_else(
+                    || r.dir.display().to_string(),
+                    |n| n.to_string_lossy().into(),
+                );
+                ui.selectable_value(&mut st.panels.evaluation.shown, i, name);
+            }
+        });
+    }
+}
+
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}", 100.0 * v)
+    } else {
+        "–".into()
+    }
+}
+
+/// A finished run: table per cut, the curve, distances and recognition, confusion matrix.
+fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
+    ui.separator();
+    ui.label(RichText::new(format!("Results: {}", run.dir.display())).strong());
+    for (cut, r) in &run.runs {
+        ui.label(format!(
+            "Real training subjects per fold: {} · {} folds · {} walks, {} subjects",
+            cut_name(*cut),
+            r.folds.len(),
+            r.walks,
+            r.subjects
+        ));
+        accuracy_table(ui, r, &format!("eval-acc-{}", cut_name(*cut)));
+    }
+    if let Some(s) = &run.scarcity {
+        let k = run
+            .runs
+            .first()
+            .and_then(|r| r.1.settings.classifiers.first().copied())
+            .unwrap_or(ClassifierKind::Gru);
+        ui.label(
+            RichText::new(format!(
+                "{} accuracy vs real training subjects (mean ± SD over folds)",
+                k.name()
+            ))
+            .strong(),
+        );
+        let cuts = s.cuts.clone();
+        Plot::new("scarcity-plot")
+            .height(240.0)
+            .legend(Legend::default())
+            .include_y(0.0)
+            .include_y(100.0)
+            .x_axis_formatter(move |m, _| {
+                let i = m.value.round();
+                if (m.value - i).abs() < 1e-6 && i >= 0.0 {
+                    cuts.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .show(ui, |pu| {
+                for c in Condition::ALL {
+                    let pts: Vec<[f64; 2]> = s
+                        .cuts
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, cut)| {
+                            let p = s.point(k, c, cut)?;
+                            p.accuracy_mean
+                                .is_finite()
+                                .then_some([i as f64, 100.0 * p.accuracy_mean])
+                        })
+                        .collect();
+                    pu.add(Line::new(c.name(), PlotPoints::from(pts.clone())));
+                    pu.add(Points::new(c.name(), PlotPoints::from(pts)).radius(3.0));
+                }
+            });
+    }
+    if let Some((_, r)) = run.runs.last() {
+        distances(ui, r);
+        confusion(st, ui, r);
+    }
+}
+
+fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        ui.label(RichText::new("accuracy % (mean ± SD)").strong());
+        for c in Condition::ALL {
+            ui.label(RichText::new(c.name()).strong());
+        }
+        ui.end_row();
+        for &k in &r.settings.classifiers {
+            ui.label(k.name());
+            for c in Condition::ALL {
+                ui.label(r.row(k, c).map_or_else(
+                    || "–".into(),
+                    |s| format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd)),
+                ));
+            }
+            ui.end_row();
+        }
+    });
+}
+
+fn distances(ui: &mut egui::Ui, r: &EvalReport) {
+    ui.label(RichText::new("Per class: Fréchet distance (GRU features) and recognition").strong());
+    egui::Grid::new("eval-distances")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "class",
+                "Fréchet model",
+                "baseline",
+                "real vs real",
+                "recognised % model",
+                "baseline",
+                "real (validation)",
+            ] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for d in &r.distances {
+                ui.label(&d.class);
+                for v in [d.model, d.baseline, d.real_reference] {
+                    ui.label(if v.is_finite() {
+                        format!("{v:.2}")
+                    } else {
+                        "–".into()
+                    });
+                }
+                for v in [d.recognised.model, d.recognised.baseline, d.recognised.real] {
+                    ui.label(pct(v));
+                }
+                ui.end_row();
+            }
+        });
+}
+
+fn confusion(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, r: &EvalReport) {
+    let m = &mut st.panels.evaluation.matrix;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Confusion matrix (all held-out walks pooled)").strong());
+        egui::ComboBox::from_id_salt("eval-matrix-classifier")
+            .selected_text(m.0.name())
+            .show_ui(ui, |ui| {
+                for &k in &r.settings.classifiers {
+                    ui.selectable_value(&mut m.0, k, k.name());
+                }
+            });
+        egui::ComboBox::from_id_salt("eval-matrix-condition")
+            .selected_text(m.1.name())
+            .show_ui(ui, |ui| {
+                for c in Condition::ALL {
+                    ui.selectable_value(&mut m.1, c, c.name());
+                }
+            });
+    });
+    let Some(row) = r.row(m.0, m.1) else {
+        ui.label("No result for this classifier and condition.");
+        return;
+    };
+    egui::Grid::new("eval-confusion")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(RichText::new("true \\ predicted").strong());
+            for c in &r.classes {
+                ui.label(RichText::new(c).strong());
+            }
+            ui.end_row();
+            for (t, line) in row.confusion.iter().enumerate() {
+                ui.label(RichText::new(r.classes.get(t).map_or("?", String::as_str)).strong());
+                for (p, n) in line.iter().enumerate() {
+                    let text = RichText::new(n.to_string());
+                    ui.label(if t == p && *n > 0 {
+                        text.color(Color32::from_rgb(90, 200, 120))
+                    } else if *n > 0 {
+                        text.color(Color32::from_rgb(240, 180, 60))
+                    } else {
+                        text.weak()
+                    });
+                }
+                ui.end_row();
+            }
+        });
+}
