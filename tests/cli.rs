@@ -231,12 +231,9 @@ fn train_then_generate_with_a_tiny_model() {
     assert!(err.contains("manifest.ron"), "{err}");
 }
 
-#[test]
-fn evaluate_writes_the_table_and_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = small_demo_data(dir.path());
-    let out = dir.path().join("eval");
-    let args = [
+/// A quick evaluation of `data` into `out`: one fold of three, tiny models, CPU.
+fn evaluate_args(data: &std::path::Path, out: &std::path::Path, classifiers: &str) -> Vec<String> {
+    [
         "evaluate",
         "--data",
         data.to_str().unwrap(),
@@ -247,7 +244,7 @@ fn evaluate_writes_the_table_and_resumes() {
         "--max-folds",
         "1",
         "--classifiers",
-        "gru,cnn",
+        classifiers,
         "--synthetic-per-class",
         "3",
         "--preset",
@@ -256,9 +253,19 @@ fn evaluate_writes_the_table_and_resumes() {
         "cpu",
         "--out",
         out.to_str().unwrap(),
-        "--temperature",
-        "0.7",
-    ];
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+#[test]
+fn evaluate_writes_the_table_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_demo_data(dir.path());
+    let out = dir.path().join("eval");
+    let mut args = evaluate_args(&data, &out, "gru,cnn");
+    args.extend(["--temperature".into(), "0.7".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, text, err) = pathogait(&args);
     assert!(ok, "{err}");
     for needle in [
@@ -297,7 +304,7 @@ fn evaluate_writes_the_table_and_resumes() {
         std::fs::read_to_string(out.join("summary.csv")).unwrap(),
         summary
     );
-    let mut bad = args.to_vec();
+    let mut bad = args.clone();
     bad[10] = "gru,transformer";
     let (ok, _, err) = pathogait(&bad);
     assert!(
@@ -313,29 +320,9 @@ fn evaluate_draws_the_data_scarcity_curve() {
     let dir = tempfile::tempdir().unwrap();
     let data = small_demo_data(dir.path());
     let out = dir.path().join("scarce");
-    let args = [
-        "evaluate",
-        "--data",
-        data.to_str().unwrap(),
-        "--protocol",
-        "kfold",
-        "--folds",
-        "3",
-        "--max-folds",
-        "1",
-        "--classifiers",
-        "cnn",
-        "--synthetic-per-class",
-        "3",
-        "--preset",
-        "tiny",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-        "--real-subjects",
-        "1,all",
-    ];
+    let mut args = evaluate_args(&data, &out, "cnn");
+    args.extend(["--real-subjects".into(), "1,all".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, text, err) = pathogait(&args);
     assert!(ok, "{err}");
     for needle in [
@@ -361,7 +348,7 @@ fn evaluate_draws_the_data_scarcity_curve() {
     assert_eq!(svg.matches("<polyline").count(), 6, "a line per condition");
     let png = std::fs::read(out.join("scarcity-cnn.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let mut bad = args.to_vec();
+    let mut bad = args.clone();
     bad[20] = "0,all";
     let (ok, _, err) = pathogait(&bad);
     assert!(!ok && err.contains("--real-subjects 0"), "{err}");

@@ -346,14 +346,7 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
             .legend(Legend::default())
             .include_y(0.0)
             .include_y(100.0)
-            .x_axis_formatter(move |m, _| {
-                let i = m.value.round();
-                if (m.value - i).abs() < 1e-6 && i >= 0.0 {
-                    cuts.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_axis_formatter(super::category_axis(cuts))
             .show(ui, |pu| {
                 for c in Condition::ALL {
                     let pts: Vec<[f64; 2]> = s

@@ -168,6 +168,21 @@ impl PanelCtx<'_> {
     }
 }
 
+/// An x axis of categories at 0, 1, 2, ...: each whole number is labelled with its name, the
+/// rest of the axis is left blank.
+pub fn category_axis(
+    names: Vec<String>,
+) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |m, _| {
+        let i = m.value.round();
+        if (m.value - i).abs() < 1e-6 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Lays out one frame.
 pub fn draw(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     dropped_files(st, ui);

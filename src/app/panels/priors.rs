@@ -302,14 +302,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         .height((ui.available_height() * 0.6).max(220.0))
         .legend(Legend::default())
         .y_axis_label(describe(&key).to_string())
-        .x_axis_formatter(move |m, _| {
-            let i = m.value.round();
-            if (m.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_axis_formatter(super::category_axis(names))
         .show(ui, |pu| {
             pu.add(
                 BoxPlot::new("class 5-25-50-75-95 %", boxes)
