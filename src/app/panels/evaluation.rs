@@ -12,7 +12,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use super::PanelCtx;
 use crate::app::commands::{Command, EvalSpec};
 use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
-use crate::core::eval::scarcity::{EvalRun, cut_name};
+use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
 use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
 use crate::core::model::bundle::TrainPlan;
 
@@ -341,6 +341,7 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
             .strong(),
         );
         let cuts = s.cuts.clone();
+        let strong = ui.visuals().strong_text_color();
         Plot::new("scarcity-plot")
             .height(240.0)
             .legend(Legend::default())
@@ -348,7 +349,20 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
             .include_y(100.0)
             .x_axis_formatter(super::category_axis(cuts))
             .show(ui, |pu| {
-                for c in Condition::ALL {
+                for (ci, c) in Condition::ALL.into_iter().enumerate() {
+                    let colour = COLOURS[ci % COLOURS.len()]
+                        .strip_prefix('#')
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .map_or(Color32::GRAY, |v| {
+                            let [_, r, g, b] = v.to_be_bytes();
+                            Color32::from_rgb(r, g, b)
+                        });
+                    // The files' black line (Real) would vanish on the dark theme.
+                    let colour = if colour == Color32::BLACK {
+                        strong
+                    } else {
+                        colour
+                    };
                     let pts: Vec<[f64; 2]> = s
                         .cuts
                         .iter()
@@ -360,8 +374,16 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
                                 .then_some([i as f64, 100.0 * p.accuracy_mean])
                         })
                         .collect();
-                    pu.add(Line::new(c.name(), PlotPoints::from(pts.clone())));
-                    pu.add(Points::new(c.name(), PlotPoints::from(pts)).radius(3.0));
+                    pu.add(
+                        Line::new(c.name(), PlotPoints::from(pts.clone()))
+                            .color(colour)
+                            .width(2.0),
+                    );
+                    pu.add(
+                        Points::new(c.name(), PlotPoints::from(pts))
+                            .color(colour)
+                            .radius(3.0),
+                    );
                 }
             });
     }

@@ -133,8 +133,9 @@ impl EvalRun {
     }
 }
 
-/// Condition colours in the plot (colour-blind safe, Okabe-Ito).
-const COLOURS: [&str; 6] = [
+/// Condition colours in the plot (colour-blind safe, Okabe-Ito), in [`Condition::ALL`] order;
+/// the studio draws the curve in the same colours.
+pub const COLOURS: [&str; 6] = [
     "#000000", "#e69f00", "#0072b2", "#009e73", "#cc79a7", "#d55e00",
 ];
 
