@@ -11,7 +11,7 @@ use pathogait::core::data::{Dataset, GaitSequence};
 use pathogait::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, fine_tune, train_classifier,
 };
-use pathogait::core::eval::protocol::accuracy;
+use pathogait::core::eval::conditions::accuracy;
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate, evaluate_folds,
     size_normalise,

@@ -218,17 +218,7 @@ fn load(n: usize, limit: Duration) -> anyhow::Result<(Driver, f64, FrameStats)> 
             "the bench project did not load within {limit:?}: {:?}",
             d.studio.notes.errors()
         );
-        let (loaded, priors) = (d.studio.ws.loaded, d.studio.ws.priors.is_some());
-        let ms = d.frame(Vec::new());
-        if std::env::var_os("PATHOGAIT_BENCH_TRACE").is_some() && ms > 30.0 {
-            eprintln!(
-                "slow frame {} ({ms:.1} ms): loaded {loaded}->{}, priors {priors}->{}",
-                times.len(),
-                d.studio.ws.loaded,
-                d.studio.ws.priors.is_some()
-            );
-        }
-        times.push(ms);
+        times.push(d.frame(Vec::new()));
         std::thread::sleep(Duration::from_millis(33));
     }
     Ok((d, t0.elapsed().as_secs_f64(), FrameStats::of(&times)))
@@ -288,12 +278,7 @@ pub fn ui_bench(n: usize, frames: usize, progress: &dyn Progress) -> anyhow::Res
     let t0 = Instant::now();
     d.studio.ws.add_generated_built(built);
     d.studio.panels.generation.show_gallery(ids);
-    let add_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let frame_ms = d.frame(Vec::new());
-    if std::env::var_os("PATHOGAIT_BENCH_TRACE").is_some() {
-        eprintln!("generated walks: taken in {add_ms:.1} ms, next frame {frame_ms:.1} ms");
-    }
-    let add_generated_ms = add_ms + frame_ms;
+    let add_generated_ms = t0.elapsed().as_secs_f64() * 1e3 + d.frame(Vec::new());
     progress.start(
         &format!("{n} walks: drawing every tab"),
         Tab::ALL.len() as u64,

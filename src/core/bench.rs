@@ -11,11 +11,11 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::core::data::Dataset;
+use crate::core::eval::EvalConfig;
 use crate::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, train_classifier,
 };
 use crate::core::eval::prepared::{prepare, standardise};
-use crate::core::eval::protocol::EvalConfig;
 use crate::core::eval::size_normalise;
 use crate::core::jobs::{CancelToken, NoProgress, Progress};
 use crate::core::model::ModelError;

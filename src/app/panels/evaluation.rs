@@ -210,16 +210,16 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     let spec = e.spec();
     ui.horizontal(|ui| {
         let ok = !running && spec.is_ok() && !st.ws.recorded.is_empty();
-        if ui
+        let clicked = ui
             .add_enabled(ok, egui::Button::new("Run evaluation"))
             .on_hover_text("Runs in the background; progress and Cancel in the jobs bar")
-            .clicked()
-            && let Ok(s) = spec
-        {
-            st.commands.push(Command::Evaluate(Box::new(s)));
-        }
-        if let Err(why) = &st.panels.evaluation.spec() {
-            ui.label(RichText::new(why).weak());
+            .clicked();
+        match spec {
+            Ok(s) if clicked => st.commands.push(Command::Evaluate(Box::new(s))),
+            Ok(_) => {}
+            Err(why) => {
+                ui.label(RichText::new(why).weak());
+            }
         }
     });
 }

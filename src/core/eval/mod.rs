@@ -5,6 +5,8 @@
 
 pub mod baseline;
 pub mod classifier;
+pub mod conditions;
+pub mod config;
 pub mod generative;
 pub(crate) mod prepared;
 pub mod protocol;
@@ -17,7 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use self::protocol::{ConditionResult, EvalConfig, FoldResult, Protocol};
+pub use self::conditions::ConditionResult;
+pub use self::config::{EvalConfig, Protocol};
+pub use self::protocol::FoldResult;
 pub use self::report::{EvalReport, SummaryRow};
 use crate::core::data::Dataset;
 use crate::core::fsutil::write_atomic;

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Condition;
 use super::classifier::ClassifierKind;
+use super::conditions::{accuracy, macro_f1};
+use super::config::EvalConfig;
 use super::generative::{ClassDistance, Recognition};
-use super::protocol::{EvalConfig, FoldResult, accuracy, macro_f1};
+use super::protocol::FoldResult;
 use crate::core::data::Dataset;
 use crate::core::fsutil::write_atomic;
 use crate::core::math::{mean, std_dev};

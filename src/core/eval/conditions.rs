@@ -1,0 +1,313 @@
+//! Step 4 of a fold: every classifier trained on every condition (Real, Synthetic only,
+//! Real+Synthetic, Baseline only, Real+Baseline on parallel workers, then each Synthetic only
+//! classifier fine-tuned on the real windows) and tested on the held-out walks.
+
+use serde::{Deserialize, Serialize};
+
+use super::classifier::{
+    Classifier, ClassifierConfig, ClassifierKind, FitLog, LabelledWindow, fine_tune,
+    train_classifier,
+};
+use super::config::EvalConfig;
+use super::{Condition, Prefixed};
+use crate::core::jobs::{CancelToken, Progress, run_parallel};
+use crate::core::model::ModelError;
+
+/// One classifier trained on one condition, tested on a fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionResult {
+    /// Classifier.
+    pub classifier: ClassifierKind,
+    /// Training data.
+    pub condition: Condition,
+    /// Windows it trained on.
+    pub train_windows: usize,
+    /// Walk-level accuracy on the held-out subjects.
+    pub accuracy: f64,
+    /// Macro-F1 over the classes present in the truth or the predictions.
+    pub macro_f1: f64,
+    /// `confusion[true][predicted]`, walks.
+    pub confusion: Vec<Vec<usize>>,
+    /// Early-stopping record (of the fine-tuning, for the fine-tuned condition).
+    pub fit: FitLog,
+    /// The synthetic pretraining's record, for the fine-tuned condition.
+    #[serde(default)]
+    pub pretrain: Option<FitLog>,
+    /// Learning rate of the fine-tuning, for the fine-tuned condition.
+    #[serde(default)]
+    pub lr: Option<f64>,
+}
+
+/// Macro-F1 over the classes that occur in the truth or the predictions.
+#[must_use]
+pub fn macro_f1(confusion: &[Vec<usize>]) -> f64 {
+    let c = confusion.len();
+    let mut f1s = Vec::new();
+    for k in 0..c {
+        let tp = confusion[k][k] as f64;
+        let truth: usize = confusion[k].iter().sum();
+        let pred: usize = confusion.iter().map(|r| r[k]).sum();
+        if truth + pred == 0 {
+            continue;
+        }
+        f1s.push(2.0 * tp / (truth + pred) as f64);
+    }
+    if f1s.is_empty() {
+        f64::NAN
+    } else {
+        f1s.iter().sum::<f64>() / f1s.len() as f64
+    }
+}
+
+/// Accuracy of a confusion matrix.
+#[must_use]
+pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
+    let total: usize = confusion.iter().flatten().sum();
+    let right: usize = (0..confusion.len()).map(|k| confusion[k][k]).sum();
+    if total == 0 {
+        f64::NAN
+    } else {
+        right as f64 / total as f64
+    }
+}
+
+fn classify(
+    clf: &Classifier,
+    test: &[&LabelledWindow],
+    classes: usize,
+) -> Result<Vec<Vec<usize>>, ModelError> {
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (_, truth, pred) in clf.predict_sequences(test)? {
+        if truth < classes && pred < classes {
+            confusion[truth][pred] += 1;
+        }
+    }
+    Ok(confusion)
+}
+
+/// Step 4: every (classifier, condition) pair, trained on parallel workers (their small
+/// recurrent kernels keep one core busy each). Returns the results in job order and the
+/// real-data classifier whose features the generative measures use (the GRU when there is one).
+pub(super) fn fold_classifiers<'p>(
+    sets: &ConditionSets<'_>,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
+    cancel: &CancelToken,
+) -> Result<(Vec<ConditionResult>, Option<Classifier>), ModelError> {
+    let jobs: Vec<(usize, ClassifierKind, Condition)> = cfg
+        .classifiers
+        .iter()
+        .enumerate()
+        .flat_map(|(ki, &kind)| Condition::ALL.map(|c| (ki, kind, c)))
+        .filter(|j| j.2 != Condition::PretrainFinetune)
+        .collect();
+    let trained = train_conditions(&jobs, sets, cfg, nc, fold_no, device, prefix, cancel)?;
+    // Each classifier pretrained on synthetic windows is then fine-tuned on the real ones.
+    let starts: Vec<(usize, &Classifier, &ConditionResult)> = jobs
+        .iter()
+        .zip(&trained)
+        .filter(|(j, _)| j.2 == Condition::Synthetic)
+        .filter_map(|(j, t)| t.as_ref().map(|(c, r)| (j.0, c, r)))
+        .collect();
+    let tuned = run_parallel(
+        &starts,
+        "pathogait-finetune",
+        |_, &(ki, start, pre)| {
+            let p = prefix(&format!(
+                "{} · {}",
+                start.kind.name(),
+                Condition::PretrainFinetune.name()
+            ));
+            finetune_condition(ki, start, pre, sets, cfg, nc, fold_no, &p, cancel)
+        },
+        || ModelError::Backend("a fine-tuning worker did not finish".into()),
+    );
+    let mut results = Vec::new();
+    let mut feature_net: Option<Classifier> = None;
+    for ((_, kind, cond), done) in jobs.iter().zip(trained) {
+        let Some((clf, result)) = done else { continue };
+        results.push(result);
+        if *cond == Condition::Real && (*kind == ClassifierKind::Gru || feature_net.is_none()) {
+            feature_net = Some(clf);
+        }
+    }
+    for t in tuned {
+        results.push(t?);
+    }
+    Ok((results, feature_net))
+}
+
+/// Fine-tunes a classifier pretrained on the synthetic windows (`pre` is its result) on the
+/// real training windows, at `finetune_lr_scale` of the learning rate, and tests it.
+#[allow(clippy::too_many_arguments)] // as train_condition
+fn finetune_condition(
+    ki: usize,
+    start: &Classifier,
+    pre: &ConditionResult,
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ConditionResult, ModelError> {
+    let tr: Vec<&LabelledWindow> = sets.real.iter().collect();
+    let seed = cfg
+        .seed
+        .wrapping_mul(7919)
+        .wrapping_add((fold_no * 100 + ki * 10 + 7) as u64);
+    let ft = ClassifierConfig {
+        lr: cfg.classifier.lr * cfg.finetune_lr_scale,
+        ..cfg.classifier
+    };
+    let (clf, fit) = fine_tune(start, &ft, &tr, sets.val, seed, progress, cancel)?;
+    let confusion = classify(&clf, sets.test, nc)?;
+    Ok(ConditionResult {
+        classifier: start.kind,
+        condition: Condition::PretrainFinetune,
+        train_windows: pre.train_windows + tr.len(),
+        accuracy: accuracy(&confusion),
+        macro_f1: macro_f1(&confusion),
+        confusion,
+        fit,
+        pretrain: Some(pre.fit.clone()),
+        lr: Some(ft.lr),
+    })
+}
+
+/// The window sets a fold's classifiers train and test on.
+pub(super) struct ConditionSets<'a> {
+    pub(super) real: &'a [LabelledWindow],
+    pub(super) model: &'a [LabelledWindow],
+    pub(super) baseline: &'a [LabelledWindow],
+    pub(super) val: &'a [&'a LabelledWindow],
+    pub(super) test: &'a [&'a LabelledWindow],
+}
+
+impl ConditionSets<'_> {
+    /// The window sets a condition trains on: the real fit windows (or none) and the model or
+    /// baseline windows (or none).
+    fn parts(&self, cond: Condition) -> [&[LabelledWindow]; 2] {
+        let real: &[LabelledWindow] = if cond.uses_real() { self.real } else { &[] };
+        let extra: &[LabelledWindow] = match cond {
+            Condition::Synthetic | Condition::RealSynthetic | Condition::PretrainFinetune => {
+                self.model
+            }
+            Condition::Baseline | Condition::RealBaseline => self.baseline,
+            Condition::Real => &[],
+        };
+        [real, extra]
+    }
+}
+
+/// A trained classifier and its test result, or `None` where the condition had no windows.
+type Trained = Option<(Classifier, ConditionResult)>;
+
+/// Trains and tests one classifier on one condition.
+#[allow(clippy::too_many_arguments)] // one caller, which passes its fold's context through
+fn train_condition(
+    (ki, kind, cond): (usize, ClassifierKind, Condition),
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained, ModelError> {
+    let tr: Vec<&LabelledWindow> = sets.parts(cond).into_iter().flatten().collect();
+    let seed = cfg
+        .seed
+        .wrapping_mul(7919)
+        .wrapping_add((fold_no * 100 + ki * 10) as u64);
+    let (clf, fit_log) = match train_classifier(
+        kind,
+        &cfg.classifier,
+        nc,
+        &tr,
+        sets.val,
+        device,
+        seed,
+        progress,
+        cancel,
+    ) {
+        Ok(r) => r,
+        Err(ModelError::Data(_)) => return Ok(None), // e.g. no synthetic windows at all
+        Err(e) => return Err(e),
+    };
+    let confusion = classify(&clf, sets.test, nc)?;
+    let result = ConditionResult {
+        classifier: kind,
+        condition: cond,
+        train_windows: tr.len(),
+        accuracy: accuracy(&confusion),
+        macro_f1: macro_f1(&confusion),
+        confusion,
+        fit: fit_log,
+        pretrain: None,
+        lr: None,
+    };
+    Ok(Some((clf, result)))
+}
+
+/// Runs [`train_condition`] for every job on parallel workers (one per core), the costliest
+/// first (so that no long job starts last and leaves the other cores idle); results come
+/// back in job order, so the report does not depend on the schedule.
+#[allow(clippy::too_many_arguments)] // as train_condition
+fn train_conditions<'p>(
+    jobs: &[(usize, ClassifierKind, Condition)],
+    sets: &ConditionSets,
+    cfg: &EvalConfig,
+    nc: usize,
+    fold_no: usize,
+    device: &burn::tensor::Device,
+    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
+    cancel: &CancelToken,
+) -> Result<Vec<Trained>, ModelError> {
+    let order = costliest_first(jobs, sets);
+    let done = run_parallel(
+        &order,
+        "pathogait-classify",
+        |_, &k| {
+            let job = jobs[k];
+            let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
+            if cancel.is_cancelled() {
+                return Err(ModelError::Cancelled);
+            }
+            train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
+        },
+        || ModelError::Backend("a classifier worker did not finish".into()),
+    );
+    let mut slots: Vec<Option<Result<Trained, ModelError>>> = jobs.iter().map(|_| None).collect();
+    for (&k, r) in order.iter().zip(done) {
+        slots[k] = Some(r);
+    }
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(ModelError::Backend("a classifier job was lost".into()))))
+        .collect()
+}
+
+/// Job indices, the costliest first: training windows (an epoch draws at most
+/// `epoch_windows` of them, but larger sets also take more epochs to settle) times the
+/// architecture's cost per window as `bench` measures it (LSTM > GRU > CNN). Ties keep job
+/// order.
+fn costliest_first(
+    jobs: &[(usize, ClassifierKind, Condition)],
+    sets: &ConditionSets,
+) -> Vec<usize> {
+    let windows = |c: Condition| -> usize { sets.parts(c).iter().map(|p| p.len()).sum() };
+    let per_window = |k: ClassifierKind| -> usize {
+        match k {
+            ClassifierKind::Lstm => 4,
+            ClassifierKind::Gru => 3,
+            ClassifierKind::Cnn => 2,
+        }
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(windows(jobs[k].2) * per_window(jobs[k].1)));
+    order
+}

@@ -1,0 +1,77 @@
+//! What defines an evaluation run: the fold scheme and every setting, saved with the results
+//! (and hashed into each saved fold's key).
+
+use serde::{Deserialize, Serialize};
+
+use super::baseline::AugmentConfig;
+use super::classifier::{ClassifierConfig, ClassifierKind};
+use crate::core::model::bundle::TrainPlan;
+use crate::core::model::generate::Sampling;
+
+/// How subjects are split into folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Leave one subject out: one fold per subject.
+    Loso,
+    /// `k` folds of whole subjects (faster; every subject is tested once).
+    KFold(usize),
+}
+
+/// Everything that defines an evaluation run (saved with its results).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalConfig {
+    /// Fold scheme.
+    pub protocol: Protocol,
+    /// Classifiers to train, in table order.
+    pub classifiers: Vec<ClassifierKind>,
+    /// Classifier size and optimisation.
+    pub classifier: ClassifierConfig,
+    /// Synthetic windows per class (model and baseline alike).
+    pub synthetic_per_class: usize,
+    /// Generator training plan (trained afresh in every fold).
+    pub generator: TrainPlan,
+    /// Sampling settings (count, frames and seed are set per fold and class).
+    pub sampling: Sampling,
+    /// Baseline augmentation strengths.
+    pub baseline: AugmentConfig,
+    /// Share of training subjects kept for early stopping (at least one when there are three
+    /// or more training subjects).
+    pub val_fraction: f64,
+    /// Frames between the starts of real windows.
+    pub real_hop: usize,
+    /// Run only the first folds (quick looks); `None` runs all.
+    pub max_folds: Option<usize>,
+    /// Seed of splits, classifiers, sampling and baseline.
+    pub seed: u64,
+    /// Learning rate of the fine-tuning on real walks after synthetic pretraining, as a
+    /// fraction of the classifier's (smaller steps keep what the pretraining learned).
+    pub finetune_lr_scale: f64,
+    /// Cut each fold's real training subjects to this many (a seeded choice per fold, recorded
+    /// in the fold's `fit_subjects`); the generator, the baseline and every classifier see
+    /// only these, and validation and test subjects stay the same. `None`: all of them.
+    pub real_subjects: Option<usize>,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            protocol: Protocol::Loso,
+            classifiers: ClassifierKind::ALL.to_vec(),
+            classifier: ClassifierConfig::default(),
+            synthetic_per_class: 100,
+            generator: TrainPlan::default(),
+            sampling: Sampling {
+                augment: 0.15,
+                ..Sampling::default()
+            },
+            baseline: AugmentConfig::default(),
+            val_fraction: 0.15,
+            real_hop: 32,
+            max_folds: None,
+            seed: 1,
+            finetune_lr_scale: 0.3,
+            real_subjects: None,
+        }
+    }
+}
