@@ -68,7 +68,7 @@ pub fn points(p: &PriorSet, key: &str) -> Vec<(String, usize, f64)> {
     p.sequences
         .iter()
         .filter_map(|s| {
-            let label = s.label.clone().unwrap_or_else(|| "(unlabelled)".into());
+            let label = s.label.as_deref().unwrap_or("(unlabelled)");
             let ci = p.classes.iter().position(|c| c.name == label)?;
             let v = if key == SEVERITY {
                 s.severity
