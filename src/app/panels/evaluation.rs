@@ -88,6 +88,11 @@ impl EvaluationState {
     /// # Errors
     /// Cuts that cannot be read, or no classifier ticked.
     pub fn spec(&self) -> Result<EvalSpec, String> {
+        let name = self.name.trim();
+        // The name becomes one folder under the project's data folder.
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            return Err("give the run a name (a folder name: no slashes)".into());
+        }
         if self.classifiers.is_empty() {
             return Err("tick at least one classifier".into());
         }
@@ -97,7 +102,7 @@ impl EvaluationState {
             (TrainPlan::default(), ClassifierConfig::default())
         };
         Ok(EvalSpec {
-            name: self.name.trim().to_string(),
+            name: name.to_string(),
             config: EvalConfig {
                 protocol: if self.kfold >= 2 {
                     Protocol::KFold(self.kfold)
@@ -493,4 +498,35 @@ fn confusion(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, r: &EvalReport) {
                 ui.end_row();
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_refuses_bad_names_cuts_and_no_classifier() {
+        let mut e = EvaluationState {
+            cuts: "1, 2,all".into(),
+            ..EvaluationState::default()
+        };
+        let s = e.spec().unwrap();
+        assert_eq!(s.cuts, [Some(1), Some(2), None]);
+        assert_eq!(s.config.protocol, Protocol::KFold(3));
+        for bad in ["", "  ", "..", "a/b", "a\\b"] {
+            e.name = bad.into();
+            assert!(e.spec().is_err(), "name {bad:?}");
+        }
+        e.name = "run".into();
+        e.cuts = "0,all".into();
+        assert!(e.spec().unwrap_err().contains("'0'"));
+        e.cuts.clear();
+        e.classifiers.clear();
+        assert!(e.spec().is_err());
+        e.classifiers.push(ClassifierKind::Cnn);
+        e.kfold = 0;
+        let s = e.spec().unwrap();
+        assert!(s.cuts.is_empty());
+        assert_eq!(s.config.protocol, Protocol::Loso);
+    }
 }
