@@ -55,8 +55,8 @@ pub struct Workspace {
     pub load_problems: Vec<String>,
     /// Priors of the recorded walks, once computed.
     pub priors: Option<Arc<PriorSet>>,
-    /// The prompt vocabulary of those priors (see `actions::priors_vocab`), when the priors
-    /// job built it.
+    /// The prompt vocabulary of those priors (see `actions::priors_vocab`): built by the
+    /// priors job, or by the prompt composer when priors came without it.
     pub priors_vocab: Option<Arc<crate::core::model::vocab::Vocab>>,
     /// External normative bands named by the project, if loaded.
     pub external_bands: Option<NormativeBands>,
@@ -154,6 +154,8 @@ impl Workspace {
     /// not change, so only the problems are rebuilt.
     pub fn set_priors(&mut self, priors: Arc<PriorSet>) {
         self.priors = Some(priors);
+        // Built from the priors: the priors job sets it again, the prompt composer otherwise.
+        self.priors_vocab = None;
         self.index_problems();
         self.catalog.set_problems(&self.problems);
     }

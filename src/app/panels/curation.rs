@@ -35,7 +35,7 @@ pub struct CurationState {
 type CacheKey = (u64, WalkSet, u64, Vec<String>);
 
 /// Rows (indices into the workspace catalog) and `[accepted, rejected, pending]`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct Listed {
     rows: Vec<u32>,
     counts: [usize; 3],
@@ -81,9 +81,9 @@ fn which_label(w: WalkSet) -> &'static str {
     }
 }
 
-/// The rows of `which` and their decision counts, rebuilt only when something they show
+/// Rebuilds the cached rows of `which` and their decision counts when something they show
 /// changed.
-fn listed(st: &mut PanelCtx<'_>) -> Listed {
+fn refresh_listed(st: &mut PanelCtx<'_>) {
     let which = st.panels.curation.which;
     let selection = if which == WalkSet::Selected {
         st.ws.selection.clone()
@@ -91,10 +91,14 @@ fn listed(st: &mut PanelCtx<'_>) -> Listed {
         Vec::new()
     };
     let key = (st.ws.generation, which, st.ws.curation_rev, selection);
-    if let Some((k, l)) = &st.panels.curation.cache
-        && *k == key
+    if st
+        .panels
+        .curation
+        .cache
+        .as_ref()
+        .is_some_and(|(k, _)| *k == key)
     {
-        return l.clone();
+        return;
     }
     let ws = &*st.ws;
     let rows: Vec<u32> = if which == WalkSet::Selected {
@@ -127,9 +131,7 @@ fn listed(st: &mut PanelCtx<'_>) -> Listed {
             Decision::Pending => counts[2] += 1,
         }
     }
-    let l = Listed { rows, counts };
-    st.panels.curation.cache = Some((key, l.clone()));
-    l
+    st.panels.curation.cache = Some((key, Listed { rows, counts }));
 }
 
 /// Draws the panel.
@@ -150,7 +152,11 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 }
             });
     });
-    let l = listed(st);
+    refresh_listed(st);
+    // Taken out for the frame (rows push commands), then put back.
+    let Some((key, l)) = st.panels.curation.cache.take() else {
+        return;
+    };
     let [accepted, rejected, pending] = l.counts;
     ui.label(format!(
         "{} walks: {accepted} accepted, {rejected} rejected, {pending} pending",
@@ -194,6 +200,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                     }
                 });
         });
+    st.panels.curation.cache = Some((key, l));
 }
 
 /// One walk's row: decision buttons, tags (remove with ×, add the tag being edited with +),

@@ -46,9 +46,6 @@ pub struct PromptState {
     /// Name of the generated set.
     pub set_name: String,
     cache: Option<(PathBuf, Result<Vocab, String>)>,
-    /// The priors' vocabulary and the workspace generation it was built at (building it
-    /// counts sides over every recorded walk: once per change, not per frame).
-    priors_vocab: Option<(u64, Vocab)>,
 }
 
 impl Default for PromptState {
@@ -69,7 +66,6 @@ impl Default for PromptState {
             model: None,
             set_name: "set 1".into(),
             cache: None,
-            priors_vocab: None,
         }
     }
 }
@@ -123,17 +119,14 @@ fn vocab(st: &mut PanelCtx<'_>) -> Result<(Vocab, String), String> {
     }
     let p = st.ws.priors.as_ref().ok_or("priors not computed yet")?;
     let source = "this dataset's priors (no model chosen)".to_string();
-    if let Some(v) = &st.ws.priors_vocab {
-        return Ok(((**v).clone(), source));
-    }
-    if let Some((g, v)) = &st.panels.prompt.priors_vocab
-        && *g == st.ws.generation
-    {
-        return Ok((v.clone(), source));
-    }
-    let v = crate::app::actions::priors_vocab(p, &st.ws.recorded);
-    st.panels.prompt.priors_vocab = Some((st.ws.generation, v.clone()));
-    Ok((v, source))
+    let v = if let Some(v) = &st.ws.priors_vocab {
+        v.clone()
+    } else {
+        let v = std::sync::Arc::new(crate::app::actions::priors_vocab(p, &st.ws.recorded));
+        st.ws.priors_vocab = Some(v.clone());
+        v
+    };
+    Ok(((*v).clone(), source))
 }
 
 /// The prompt's fields: class, severity, side, speed, descriptors (with quick picks), model.
