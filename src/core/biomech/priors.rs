@@ -13,7 +13,7 @@ use crate::core::jobs::{CancelToken, Cancelled, Progress, run_parallel};
 use crate::core::math::{mean, quantile, std_dev};
 
 /// Feature keys with descriptions, in table order. Units are in the key.
-pub const FEATURES: [(&str, &str); 19] = [
+pub const FEATURES: [(&str, &str); 22] = [
     ("cadence_steps_min", "cadence, steps/min"),
     ("speed_m_s", "walking speed, m/s"),
     ("stride_time_s", "stride time, s (mean of sides)"),
@@ -21,6 +21,10 @@ pub const FEATURES: [(&str, &str); 19] = [
     ("stance_pct", "stance, % of stride (mean of sides)"),
     ("double_support_pct", "double support, % of stride"),
     ("step_width_m", "step width, m"),
+    (
+        "stride_time_cv_pct",
+        "stride-time variability: SD over mean of the stride times, % (mean of sides)",
+    ),
     (
         "hip_rom_deg",
         "hip flexion/extension ROM, deg (mean of sides)",
@@ -36,12 +40,23 @@ pub const FEATURES: [(&str, &str); 19] = [
     ),
     ("pelvic_obliquity_rom_deg", "pelvic obliquity ROM, deg"),
     ("trunk_lateral_rom_deg", "trunk lateral lean ROM, deg"),
+    (
+        "arm_swing_rom_deg",
+        "arm swing (shoulder flexion) ROM, deg (mean of sides; rigs with arms)",
+    ),
     ("si_step_time_pct", "symmetry index of step time, %"),
     ("si_stance_pct", "symmetry index of stance %, %"),
     ("si_step_length_pct", "symmetry index of step length, %"),
     ("si_knee_rom_pct", "symmetry index of knee ROM, %"),
     ("si_hip_rom_pct", "symmetry index of hip ROM, %"),
-    ("asymmetry_pct", "mean of the five symmetry indices, %"),
+    (
+        "si_arm_swing_pct",
+        "symmetry index of arm swing ROM, % (rigs with arms)",
+    ),
+    (
+        "asymmetry_pct",
+        "mean of the five step, stance and leg ROM symmetry indices, %",
+    ),
 ];
 
 /// Class names recognised as the normal/healthy reference when none is given.
@@ -78,17 +93,20 @@ pub fn features(a: &GaitAnalysis) -> BTreeMap<String, f64> {
         st.both(|s| s.stance_pct),
         st.both(|s| s.double_support_pct),
         st.both(|s| s.step_width_m),
+        stride_time_cv_pct(&a.cycles),
         both(AngleVar::HipFlexion),
         both(AngleVar::KneeFlexion),
         both(AngleVar::AnkleDorsiflexion),
         both(AngleVar::HipAdduction),
         a.rom_deg(AngleVar::PelvicObliquity, Side::Left),
         a.rom_deg(AngleVar::TrunkLeanLateral, Side::Left),
+        both(AngleVar::ShoulderFlexion),
         si[0],
         si[1],
         si[2],
         si[3],
         si[4],
+        a.rom_symmetry(AngleVar::ShoulderFlexion),
         mean(&si).unwrap_or(f64::NAN),
     ];
     FEATURES
@@ -96,6 +114,21 @@ pub fn features(a: &GaitAnalysis) -> BTreeMap<String, f64> {
         .zip(values)
         .map(|((k, _), v)| ((*k).to_string(), v))
         .collect()
+}
+
+/// Stride-time coefficient of variation, % (SD over mean of the cycles' durations), the mean
+/// of the sides that have at least three cycles; NaN otherwise. Durations are whole frames, so
+/// at 30 Hz about 1 % of it is the frame grid.
+fn stride_time_cv_pct(cycles: &[Vec<crate::core::data::events::Cycle>; 2]) -> f64 {
+    let per_side: Vec<f64> = cycles
+        .iter()
+        .filter(|c| c.len() >= 3)
+        .filter_map(|c| {
+            let d: Vec<f64> = c.iter().map(|c| (c.end - c.start) as f64).collect();
+            Some(100.0 * std_dev(&d)? / mean(&d)?)
+        })
+        .collect();
+    mean(&per_side).unwrap_or(f64::NAN)
 }
 
 /// Summary statistics of one feature over a group.

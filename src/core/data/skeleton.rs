@@ -83,6 +83,18 @@ pub enum CommonJoint {
     AnkleR,
     /// Right toe / forefoot.
     ToeR,
+    /// Left shoulder (glenohumeral joint centre).
+    ShoulderL,
+    /// Left elbow.
+    ElbowL,
+    /// Left wrist.
+    WristL,
+    /// Right shoulder.
+    ShoulderR,
+    /// Right elbow.
+    ElbowR,
+    /// Right wrist.
+    WristR,
 }
 
 impl CommonJoint {
@@ -100,6 +112,39 @@ impl CommonJoint {
         Self::KneeR,
         Self::AnkleR,
         Self::ToeR,
+    ];
+
+    /// The arm joints: optional (a lower-body marker set has none); arm swing is measured and
+    /// exported where a rig has them, and the model's windows do not use them.
+    pub const ARMS: [Self; 6] = [
+        Self::ShoulderL,
+        Self::ElbowL,
+        Self::WristL,
+        Self::ShoulderR,
+        Self::ElbowR,
+        Self::WristR,
+    ];
+
+    /// Every common joint: [`Self::ALL`] then [`Self::ARMS`].
+    pub const EVERY: [Self; 18] = [
+        Self::Pelvis,
+        Self::SpineMid,
+        Self::Neck,
+        Self::Head,
+        Self::HipL,
+        Self::KneeL,
+        Self::AnkleL,
+        Self::ToeL,
+        Self::HipR,
+        Self::KneeR,
+        Self::AnkleR,
+        Self::ToeR,
+        Self::ShoulderL,
+        Self::ElbowL,
+        Self::WristL,
+        Self::ShoulderR,
+        Self::ElbowR,
+        Self::WristR,
     ];
 
     /// Joints without which no gait metric can be computed.
@@ -192,6 +237,57 @@ impl CommonJoint {
                 "righttoe",
                 "rtoe",
                 "rtoes",
+            ],
+            // BVH rigs name the clavicle "LeftShoulder" and the shoulder joint "LeftArm".
+            Self::ShoulderL => &[
+                "shoulderleft",
+                "leftarm",
+                "leftupperarm",
+                "lshoulder",
+                "lsho",
+                "lshjc",
+            ],
+            Self::ElbowL => &[
+                "elbowleft",
+                "leftforearm",
+                "leftelbow",
+                "leftlowerarm",
+                "lelbow",
+                "lelb",
+                "lejc",
+            ],
+            Self::WristL => &[
+                "wristleft",
+                "lefthand",
+                "leftwrist",
+                "lwrist",
+                "lwjc",
+                "lwra",
+            ],
+            Self::ShoulderR => &[
+                "shoulderright",
+                "rightarm",
+                "rightupperarm",
+                "rshoulder",
+                "rsho",
+                "rshjc",
+            ],
+            Self::ElbowR => &[
+                "elbowright",
+                "rightforearm",
+                "rightelbow",
+                "rightlowerarm",
+                "relbow",
+                "relb",
+                "rejc",
+            ],
+            Self::WristR => &[
+                "wristright",
+                "righthand",
+                "rightwrist",
+                "rwrist",
+                "rwjc",
+                "rwra",
             ],
         }
     }
@@ -322,10 +418,7 @@ impl Skeleton {
         Self::new("kinect_v2", joints, Axis::PosZ, Units::Metres)
     }
 
-    /// The common lower-body rig itself (joints in [`CommonJoint::ALL`] order), used for model
-    /// outputs and for exports that must not depend on a source rig.
-    #[must_use]
-    pub fn common() -> Self {
+    fn common_rig(arms: bool) -> Self {
         use CommonJoint as C;
         let parent = |c: C| -> Option<C> {
             match c {
@@ -339,17 +432,50 @@ impl Skeleton {
                 C::KneeR => Some(C::HipR),
                 C::AnkleR => Some(C::KneeR),
                 C::ToeR => Some(C::AnkleR),
+                C::ShoulderL | C::ShoulderR => Some(C::Neck),
+                C::ElbowL => Some(C::ShoulderL),
+                C::WristL => Some(C::ElbowL),
+                C::ElbowR => Some(C::ShoulderR),
+                C::WristR => Some(C::ElbowR),
             }
         };
-        let index = |c: C| CommonJoint::ALL.iter().position(|x| *x == c);
-        let joints = CommonJoint::ALL
+        let list: &[C] = if arms {
+            &CommonJoint::EVERY
+        } else {
+            &CommonJoint::ALL
+        };
+        let index = |c: C| list.iter().position(|x| *x == c);
+        let joints = list
             .iter()
             .map(|c| JointDef {
                 name: format!("{c:?}"),
                 parent: parent(*c).and_then(index),
             })
             .collect();
-        Self::new("common", joints, Axis::PosZ, Units::Metres)
+        let name = if arms { "common_arms" } else { "common" };
+        Self::new(name, joints, Axis::PosZ, Units::Metres)
+    }
+
+    /// The common lower-body rig itself (joints in [`CommonJoint::ALL`] order), used for model
+    /// outputs and for exports that must not depend on a source rig.
+    #[must_use]
+    pub fn common() -> Self {
+        Self::common_rig(false)
+    }
+
+    /// The common rig with arms (joints in [`CommonJoint::EVERY`] order): model outputs given
+    /// arm swing, and exports of walks that have arms.
+    #[must_use]
+    pub fn common_with_arms() -> Self {
+        Self::common_rig(true)
+    }
+
+    /// Whether the rig has every arm joint.
+    #[must_use]
+    pub fn has_arms(&self) -> bool {
+        CommonJoint::ARMS
+            .iter()
+            .all(|j| self.common_sources(*j).is_some())
     }
 
     /// Number of joints.
@@ -433,7 +559,7 @@ impl Skeleton {
             .map(|j| normalize_name(&j.name))
             .collect();
         let mut out = Vec::new();
-        for cj in CommonJoint::ALL {
+        for cj in CommonJoint::EVERY {
             // The common rig's own names ("HipL", ...) first, then the aliases in priority order.
             let own = normalize_name(&format!("{cj:?}"));
             let found = names.iter().position(|n| *n == own).or_else(|| {

@@ -59,6 +59,22 @@ impl Body {
             hand_m: 0.05 * h,
         }
     }
+
+    /// Proportions for a given height with legs `leg_scale` times the adult fraction of it
+    /// (children's legs are shorter for their stature); the trunk takes up the difference, so
+    /// the standing height stays `h`.
+    #[must_use]
+    pub fn for_legs(h: f32, leg_scale: f32) -> Self {
+        let mut b = Self::from_height(h);
+        let k = leg_scale.clamp(0.8, 1.1);
+        let leg = b.thigh_m + b.shank_m + b.ankle_height_m;
+        b.thigh_m *= k;
+        b.shank_m *= k;
+        b.ankle_height_m *= k;
+        b.trunk_m += leg * (1.0 - k);
+        b.lower_trunk_m *= b.trunk_m / (0.29 * h);
+        b
+    }
 }
 
 /// Angles of one side at one instant, degrees.
@@ -72,6 +88,15 @@ pub struct LegPose {
     pub knee_flexion: f32,
     /// Ankle dorsiflexion.
     pub ankle_dorsiflexion: f32,
+}
+
+/// Angles of one arm at one instant, degrees.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ArmPose {
+    /// Upper arm forward of the trunk's line (+).
+    pub shoulder_flexion: f32,
+    /// Elbow flexion (+).
+    pub elbow_flexion: f32,
 }
 
 /// Whole-body pose at one instant.
@@ -89,6 +114,8 @@ pub struct Pose {
     pub trunk_left: f32,
     /// Legs `[left, right]`.
     pub legs: [LegPose; 2],
+    /// Arms `[left, right]`.
+    pub arms: [ArmPose; 2],
 }
 
 /// Direction of a segment hanging from its proximal joint, inclined `sag` degrees forward and
@@ -146,20 +173,23 @@ pub fn kinect_joints(b: &Body, p: &Pose) -> [Vec3; 25] {
         j[base + 1] = knee;
         j[base + 2] = ankle;
         j[base + 3] = toe;
-        // Arms swing opposite to the same-side leg.
+        // The arm hangs along the trunk's line (which leans `trunk_forward`) and swings
+        // `shoulder_flexion` forward of it; the forearm adds the elbow's flexion.
+        let arm = p.arms[k];
         let shoulder = add(
             j[20],
             [0.0, s * b.shoulder_half_width_m, -0.02 * b.height_m],
         );
-        let swing = -0.45 * (leg.hip_flexion - 10.0);
-        let elbow = add(shoulder, scale(hanging(swing, -4.0, s), b.upper_arm_m));
-        let wrist = add(elbow, scale(hanging(swing + 20.0, -4.0, s), b.forearm_m));
-        let hand = add(wrist, scale(hanging(swing + 20.0, -4.0, s), b.hand_m));
-        let tip = add(hand, scale(hanging(swing + 20.0, -4.0, s), 0.5 * b.hand_m));
+        let upper = arm.shoulder_flexion - p.trunk_forward;
+        let fore = upper + arm.elbow_flexion;
+        let elbow = add(shoulder, scale(hanging(upper, -4.0, s), b.upper_arm_m));
+        let wrist = add(elbow, scale(hanging(fore, -4.0, s), b.forearm_m));
+        let hand = add(wrist, scale(hanging(fore, -4.0, s), b.hand_m));
+        let tip = add(hand, scale(hanging(fore, -4.0, s), 0.5 * b.hand_m));
         let thumb = add(
             wrist,
             add(
-                scale(hanging(swing + 40.0, -4.0, s), b.hand_m),
+                scale(hanging(fore + 20.0, -4.0, s), b.hand_m),
                 [0.0, -s * 0.01, 0.0],
             ),
         );

@@ -106,6 +106,35 @@ pub struct SideCurves {
     pub trunk_lateral: Curve,
     /// Trunk forward lean contributed by this side's cycle (+ forward).
     pub trunk_forward: Curve,
+    /// This side's arm: shoulder flexion (+ forward) of the upper arm relative to the trunk,
+    /// over the *opposite* leg's cycle, so arm swing is phase-locked to the opposite leg.
+    #[serde(default = "normal_shoulder")]
+    pub shoulder_flexion: Curve,
+    /// This side's elbow flexion (+), over the opposite leg's cycle.
+    #[serde(default = "normal_elbow")]
+    pub elbow_flexion: Curve,
+}
+
+/// Normal arm swing over the opposite leg's cycle: the arm is furthest forward at that leg's
+/// heel strike and furthest back half a cycle later, about 30 degrees of shoulder and 20 of
+/// elbow range at comfortable speed (Murray et al. 1967, J Bone Joint Surg Am 49:272; Meyns,
+/// Bruijn & Duysens 2013, Hum Mov Sci 32:1141).
+fn normal_shoulder() -> Curve {
+    Curve::new(&[
+        (0.0, 12.0),
+        (10.0, 10.0),
+        (25.0, 0.0),
+        (42.0, -15.0),
+        (55.0, -18.0),
+        (70.0, -9.0),
+        (85.0, 5.0),
+        (94.0, 11.5),
+    ])
+}
+
+/// Normal elbow flexion over the opposite leg's cycle, most flexed as the arm swings forward.
+fn normal_elbow() -> Curve {
+    Curve::new(&[(0.0, 36.0), (25.0, 26.0), (50.0, 16.0), (75.0, 26.0)])
 }
 
 impl SideCurves {
@@ -177,6 +206,8 @@ impl SideCurves {
             ]),
             trunk_lateral: Curve::new(&[(0.0, 0.0), (20.0, 1.5), (50.0, 0.0), (70.0, -1.5)]),
             trunk_forward: Curve::new(&[(0.0, 0.0), (50.0, 0.0)]),
+            shoulder_flexion: normal_shoulder(),
+            elbow_flexion: normal_elbow(),
         }
     }
 }

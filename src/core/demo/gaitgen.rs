@@ -5,71 +5,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::body::{Body, LegPose, Pose, kinect_joints, lowest_foot_z};
+use super::body::{ArmPose, Body, LegPose, Pose, kinect_joints, lowest_foot_z};
 use super::curves::SideCurves;
+use super::pathology::{Pathology, apply};
 use crate::core::data::{GaitSequence, Provenance, Side, Skeleton};
 use crate::core::math::Vec3;
-
-/// The six classes of the Jun et al. 2020 dataset, named as in its folder layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Pathology {
-    /// Typical gait.
-    Normal,
-    /// Pain avoidance: short stance on the painful side.
-    Antalgic,
-    /// Gluteus maximus (backward trunk) lurch.
-    Lurch,
-    /// Foot drop: plantarflexed swing, high hip/knee lift.
-    Steppage,
-    /// Knee held extended through swing, with circumduction and hip hiking.
-    StiffLegged,
-    /// Weak hip abductors: contralateral pelvic drop in stance, trunk lean over the stance leg.
-    Trendelenburg,
-}
-
-impl Pathology {
-    /// All classes.
-    pub const ALL: [Self; 6] = [
-        Self::Normal,
-        Self::Antalgic,
-        Self::Lurch,
-        Self::Steppage,
-        Self::StiffLegged,
-        Self::Trendelenburg,
-    ];
-
-    /// Label as in the Kinect dataset's folders.
-    #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Normal => "normal",
-            Self::Antalgic => "antalgic",
-            Self::Lurch => "lurch",
-            Self::Steppage => "steppage",
-            Self::StiffLegged => "stiff_legged",
-            Self::Trendelenburg => "trendelenburg",
-        }
-    }
-
-    /// Parses a label (also "lurching", "stiff-legged", "stiff", "trendelenburg").
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        let n: String = s
-            .to_ascii_lowercase()
-            .chars()
-            .filter(char::is_ascii_alphabetic)
-            .collect();
-        match n.as_str() {
-            "normal" | "healthy" => Some(Self::Normal),
-            "antalgic" => Some(Self::Antalgic),
-            "lurch" | "lurching" => Some(Self::Lurch),
-            "steppage" => Some(Self::Steppage),
-            "stiffleg" | "stifflegged" | "stiff" | "stiffknee" => Some(Self::StiffLegged),
-            "trendelenburg" => Some(Self::Trendelenburg),
-            _ => None,
-        }
-    }
-}
 
 /// Everything that defines one synthetic walk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +42,26 @@ pub struct GaitParams {
     pub duration_s: f32,
     /// SD of per-coordinate sensor noise, m.
     pub noise_m: f32,
+    /// Stride-to-stride variability: SD of stride time over its mean (0 = every stride alike).
+    #[serde(default)]
+    pub stride_cv: f32,
+    /// Festination: cadence rises and strides shorten by this fraction over the walk (0 = none).
+    #[serde(default)]
+    pub festination: f32,
+    /// Crouch gait: calcaneus (excess dorsiflexion) instead of equinus.
+    #[serde(default)]
+    pub calcaneus: bool,
+    /// Leg length relative to the adult body model (children's legs are shorter for their
+    /// height; see [`super::age`]).
+    #[serde(default = "one")]
+    pub leg_scale: f32,
+    /// Age of the virtual subject, years, when drawn from age norms.
+    #[serde(default)]
+    pub age_years: Option<f32>,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl GaitParams {
@@ -124,6 +84,11 @@ impl GaitParams {
             fps: 30.0,
             duration_s: 5.0,
             noise_m: 0.0,
+            stride_cv: 0.0,
+            festination: 0.0,
+            calcaneus: false,
+            leg_scale: 1.0,
+            age_years: None,
         }
     }
 
@@ -131,60 +96,10 @@ impl GaitParams {
     #[must_use]
     pub fn with_pathology(mut self, p: Pathology, severity: f32, side: Side) -> Self {
         let s = severity.clamp(0.0, 1.0);
-        let a = usize::from(side == Side::Right);
-        let o = 1 - a;
         self.pathology = p;
         self.severity = s;
         self.side = side;
-        let sign = if side == Side::Left { 1.0 } else { -1.0 };
-        match p {
-            Pathology::Normal => {}
-            Pathology::Antalgic => {
-                self.stance_pct[a] -= 10.0 * s;
-                self.stance_pct[o] += 4.0 * s;
-                // The sound foot lands early: shorter step onto it.
-                self.right_offset -= sign * 0.07 * s;
-                self.cadence_steps_min *= 1.0 - 0.08 * s;
-                self.stride_length_m *= 1.0 - 0.18 * s;
-                let c = &mut self.curves[a];
-                c.knee_flexion.add(5.0, 40.0, -8.0 * s);
-                c.hip_flexion.scale_about(0.0, 1.0 - 0.25 * s);
-                c.ankle_dorsiflexion.scale_about(0.0, 1.0 - 0.35 * s);
-                c.trunk_lateral.add(10.0, 35.0, 5.0 * s);
-            }
-            Pathology::Lurch => {
-                self.cadence_steps_min *= 1.0 - 0.1 * s;
-                self.stride_length_m *= 1.0 - 0.12 * s;
-                let c = &mut self.curves[a];
-                c.trunk_forward.add(5.0, 45.0, -14.0 * s);
-                c.hip_flexion.add(40.0, 60.0, -4.0 * s);
-                self.trunk_forward_deg -= 2.0 * s;
-            }
-            Pathology::Steppage => {
-                self.cadence_steps_min *= 1.0 - 0.06 * s;
-                let c = &mut self.curves[a];
-                c.ankle_dorsiflexion.add(0.0, 8.0, -10.0 * s);
-                c.ankle_dorsiflexion.add(62.0, 100.0, -18.0 * s);
-                c.hip_flexion.add(70.0, 90.0, 14.0 * s);
-                c.knee_flexion.add(65.0, 82.0, 20.0 * s);
-            }
-            Pathology::StiffLegged => {
-                self.cadence_steps_min *= 1.0 - 0.1 * s;
-                self.stride_length_m *= 1.0 - 0.1 * s;
-                let c = &mut self.curves[a];
-                c.knee_flexion.scale_about(4.0, 1.0 - 0.75 * s);
-                c.hip_adduction.add(60.0, 85.0, -10.0 * s);
-                c.pelvic_obliquity.add(60.0, 85.0, 9.0 * s);
-                self.curves[o].ankle_dorsiflexion.add(40.0, 55.0, -8.0 * s);
-            }
-            Pathology::Trendelenburg => {
-                self.cadence_steps_min *= 1.0 - 0.05 * s;
-                let c = &mut self.curves[a];
-                c.pelvic_obliquity.add(5.0, 50.0, 7.0 * s);
-                c.trunk_lateral.add(5.0, 45.0, 8.0 * s);
-                c.hip_adduction.add(5.0, 45.0, 6.0 * s);
-            }
-        }
+        apply(&mut self, p, s, side);
         self
     }
 
@@ -197,17 +112,41 @@ impl GaitParams {
     /// One-line summary for provenance.
     #[must_use]
     pub fn summary(&self) -> String {
-        format!(
-            "{} severity {:.2} side {} height {:.2} m cadence {:.1} steps/min stride {:.2} m stance L/R {:.1}/{:.1} %",
+        let side = if self.pathology.has_side() {
+            self.side.letter()
+        } else {
+            "both"
+        };
+        let mut t = format!(
+            "{} severity {:.2} side {side} height {:.2} m cadence {:.1} steps/min stride {:.2} m stance L/R {:.1}/{:.1} %",
             self.pathology.label(),
             self.severity,
-            self.side.letter(),
             self.height_m,
             self.cadence_steps_min,
             self.stride_length_m,
             self.stance_pct[0],
             self.stance_pct[1]
-        )
+        );
+        if let Some(age) = self.age_years {
+            t = format!("{t} age {age:.0} y leg scale {:.3}", self.leg_scale);
+        }
+        if self.stride_cv > 0.0 {
+            t = format!("{t} stride-time CV {:.1} %", 100.0 * self.stride_cv);
+        }
+        if self.festination > 0.0 {
+            t = format!("{t} festination {:.2}", self.festination);
+        }
+        if self.pathology == Pathology::Crouch {
+            t = format!(
+                "{t} ankle {}",
+                if self.calcaneus {
+                    "calcaneus"
+                } else {
+                    "equinus"
+                }
+            );
+        }
+        t
     }
 }
 
@@ -233,16 +172,21 @@ fn canonical_phase(phase: f32, stance_pct: f32) -> f32 {
 /// Generates the walk in the canonical frame on the Kinect v2 rig, labelled synthetic.
 #[must_use]
 pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> GaitSequence {
-    let body = Body::from_height(params.height_m);
+    let body = Body::for_legs(params.height_m, params.leg_scale);
     let frames = (params.duration_s * params.fps).round().max(2.0) as usize;
-    let stride_t = params.stride_time_s();
-    let speed = params.stride_length_m / stride_t;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start_phase: f32 = rng.random_range(0.0..1.0);
+    // Stride noise has its own stream, so walks without it keep their sensor noise.
+    let mut stride_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_57D1_DE00_0001);
+    let line = Timeline::new(params, start_phase, frames as f32 / params.fps, &mut stride_rng);
     let mut positions: Vec<Vec3> = Vec::with_capacity(frames * 25);
+    let mut k = 0usize;
     for f in 0..frames {
         let t = f as f32 / params.fps;
-        let ph_l = start_phase + t / stride_t;
+        while k + 1 < line.starts.len() && t >= line.starts[k + 1] {
+            k += 1;
+        }
+        let (ph_l, x) = line.at(k, t);
         let ph = [ph_l, ph_l - params.right_offset];
         let q = [
             canonical_phase(ph[0], params.stance_pct[0]),
@@ -262,13 +206,19 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         let sway = 0.015
             * params.height_m
             * (2.0 * std::f32::consts::PI * (ph_l.rem_euclid(1.0) - 0.15)).sin();
+        // Each arm follows the opposite leg's phase (see `SideCurves::shoulder_flexion`).
+        let arm = |k: usize| ArmPose {
+            shoulder_flexion: c[k].shoulder_flexion.at(q[1 - k]),
+            elbow_flexion: c[k].elbow_flexion.at(q[1 - k]),
+        };
         let mut pose = Pose {
-            pelvis: [speed * t, sway, 0.0],
+            pelvis: [x, sway, 0.0],
             pelvic_obliquity: obliquity,
             pelvic_tilt: params.pelvic_tilt_deg,
             trunk_forward: trunk_fwd,
             trunk_left,
             legs: [leg(0), leg(1)],
+            arms: [arm(0), arm(1)],
         };
         let probe = kinect_joints(&body, &pose);
         pose.pelvis[2] = -lowest_foot_z(&body, &probe);
@@ -291,7 +241,7 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         subject: subject.to_string(),
         label: Some(params.pathology.label().to_string()),
         severity: (params.pathology != Pathology::Normal).then_some(params.severity),
-        side: (params.pathology != Pathology::Normal).then_some(params.side),
+        side: params.pathology.has_side().then_some(params.side),
         fps: params.fps,
         skeleton: Skeleton::kinect_v2(),
         positions,
@@ -301,6 +251,63 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
         },
         canonical: true,
         events: None,
+    }
+}
+
+/// The walk's strides in time: where each starts, how long it lasts and how far the pelvis
+/// travels in it, so phase and progression follow stride-to-stride variability and
+/// festination. Stride `k` spans the left leg's phase `[k, k + 1)`; stride 0 starts before
+/// the first frame, at the walk's random start phase.
+struct Timeline {
+    /// Start of each stride, s (the first is at or before 0).
+    starts: Vec<f32>,
+    /// Duration of each stride, s.
+    durations: Vec<f32>,
+    /// Pelvis travel of each stride, m.
+    lengths: Vec<f32>,
+    /// Pelvis position at each stride's start, m.
+    x0: Vec<f32>,
+}
+
+impl Timeline {
+    fn new(p: &GaitParams, start_phase: f32, total_s: f32, rng: &mut ChaCha8Rng) -> Self {
+        let t_mean = p.stride_time_s();
+        let mut line = Self {
+            starts: vec![-start_phase * t_mean],
+            durations: Vec::new(),
+            lengths: Vec::new(),
+            x0: Vec::new(),
+        };
+        let speed = p.stride_length_m / t_mean;
+        line.x0.push(line.starts[0] * speed);
+        loop {
+            let k = line.durations.len();
+            let start = line.starts[k];
+            let progress = (start / total_s.max(1e-3)).clamp(0.0, 1.0);
+            // Festination: quicker, shorter steps as the walk goes on.
+            let fest = p.festination * progress;
+            let mut d = t_mean / (1.0 + fest);
+            if p.stride_cv > 0.0 {
+                d *= (1.0 + p.stride_cv * gauss(rng)).clamp(0.7, 1.3);
+            }
+            let len = p.stride_length_m * (1.0 - fest) * d / (t_mean / (1.0 + fest));
+            line.durations.push(d);
+            line.lengths.push(len);
+            let end = start + d;
+            line.starts.push(end);
+            line.x0.push(line.x0[k] + len);
+            if end > total_s {
+                break;
+            }
+        }
+        line
+    }
+
+    /// Left-leg phase and pelvis position at time `t` within stride `k`.
+    fn at(&self, k: usize, t: f32) -> (f32, f32) {
+        let k = k.min(self.durations.len() - 1);
+        let u = (t - self.starts[k]) / self.durations[k];
+        (k as f32 + u, self.x0[k] + u * self.lengths[k])
     }
 }
 

@@ -1,11 +1,14 @@
 //! The embedded default data: a synthetic demo dataset made by a parametric biomechanical gait
-//! model (joint-angle curves -> forward kinematics on a body model). Six classes of the Jun et
-//! al. 2020 dataset over several virtual subjects with per-subject variation. Always labelled
-//! synthetic: every sequence carries [`Provenance::SyntheticDemo`].
+//! model (joint-angle curves -> forward kinematics on a body model with swinging arms). The six
+//! classes of the Jun et al. 2020 dataset, or those plus Parkinsonian, crouch, hemiplegic and
+//! slow variable gait, over virtual subjects of given ages with per-subject variation. Always
+//! labelled synthetic: every sequence carries [`Provenance::SyntheticDemo`].
 
+pub mod age;
 pub mod body;
 pub mod curves;
 pub mod gaitgen;
+pub mod pathology;
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +16,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use gaitgen::{GaitParams, Pathology, generate};
+pub use gaitgen::{GaitParams, generate};
+pub use pathology::{ClassSet, Pathology};
 
 use crate::core::data::{Dataset, GaitSequence, Provenance, Side};
 use crate::core::io::kinect_csv;
@@ -39,6 +43,16 @@ pub struct DemoConfig {
     pub noise_m: f32,
     /// Master seed: same seed, same dataset.
     pub seed: u64,
+    /// Which classes every subject walks.
+    pub classes: ClassSet,
+    /// Ages of the virtual subjects, years `[youngest, oldest]`, spread evenly over the
+    /// subjects; body size, proportions, cadence, speed and stance then follow age norms
+    /// ([`age`]). `None`: adults of 1.55-1.90 m at 102-122 steps/min, as the reference six
+    /// were always made.
+    pub ages: Option<[f32; 2]>,
+    /// Parkinsonian walks of severity 0.7 or more festinate (quicker, shorter steps as the
+    /// walk goes on).
+    pub festination: bool,
 }
 
 impl Default for DemoConfig {
@@ -50,6 +64,9 @@ impl Default for DemoConfig {
             fps: 30.0,
             noise_m: 0.002,
             seed: 7,
+            classes: ClassSet::ReferenceSix,
+            ages: None,
+            festination: false,
         }
     }
 }
@@ -91,7 +108,54 @@ pub fn demo_params(
         c.knee_flexion.scale_about(4.0, knee_scale);
         c.hip_flexion.scale_about(0.0, hip_scale);
     }
-    (p.with_pathology(pathology, severity, side), seed)
+    // Draws below come after the reference six's, so their walks stay as they always were.
+    if let Some(ages) = cfg.ages {
+        with_age(&mut p, ages, subject, cfg.subjects, &mut srng, &mut trng);
+    }
+    let arm_scale: f32 = srng.random_range(0.8..1.2);
+    for c in &mut p.curves {
+        c.shoulder_flexion.scale_about(0.0, arm_scale);
+    }
+    p.calcaneus = srng.random_bool(0.3);
+    let p = p.with_pathology(pathology, severity, side);
+    let festinates = cfg.festination && pathology == Pathology::Parkinsonian && severity >= 0.7;
+    let festination = if festinates { 0.3 * severity } else { 0.0 };
+    (GaitParams { festination, ..p }, seed)
+}
+
+/// The age of subject `subject` of `subjects`, spread evenly over `ages` (with a little
+/// per-subject jitter so two datasets of other sizes do not share ages).
+#[must_use]
+pub fn subject_age(ages: [f32; 2], subject: usize, subjects: usize, jitter: f32) -> f32 {
+    let (lo, hi) = (ages[0].min(ages[1]), ages[0].max(ages[1]));
+    let step = (hi - lo) / subjects.max(1) as f32;
+    (lo + step * (subject as f32 + 0.5 + 0.4 * jitter)).clamp(lo, hi)
+}
+
+/// Sets body size, proportions, cadence, stride and stance of a subject of an age drawn from
+/// `ages`, around the age norms: height SD 4 %, cadence SD 4 %, speed SD 6 % per subject
+/// (roughly the between-subject spread of the norm sources), cadence 3 % per trial.
+fn with_age(
+    p: &mut GaitParams,
+    ages: [f32; 2],
+    subject: usize,
+    subjects: usize,
+    srng: &mut ChaCha8Rng,
+    trng: &mut ChaCha8Rng,
+) {
+    let mut z = || -> f32 { (0..3).map(|_| srng.random_range(-1.0f32..1.0)).sum::<f32>() };
+    let age = subject_age(ages, subject, subjects, z() / 3.0);
+    let n = age::norms(age);
+    let height = n.height_m * (1.0 + 0.04 * z().clamp(-2.5, 2.5) / 1.0);
+    let cadence = n.cadence_steps_min * (1.0 + 0.04 * z().clamp(-2.5, 2.5));
+    let speed = n.speed_m_s * (1.0 + 0.06 * z().clamp(-2.5, 2.5));
+    let cadence = cadence * trng.random_range(0.97..1.03);
+    p.height_m = height;
+    p.cadence_steps_min = cadence;
+    p.stride_length_m = speed * 120.0 / cadence;
+    p.stance_pct = [n.stance_pct; 2];
+    p.leg_scale = n.leg_scale();
+    p.age_years = Some(age);
 }
 
 /// Generates the demo dataset; ids and subjects follow the Kinect layout (`humanN_<gait>K`).
@@ -103,15 +167,16 @@ pub fn demo_dataset(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Dataset, Cancelled> {
-    let total = cfg.subjects * Pathology::ALL.len() * cfg.trials;
+    let classes = cfg.classes.classes();
+    let total = cfg.subjects * classes.len() * cfg.trials;
     progress.start("generating demo data", total as u64);
     // Every walk is seeded by its own (subject, class, trial), so generating them on every
     // core gives the same walks in the same order.
     let jobs: Vec<(usize, Pathology, usize)> = (0..cfg.subjects)
         .flat_map(|s| {
-            Pathology::ALL
-                .into_iter()
-                .flat_map(move |p| (0..cfg.trials).map(move |t| (s, p, t)))
+            classes
+                .iter()
+                .flat_map(move |&p| (0..cfg.trials).map(move |t| (s, p, t)))
         })
         .collect();
     let chunks: Vec<&[(usize, Pathology, usize)]> = jobs.chunks(32).collect();

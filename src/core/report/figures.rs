@@ -214,6 +214,8 @@ pub fn short_label(var: AngleVar) -> &'static str {
         AngleVar::AnkleDorsiflexion => "Ankle dorsiflexion",
         AngleVar::TrunkLeanForward => "Trunk forward",
         AngleVar::TrunkLeanLateral => "Trunk lateral",
+        AngleVar::ShoulderFlexion => "Arm swing",
+        AngleVar::ElbowFlexion => "Elbow flexion",
     }
 }
 
