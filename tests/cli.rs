@@ -643,7 +643,10 @@ fn angles_writes_the_panels_files_headless_and_uses_recorded_events() {
         .unwrap()
         .normal_bands;
     let files = angle_files(&[(walk.to_string(), analyse(seq).unwrap())], bands.as_ref()).unwrap();
-    assert_eq!(files.len(), 10);
+    assert_eq!(
+        files.len(),
+        pathogait::core::biomech::AngleVar::ALL.len() + 2
+    );
     for (name, bytes) in &files {
         assert_eq!(&std::fs::read(out.join(name)).unwrap(), bytes, "{name}");
     }

@@ -108,11 +108,12 @@ fn parkinsonian_signature_shows_on_the_affected_side() {
         let trunk = mean_over(&pd, AngleVar::TrunkLeanForward, side, 0, 100);
         let trunk_n = mean_over(&normal, AngleVar::TrunkLeanForward, side, 0, 100);
         assert!(trunk > trunk_n + 10.0, "flexed trunk {trunk} vs {trunk_n}");
-        let knee_swing =
-            |a: &GaitAnalysis, s| a.curve(AngleVar::KneeFlexion, s).unwrap().mean[60..90]
+        let knee_swing = |a: &GaitAnalysis, s| {
+            a.curve(AngleVar::KneeFlexion, s).unwrap().mean[60..90]
                 .iter()
                 .copied()
-                .fold(f64::MIN, f64::max);
+                .fold(f64::MIN, f64::max)
+        };
         assert!(
             knee_swing(&pd, side) < knee_swing(&normal, side) - 12.0,
             "foot clearance: swing knee {}",
@@ -151,11 +152,13 @@ fn festination_quickens_and_shortens_steps() {
 fn crouch_keeps_knees_and_hips_flexed_through_stance() {
     let normal = walk(&adult());
     let equinus = walk(&adult().with_pathology(Pathology::Crouch, 0.9, Side::Left));
-    let calcaneus = walk(&GaitParams {
-        calcaneus: true,
-        ..adult()
-    }
-    .with_pathology(Pathology::Crouch, 0.9, Side::Left));
+    let calcaneus = walk(
+        &GaitParams {
+            calcaneus: true,
+            ..adult()
+        }
+        .with_pathology(Pathology::Crouch, 0.9, Side::Left),
+    );
     for side in Side::BOTH {
         let knee_min = equinus.curve(AngleVar::KneeFlexion, side).unwrap().mean[5..55]
             .iter()
@@ -185,7 +188,12 @@ fn crouch_keeps_knees_and_hips_flexed_through_stance() {
             late(&normal)
         );
     }
-    let s = generate(&adult().with_pathology(Pathology::Crouch, 0.9, Side::Left), "c", "s", 1);
+    let s = generate(
+        &adult().with_pathology(Pathology::Crouch, 0.9, Side::Left),
+        "c",
+        "s",
+        1,
+    );
     assert_eq!(s.side, None, "crouch is bilateral");
 }
 
@@ -279,7 +287,11 @@ fn extended_demo_set_has_ten_classes_with_ages_and_priors() {
     };
     for subject in 0..3 {
         let (child, _) = demo_params(&children, subject, Pathology::Normal, 0);
-        assert!(child.height_m < 1.45 && child.leg_scale < 0.97, "{}", child.summary());
+        assert!(
+            child.height_m < 1.45 && child.leg_scale < 0.97,
+            "{}",
+            child.summary()
+        );
         assert!(child.cadence_steps_min > old.cadence_steps_min + 15.0);
     }
     for subject in 0..3 {

@@ -47,6 +47,26 @@ fn demo_project_loads_its_data() {
 }
 
 #[test]
+fn extended_demo_project_has_ten_classes_aged_6_to_85() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/demo-extended.ron");
+    let p = Project::load(&f).unwrap();
+    let DataSource::Demo(cfg) = &p.sources[0] else {
+        panic!("demo source expected");
+    };
+    assert_eq!(cfg.classes, pathogait::core::demo::ClassSet::Extended);
+    assert_eq!(cfg.ages, Some([6.0, 85.0]));
+    let data = p
+        .load_data(f.parent().unwrap(), &NoProgress, &CancelToken::new())
+        .unwrap();
+    let ds = &data[0].0;
+    assert_eq!(ds.sequences.len(), 8 * 10 * 2);
+    assert_eq!(ds.labels().len(), 10);
+    // Round trip keeps the new settings.
+    let back = Project::from_ron(&p.to_ron().unwrap(), &f).unwrap();
+    assert_eq!(back, p);
+}
+
+#[test]
 fn bvh_project_resolves_paths_relative_to_the_file() {
     if common::shared_data().is_none() {
         return;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::core::biomech::priors::PriorSet;
+use crate::core::demo::DemoConfig;
 use crate::core::export::{CurationEntry, ExportOptions};
 use crate::core::model::bundle::TrainPlan;
 use crate::core::model::generate::Sampling;
@@ -36,8 +37,10 @@ pub enum WalkSet {
 /// A request from a panel.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Replace the project by a new one on the embedded demo data.
-    NewProject,
+    /// Replace the project by a new one on the embedded demo data of these settings.
+    NewProject(DemoConfig),
+    /// Replace the project's demo data source by these settings and reload.
+    SetDemo(DemoConfig),
     /// Open a project file.
     OpenProject(PathBuf),
     /// Save to the current file (asks for one when unsaved: see `SaveProjectAs`).

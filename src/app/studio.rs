@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::core::biomech::NormativeBands;
-use crate::core::project::Project;
+use crate::core::demo::{ClassSet, DemoConfig};
+use crate::core::project::{DataSource, Project};
 
 use super::actions::{self, StudioJob};
 use super::commands::{Command, CommandQueue, Output, ReportSpec};
@@ -90,7 +91,7 @@ impl Studio {
         let target = project.or_else(|| s.recent.paths.first().cloned().filter(|p| p.exists()));
         match target {
             Some(p) => s.open(&p),
-            None => s.new_project(),
+            None => s.new_project(DemoConfig::default()),
         }
         s
     }
@@ -124,10 +125,14 @@ impl Studio {
         }
     }
 
-    fn new_project(&mut self) {
+    fn new_project(&mut self, demo: DemoConfig) {
         let project = Project {
-            name: "Demo (synthetic)".into(),
+            name: match demo.classes {
+                ClassSet::ReferenceSix => "Demo (synthetic)".into(),
+                ClassSet::Extended => "Demo (synthetic, extended)".into(),
+            },
             normal_class: Some("normal".into()),
+            sources: vec![DataSource::Demo(demo)],
             ..Project::default()
         };
         self.ws = Workspace::new(project.clone(), None);
@@ -146,7 +151,7 @@ impl Studio {
             Err(e) => {
                 self.notes.error(format!("Cannot open project: {e}"));
                 if self.ws.project.sources.is_empty() && !self.ws.loaded {
-                    self.new_project();
+                    self.new_project(DemoConfig::default());
                 }
             }
         }
@@ -236,14 +241,26 @@ impl Studio {
         let rel = p
             .strip_prefix(&base)
             .map_or_else(|_| p.to_path_buf(), Path::to_path_buf);
-        self.ws
-            .project
-            .sources
-            .push(crate::core::project::DataSource::Files {
-                path: rel,
-                labels: None,
-                format: None,
-            });
+        self.ws.project.sources.push(DataSource::Files {
+            path: rel,
+            labels: None,
+            format: None,
+        });
+        self.ws.dirty = true;
+        let (proj, path) = (self.ws.project.clone(), self.ws.path.clone());
+        self.start_load(proj, path);
+    }
+
+    /// Replaces the project's demo source (or adds one) and reloads.
+    fn set_demo(&mut self, demo: DemoConfig) {
+        let sources = &mut self.ws.project.sources;
+        match sources
+            .iter_mut()
+            .find(|s| matches!(s, DataSource::Demo(_)))
+        {
+            Some(s) => *s = DataSource::Demo(demo),
+            None => sources.insert(0, DataSource::Demo(demo)),
+        }
         self.ws.dirty = true;
         let (proj, path) = (self.ws.project.clone(), self.ws.path.clone());
         self.start_load(proj, path);
@@ -276,7 +293,8 @@ impl Studio {
 
     fn apply(&mut self, c: Command) {
         match c {
-            Command::NewProject => self.new_project(),
+            Command::NewProject(demo) => self.new_project(demo),
+            Command::SetDemo(demo) => self.set_demo(demo),
             Command::OpenProject(p) => self.open(&p),
             Command::SaveProject => self.save(),
             Command::SaveProjectAs(p) => {

@@ -10,7 +10,7 @@ use pathogait::core::biomech::normative::{NormativeBands, gait_profile};
 use pathogait::core::biomech::priors::{FEATURES, GroupPriors, compute_priors};
 use pathogait::core::biomech::{AngleVar, analyse};
 use pathogait::core::data::{Dataset, Side};
-use pathogait::core::demo::{DemoConfig, demo_dataset, is_demo, write_kinect_layout};
+use pathogait::core::demo::{ClassSet, DemoConfig, demo_dataset, is_demo, write_kinect_layout};
 use pathogait::core::fsutil::write_atomic;
 use pathogait::core::io::ImportReport;
 use pathogait::core::jobs::CancelToken;
@@ -214,6 +214,7 @@ pub fn stats(c: &StatsCmd) -> Result<ExitCode> {
 fn stat_cell(g: &GroupPriors, key: &str, d: usize) -> String {
     g.features
         .get(key)
+        .filter(|s| s.mean.is_finite())
         .map_or_else(|| "-".into(), |s| mean_sd(s.mean, s.sd, d))
 }
 
@@ -229,6 +230,10 @@ fn priors_table(groups: &[GroupPriors], first: &str) -> String {
         "hip ROM",
         "ankle ROM",
         "pelv.obl ROM",
+        "width m",
+        "CV %",
+        "arm ROM",
+        "arm SI %",
         "asym SI %",
         "severity",
         "GPS",
@@ -245,6 +250,10 @@ fn priors_table(groups: &[GroupPriors], first: &str) -> String {
             stat_cell(g, "hip_rom_deg", 1),
             stat_cell(g, "ankle_rom_deg", 1),
             stat_cell(g, "pelvic_obliquity_rom_deg", 1),
+            stat_cell(g, "step_width_m", 2),
+            stat_cell(g, "stride_time_cv_pct", 1),
+            stat_cell(g, "arm_swing_rom_deg", 1),
+            stat_cell(g, "si_arm_swing_pct", 1),
             stat_cell(g, "asymmetry_pct", 1),
             mean_sd(g.severity.mean, g.severity.sd, 2),
             mean_sd(g.gps_dataset_deg.mean, g.gps_dataset_deg.sd, 1),
@@ -297,6 +306,9 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
     println!(
         "asym SI %: mean of symmetry indices 100*|L-R|/(0.5*(L+R)) of step time, stance, step length, knee and hip ROM"
     );
+    println!(
+        "width m: step width; CV %: stride-time variability (SD/mean of stride times); arm ROM: arm swing (shoulder flexion) ROM; arm SI %: its symmetry index (- where the rig has no arms)"
+    );
     if !set.failed.is_empty() {
         println!("{} walk(s) not analysed:", set.failed.len());
         for (id, why) in &set.failed {
@@ -312,11 +324,38 @@ pub fn priors(c: &PriorsCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Parses "6-85" (years) into an age range within the norms' 6-85.
+fn parse_ages(s: &str) -> Result<[f32; 2]> {
+    let (lo, hi) = s
+        .split_once('-')
+        .with_context(|| format!("--ages '{s}': expected FROM-TO in years, e.g. 6-85"))?;
+    let num = |v: &str| -> Result<f32> {
+        v.trim()
+            .parse::<f32>()
+            .with_context(|| format!("--ages '{s}': '{v}' is not a number of years"))
+    };
+    let (lo, hi) = (num(lo)?, num(hi)?);
+    let (min, max) = pathogait::core::demo::age::AGE_RANGE;
+    if !(min..=max).contains(&lo) || !(min..=max).contains(&hi) || lo > hi {
+        bail!("--ages '{s}': the age norms cover {min}-{max} years, youngest first");
+    }
+    Ok([lo, hi])
+}
+
 pub fn demo_data(c: &DemoDataCmd) -> Result<ExitCode> {
+    let classes = ClassSet::parse(&c.classes).with_context(|| {
+        format!(
+            "--classes '{}': expected 'reference' or 'extended'",
+            c.classes
+        )
+    })?;
     let cfg = DemoConfig {
         subjects: c.subjects,
         trials: c.trials,
         seed: c.seed,
+        classes,
+        ages: c.ages.as_deref().map(parse_ages).transpose()?,
+        festination: c.festination,
         ..DemoConfig::default()
     };
     if cfg.subjects == 0 || cfg.trials == 0 {
@@ -329,14 +368,27 @@ pub fn demo_data(c: &DemoDataCmd) -> Result<ExitCode> {
     let readme = format!(
         "SYNTHETIC demo gait data made by PathoGait's parametric gait model (seed {}).\n\
          Not recordings of real people. Layout and format follow the Kinect v2 skeleton CSV of\n\
-         Jun et al. 2020: humanN_<gait>K/humanN_<gait>K_SkeletonData1.csv.\n",
-        cfg.seed
+         Jun et al. 2020: humanN_<gait>K/humanN_<gait>K_SkeletonData1.csv.\n\
+         Classes: {} ({}). Subjects: {}.\n",
+        cfg.seed,
+        cfg.classes.label(),
+        cfg.classes
+            .classes()
+            .iter()
+            .map(|p| p.label())
+            .collect::<Vec<_>>()
+            .join(", "),
+        cfg.ages.map_or_else(
+            || "adults, 1.55-1.90 m".to_string(),
+            |a| format!("ages {}-{} years, from age norms", a[0], a[1])
+        )
     );
     write_atomic(&c.out.join("README.txt"), readme.as_bytes()).context("writing README.txt")?;
     println!(
-        "Wrote {} synthetic walks ({} subjects x 6 classes x {} trials) to {}{}",
+        "Wrote {} synthetic walks ({} subjects x {} classes x {} trials) to {}{}",
         files.len(),
         cfg.subjects,
+        cfg.classes.classes().len(),
         cfg.trials,
         c.out.display(),
         if c.artifacts {

@@ -191,9 +191,20 @@ struct DemoDataCmd {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
-    /// Virtual subjects (each walks all six classes).
+    /// Virtual subjects (each walks every class).
     #[arg(long, default_value_t = DemoConfig::default().subjects)]
     subjects: usize,
+    /// Class set: "reference" (the six Jun et al. 2020 classes) or "extended" (adds
+    /// Parkinsonian, crouch, hemiplegic and slow variable gait).
+    #[arg(long, default_value = "reference")]
+    classes: String,
+    /// Subjects' ages in years, "6-85" (spread evenly; body size, cadence, speed and stance
+    /// follow age norms). Without it: adults of 1.55-1.90 m.
+    #[arg(long)]
+    ages: Option<String>,
+    /// Parkinsonian walks of severity 0.7 or more festinate.
+    #[arg(long)]
+    festination: bool,
     /// Walks per subject and class.
     #[arg(long, default_value_t = DemoConfig::default().trials)]
     trials: usize,

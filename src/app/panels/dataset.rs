@@ -92,6 +92,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             });
         ui.checkbox(&mut b.problems_only, "problems");
     });
+    super::demo_settings::show(st, ui);
     import_warnings(st, ui);
     ui.separator();
     table(st, ui);

@@ -5,6 +5,7 @@
 pub mod angles;
 pub mod curation;
 pub mod dataset;
+pub mod demo_settings;
 pub mod evaluation;
 pub mod generation;
 pub mod priors;
@@ -110,6 +111,8 @@ impl PathAsk {
 pub struct PanelStates {
     /// Dataset browser.
     pub dataset: dataset::BrowserState,
+    /// The demo data settings being edited.
+    pub demo: demo_settings::DemoDraft,
     /// Viewport.
     pub viewport: viewport::ViewportState,
     /// Joint angles.
@@ -270,9 +273,7 @@ pub fn ask_import(st: &mut PanelCtx<'_>) {
 fn menu_bar(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("Project", |ui| {
-            if ui.button("New (demo data)").clicked() {
-                st.commands.push(Command::NewProject);
-            }
+            demo_settings::new_project_menu(st, ui);
             if ui.button("Open…").clicked() {
                 let picked = rfd::FileDialog::new()
                     .add_filter("PathoGait project", &["ron"])

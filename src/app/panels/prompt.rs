@@ -13,11 +13,11 @@ use crate::core::data::Side;
 use crate::core::model::bundle::Manifest;
 use crate::core::model::generate::Sampling;
 use crate::core::model::prompt::{Prompt, Speed, expand};
-use crate::core::model::vocab::{DESCRIPTORS, Vocab};
+use crate::core::model::vocab::{Vocab, descriptor_label};
 use crate::core::project::SavedPrompt;
 
 /// Quick descriptor phrases the expansion understands.
-pub const QUICK: [&str; 10] = [
+pub const QUICK: [&str; 16] = [
     "stiff knee",
     "reduced hip",
     "high knee",
@@ -28,6 +28,12 @@ pub const QUICK: [&str; 10] = [
     "short stride",
     "long stride",
     "reduced knee flexion",
+    "shuffling",
+    "reduced arm swing",
+    "wide base",
+    "variable",
+    "crouch",
+    "circumduction",
 ];
 
 /// Composer state.
@@ -220,8 +226,8 @@ fn expanded_view(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, prompt: &Prompt) {
                     ui.label(RichText::new("target").strong());
                     ui.label(RichText::new("bin (1-5)").strong());
                     ui.end_row();
-                    for (i, (_, label)) in DESCRIPTORS.iter().enumerate() {
-                        ui.label(*label);
+                    for (i, key) in e.descriptors.iter().enumerate() {
+                        ui.label(descriptor_label(key));
                         ui.label(format!("{:.1}", e.targets[i]));
                         ui.label(format!("{}", e.values.bins[i] + 1));
                         ui.end_row();

@@ -178,7 +178,12 @@ pub fn generate(params: &GaitParams, id: &str, subject: &str, seed: u64) -> Gait
     let start_phase: f32 = rng.random_range(0.0..1.0);
     // Stride noise has its own stream, so walks without it keep their sensor noise.
     let mut stride_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_57D1_DE00_0001);
-    let line = Timeline::new(params, start_phase, frames as f32 / params.fps, &mut stride_rng);
+    let line = Timeline::new(
+        params,
+        start_phase,
+        frames as f32 / params.fps,
+        &mut stride_rng,
+    );
     let mut positions: Vec<Vec3> = Vec::with_capacity(frames * 25);
     let mut k = 0usize;
     for f in 0..frames {

@@ -234,7 +234,11 @@ fn parkinsonian(g: &mut GaitParams, s: f32, a: usize) {
         c.knee_flexion.add(0.0, 45.0, 6.0 * s);
         c.ankle_dorsiflexion.scale_about(0.0, 1.0 - 0.5 * s);
         // Arms hang forward of the flexed trunk and swing little; the onset side barely.
-        let arm = if k == a { 1.0 - 0.85 * s } else { 1.0 - 0.45 * s };
+        let arm = if k == a {
+            1.0 - 0.85 * s
+        } else {
+            1.0 - 0.45 * s
+        };
         c.shoulder_flexion.scale_about(0.0, arm);
         c.shoulder_flexion.add(0.0, 100.0, 10.0 * s);
         c.elbow_flexion.add(0.0, 100.0, 20.0 * s);

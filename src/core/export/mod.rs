@@ -211,7 +211,13 @@ pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
     let same_rig = seqs
         .windows(2)
         .all(|w| w[0].skeleton.joints == w[1].skeleton.joints);
-    // Mixed rigs share only the common joints.
+    // Mixed rigs share only the common joints (with arms when every walk has them).
+    let arms = seqs.iter().all(|s| s.skeleton.has_arms());
+    let common: &[CommonJoint] = if arms {
+        &CommonJoint::EVERY
+    } else {
+        &CommonJoint::ALL
+    };
     let (joint_names, note): (Vec<String>, Option<String>) = if same_rig {
         (
             seqs.first()
@@ -221,11 +227,12 @@ pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
         )
     } else {
         (
-            CommonJoint::ALL.iter().map(|c| format!("{c:?}")).collect(),
-            Some(
-                "walks on different rigs: dataset.npz and dataset.csv hold the 12 common joints"
-                    .to_string(),
-            ),
+            common.iter().map(|c| format!("{c:?}")).collect(),
+            Some(format!(
+                "walks on different rigs: dataset.npz and dataset.csv hold the {} common joints{}",
+                common.len(),
+                if arms { " (arms included)" } else { "" }
+            )),
         )
     };
     let j = joint_names.len();
@@ -245,7 +252,7 @@ pub(crate) fn npz_set(seqs: &[&GaitSequence]) -> (NpzSet, Option<String>) {
                     v[f * j + k] = if same_rig {
                         s.pos(f, k)
                     } else {
-                        s.common(f, CommonJoint::ALL[k]).unwrap_or([f32::NAN; 3])
+                        s.common(f, common[k]).unwrap_or([f32::NAN; 3])
                     };
                 }
             }

@@ -24,13 +24,14 @@ fn stem(id: &str) -> String {
 }
 
 /// The 25 Kinect v2 joints for a walk: its own if on the Kinect rig, else the common joints
-/// placed where Kinect has them and NaN (untracked) for the joints the walk does not have.
+/// (arms included) placed where Kinect has them, hands continued from the forearm, and NaN
+/// (untracked) for the joints the walk does not have.
 fn kinect_positions(seq: &GaitSequence) -> (Vec<Vec3>, bool) {
     if seq.skeleton.joint_count() == 25 && seq.skeleton.name == "kinect_v2" {
         return (seq.positions.clone(), false);
     }
     let k = crate::core::data::Skeleton::kinect_v2();
-    let slots: Vec<(usize, CommonJoint)> = CommonJoint::ALL
+    let slots: Vec<(usize, CommonJoint)> = CommonJoint::EVERY
         .iter()
         .filter_map(|c| {
             k.common_sources(*c)
@@ -43,6 +44,17 @@ fn kinect_positions(seq: &GaitSequence) -> (Vec<Vec3>, bool) {
         for &(slot, c) in &slots {
             if let Some(p) = seq.common(f, c) {
                 out[f * 25 + slot] = p;
+            }
+        }
+        // Hand, hand tip and thumb continue the forearm (Winter: hand centre 0.34 and hand
+        // tip 0.51 forearm lengths beyond the wrist), so a rig with wrists has whole arms.
+        for (elbow, wrist, hand, tip, thumb) in [(5, 6, 7, 21, 22), (9, 10, 11, 23, 24)] {
+            let (e, w) = (out[f * 25 + elbow], out[f * 25 + wrist]);
+            if e.iter().chain(&w).all(|v| v.is_finite()) {
+                let along = |k: f32| std::array::from_fn(|i| w[i] + k * (w[i] - e[i]));
+                out[f * 25 + hand] = along(0.34);
+                out[f * 25 + tip] = along(0.51);
+                out[f * 25 + thumb] = along(0.3);
             }
         }
     }

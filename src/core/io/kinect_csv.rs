@@ -15,14 +15,19 @@ use crate::core::math::{Vec3, median};
 /// Columns per line: time plus 25 x (id, x, y, z).
 pub const COLUMNS: usize = 1 + 25 * 4;
 
-/// Gait class names used by the dataset's folder layout.
-pub const GAITS: [&str; 6] = [
+/// Gait class names used by the dataset's folder layout, then the extended demo classes that
+/// `demo-data --classes extended` writes in the same layout.
+pub const GAITS: [&str; 10] = [
     "normal",
     "antalgic",
     "lurch",
     "steppage",
     "stiff_legged",
     "trendelenburg",
+    "parkinsonian",
+    "crouch",
+    "hemiplegic",
+    "slow_variable",
 ];
 
 /// A parsed Kinect file.
@@ -254,6 +259,11 @@ mod tests {
             }
         );
         assert_eq!(parse_layout_name("human3_lurch1").unwrap().gait, "lurch");
+        let v = parse_layout_name("human3_slow_variable12_SkeletonData2").unwrap();
+        assert_eq!(
+            (v.gait.as_str(), v.trial, v.recording),
+            ("slow_variable", 12, Some(2))
+        );
         assert!(parse_layout_name("SubjectA1_Cycle1").is_none());
         assert!(parse_layout_name("human1_dancing1").is_none());
     }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
-use super::vocab::{BINS, DESCRIPTORS, PromptValues, Vocab, bin_of};
+use super::vocab::{BINS, PromptValues, Vocab, bin_of, descriptor_label};
 use crate::core::data::Side;
 
 /// Walking speed requested.
@@ -56,8 +56,12 @@ impl Default for Prompt {
 pub struct ExpandedPrompt {
     /// Conditioning values.
     pub values: PromptValues,
-    /// Descriptor values (units as the feature keys) before binning, in `DESCRIPTORS` order.
+    /// Descriptor values (units as the feature keys) before binning, in the vocabulary's
+    /// descriptor order.
     pub targets: Vec<f64>,
+    /// The descriptor keys of `targets` and the bins (the vocabulary's order).
+    #[serde(default)]
+    pub descriptors: Vec<String>,
     /// The template text.
     pub text: String,
     /// When the prompt names no side but the class's training walks have one: probabilities
@@ -78,18 +82,33 @@ pub fn draw_side(p: [f64; 3], u: f64) -> Option<Side> {
     }
 }
 
-/// Descriptor keywords: phrase fragment -> (descriptor index, bin).
-const KEYWORDS: [(&str, usize, usize); 10] = [
-    ("stiff knee", 0, 0),
-    ("reduced knee", 0, 0),
-    ("high knee", 0, 4),
-    ("reduced hip", 1, 0),
-    ("long stance", 2, 4),
-    ("short stance", 2, 0),
-    ("asymmetric", 4, 4),
-    ("symmetric", 4, 0),
-    ("short stride", 5, 0),
-    ("long stride", 5, 4),
+/// Descriptor keywords: phrase fragment -> (descriptor key, bin). A phrase may set several
+/// descriptors (a condition's signature: "shuffling" is short strides and little knee motion).
+pub const KEYWORDS: [(&str, &str, usize); 24] = [
+    ("stiff knee", "knee_rom_deg", 0),
+    ("reduced knee", "knee_rom_deg", 0),
+    ("high knee", "knee_rom_deg", 4),
+    ("reduced hip", "hip_rom_deg", 0),
+    ("long stance", "stance_pct", 4),
+    ("short stance", "stance_pct", 0),
+    ("asymmetric", "asymmetry_pct", 4),
+    ("symmetric", "asymmetry_pct", 0),
+    ("short stride", "stride_length_m", 0),
+    ("long stride", "stride_length_m", 4),
+    ("shuffling", "stride_length_m", 0),
+    ("shuffling", "knee_rom_deg", 0),
+    ("reduced arm swing", "arm_swing_rom_deg", 0),
+    ("no arm swing", "arm_swing_rom_deg", 0),
+    ("large arm swing", "arm_swing_rom_deg", 4),
+    ("wide base", "step_width_m", 4),
+    ("narrow base", "step_width_m", 0),
+    ("variable", "stride_time_cv_pct", 4),
+    ("irregular", "stride_time_cv_pct", 4),
+    ("steady", "stride_time_cv_pct", 0),
+    ("crouch", "knee_rom_deg", 0),
+    ("crouch", "stride_length_m", 0),
+    ("circumduction", "asymmetry_pct", 4),
+    ("circumduction", "knee_rom_deg", 0),
 ];
 
 /// Expands a prompt with the vocabulary's class medians.
@@ -115,7 +134,7 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
         .class_medians
         .get(name)
         .cloned()
-        .unwrap_or_else(|| vec![f64::NAN; DESCRIPTORS.len()]);
+        .unwrap_or_else(|| vec![f64::NAN; vocab.descriptors.len()]);
     let normal = vocab
         .normal_class
         .as_ref()
@@ -130,15 +149,13 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
             _ => *m,
         })
         .collect();
-    let cadence = DESCRIPTORS
-        .iter()
-        .position(|(k, _)| *k == "cadence_steps_min")
-        .unwrap_or(3);
-    targets[cadence] *= match prompt.speed {
-        Speed::Slow => 0.85,
-        Speed::Normal => 1.0,
-        Speed::Fast => 1.15,
-    };
+    if let Some(cadence) = vocab.descriptor_index("cadence_steps_min") {
+        targets[cadence] *= match prompt.speed {
+            Speed::Slow => 0.85,
+            Speed::Normal => 1.0,
+            Speed::Fast => 1.15,
+        };
+    }
     let mut bins: Vec<usize> = targets
         .iter()
         .zip(&vocab.edges)
@@ -147,10 +164,23 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
     let mut applied = Vec::new();
     for d in &prompt.descriptors {
         let low = d.to_ascii_lowercase();
-        for (kw, i, b) in KEYWORDS {
-            if low.contains(kw) && !(kw == "symmetric" && low.contains("asymmetric")) {
-                bins[i] = b;
-                applied.push(format!("'{d}' -> {} {}/{BINS}", DESCRIPTORS[i].1, b + 1));
+        for (kw, key, b) in KEYWORDS {
+            if !low.contains(kw) || (kw == "symmetric" && low.contains("asymmetric")) {
+                continue;
+            }
+            match vocab.descriptor_index(key) {
+                Some(i) => {
+                    bins[i] = b;
+                    applied.push(format!(
+                        "'{d}' -> {} {}/{BINS}",
+                        descriptor_label(key),
+                        b + 1
+                    ));
+                }
+                None => applied.push(format!(
+                    "'{d}' names {}, which this model was not trained with (ignored)",
+                    descriptor_label(key)
+                )),
             }
         }
     }
@@ -187,8 +217,10 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
         format!("{:?}", prompt.speed).to_lowercase()
     );
     let _ = write!(text, " Priors of class '{name}' scaled by severity:");
-    for (i, (_, label)) in DESCRIPTORS.iter().enumerate() {
-        let unit = match DESCRIPTORS[i].0 {
+    let n = vocab.descriptors.len();
+    for (i, key) in vocab.descriptors.iter().enumerate() {
+        let label = descriptor_label(key);
+        let unit = match key.as_str() {
             k if k.ends_with("_deg") => " deg",
             k if k.ends_with("_pct") => " %",
             k if k.ends_with("_m") => " m",
@@ -199,7 +231,7 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
             " {label} {:.1}{unit} (bin {}/{BINS}){}",
             targets[i],
             values.bins[i] + 1,
-            if i + 1 < DESCRIPTORS.len() { "," } else { "." }
+            if i + 1 < n { "," } else { "." }
         );
     }
     for a in applied {
@@ -208,6 +240,7 @@ pub fn expand(prompt: &Prompt, vocab: &Vocab) -> Result<ExpandedPrompt, ModelErr
     Ok(ExpandedPrompt {
         values,
         targets,
+        descriptors: vocab.descriptors.clone(),
         text,
         side_draw,
     })
@@ -240,6 +273,10 @@ mod tests {
         );
         Vocab {
             classes: vec!["normal".into(), "stiff_legged".into()],
+            descriptors: crate::core::model::vocab::DESCRIPTORS[..6]
+                .iter()
+                .map(|(k, _)| (*k).to_string())
+                .collect(),
             edges: vec![
                 vec![30.0, 40.0, 50.0, 60.0],
                 vec![30.0, 35.0, 40.0, 45.0],
@@ -253,6 +290,41 @@ mod tests {
             codes: [4, 4, 4],
             class_sides: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn condition_words_set_their_signature_and_old_models_say_what_they_ignore() {
+        let p = Prompt {
+            class: "stiff_legged".into(),
+            descriptors: vec!["shuffling, reduced arm swing".into(), "wide base".into()],
+            ..Prompt::default()
+        };
+        // A model from before arm swing and step width were descriptors.
+        let old = expand(&p, &vocab()).unwrap();
+        assert_eq!(old.values.bins.len(), 6);
+        assert_eq!(old.values.bins[5], 0, "short strides");
+        assert_eq!(old.values.bins[0], 0, "little knee motion");
+        assert!(old.text.contains("not trained with"), "{}", old.text);
+        // A current vocabulary takes every descriptor.
+        let mut v = vocab();
+        v.descriptors = crate::core::model::vocab::DESCRIPTORS
+            .iter()
+            .map(|(k, _)| (*k).to_string())
+            .collect();
+        v.edges.extend([
+            vec![0.1, 0.15, 0.2, 0.25],
+            vec![1.0, 2.0, 3.0, 4.0],
+            vec![5.0, 10.0, 20.0, 30.0],
+        ]);
+        for m in v.class_medians.values_mut() {
+            m.extend([0.12, 1.5, 25.0]);
+        }
+        let new = expand(&p, &v).unwrap();
+        let at = |k: &str| new.values.bins[v.descriptor_index(k).unwrap()];
+        assert_eq!(at("arm_swing_rom_deg"), 0);
+        assert_eq!(at("step_width_m"), 4);
+        assert!(!new.text.contains("not trained with"), "{}", new.text);
+        assert!(new.text.contains("arm swing"), "{}", new.text);
     }
 
     #[test]

@@ -23,15 +23,40 @@ pub const EOS: usize = 3;
 /// Bins per descriptor and for severity.
 pub const BINS: usize = 5;
 
-/// Prior features used as prompt descriptors (keys of `biomech::priors::FEATURES`).
-pub const DESCRIPTORS: [(&str, &str); 6] = [
+/// Prior features used as prompt descriptors (keys of `biomech::priors::FEATURES`), with
+/// their names in prompts. New vocabularies use all of them; a vocabulary keeps its own list
+/// ([`Vocab::descriptors`]), so models trained before a descriptor was added still load.
+pub const DESCRIPTORS: [(&str, &str); 9] = [
     ("knee_rom_deg", "knee ROM"),
     ("hip_rom_deg", "hip ROM"),
     ("stance_pct", "stance"),
     ("cadence_steps_min", "cadence"),
     ("asymmetry_pct", "asymmetry"),
     ("stride_length_m", "stride length"),
+    ("step_width_m", "step width"),
+    ("stride_time_cv_pct", "stride variability"),
+    ("arm_swing_rom_deg", "arm swing"),
 ];
+
+/// How many of [`DESCRIPTORS`] vocabularies had before step width, stride variability and
+/// arm swing were added (models saved then carry no descriptor list).
+pub const LEGACY_DESCRIPTORS: usize = 6;
+
+fn legacy_descriptors() -> Vec<String> {
+    DESCRIPTORS[..LEGACY_DESCRIPTORS]
+        .iter()
+        .map(|(k, _)| (*k).to_string())
+        .collect()
+}
+
+/// The prompt name of a descriptor key ("arm swing" for `arm_swing_rom_deg`).
+#[must_use]
+pub fn descriptor_label(key: &str) -> &str {
+    DESCRIPTORS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, l)| l)
+}
 
 /// The three codebooks a gait token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +83,7 @@ pub struct PromptValues {
     pub side: Option<Side>,
     /// Severity bin `0..BINS`.
     pub severity_bin: usize,
-    /// Descriptor bins `0..BINS`, in [`DESCRIPTORS`] order.
+    /// Descriptor bins `0..BINS`, in [`Vocab::descriptors`] order.
     pub bins: Vec<usize>,
 }
 
@@ -67,7 +92,11 @@ pub struct PromptValues {
 pub struct Vocab {
     /// Class names.
     pub classes: Vec<String>,
-    /// Bin edges (BINS - 1 quantiles) per descriptor, in [`DESCRIPTORS`] order.
+    /// Descriptor keys, in prompt order (the first [`LEGACY_DESCRIPTORS`] of [`DESCRIPTORS`]
+    /// for models saved before the list was recorded).
+    #[serde(default = "legacy_descriptors")]
+    pub descriptors: Vec<String>,
+    /// Bin edges (BINS - 1 quantiles) per descriptor, in [`Vocab::descriptors`] order.
     pub edges: Vec<Vec<f64>>,
     /// Per-class medians of each descriptor (for prompt expansion).
     pub class_medians: BTreeMap<String, Vec<f64>>,
@@ -110,9 +139,10 @@ impl Vocab {
         classes: Vec<String>,
         codes: [usize; 3],
     ) -> Self {
-        let edges = DESCRIPTORS
+        let descriptors: Vec<String> = DESCRIPTORS.iter().map(|(k, _)| (*k).to_string()).collect();
+        let edges = descriptors
             .iter()
-            .map(|(k, _)| quantile_edges(&priors.column(k)))
+            .map(|k| quantile_edges(&priors.column(k)))
             .collect();
         let class_medians = priors
             .classes
@@ -120,15 +150,16 @@ impl Vocab {
             .map(|c| {
                 (
                     c.name.clone(),
-                    DESCRIPTORS
+                    descriptors
                         .iter()
-                        .map(|(k, _)| c.features.get(*k).map_or(f64::NAN, |s| s.q50))
+                        .map(|k| c.features.get(k).map_or(f64::NAN, |s| s.q50))
                         .collect(),
                 )
             })
             .collect();
         Self {
             classes,
+            descriptors,
             edges,
             class_medians,
             normal_class: priors.normal_class.clone(),
@@ -183,7 +214,7 @@ impl Vocab {
         self.severity_base() + BINS + d * BINS
     }
     fn code_base(&self, kind: CodeKind) -> usize {
-        let first = self.descriptor_base(DESCRIPTORS.len());
+        let first = self.descriptor_base(self.descriptors.len());
         match kind {
             CodeKind::Spatial => first,
             CodeKind::Temporal => first + self.codes[0],
@@ -232,14 +263,20 @@ impl Vocab {
             .position(|c| c.eq_ignore_ascii_case(name))
     }
 
-    /// Bins feature values (keys as in [`DESCRIPTORS`]).
+    /// Bins feature values (keys as in [`Vocab::descriptors`]).
     #[must_use]
     pub fn bins_of(&self, features: &BTreeMap<String, f64>) -> Vec<usize> {
-        DESCRIPTORS
+        self.descriptors
             .iter()
             .zip(&self.edges)
-            .map(|((k, _), e)| bin_of(features.get(*k).copied().unwrap_or(f64::NAN), e))
+            .map(|(k, e)| bin_of(features.get(k).copied().unwrap_or(f64::NAN), e))
             .collect()
+    }
+
+    /// Index of a descriptor key in this vocabulary's prompts.
+    #[must_use]
+    pub fn descriptor_index(&self, key: &str) -> Option<usize> {
+        self.descriptors.iter().position(|k| k == key)
     }
 
     /// G2L: the prompt part of a training or generation sequence, `BOS class side severity
@@ -279,7 +316,7 @@ impl Vocab {
     /// Length of [`Vocab::prompt_tokens`].
     #[must_use]
     pub fn prompt_len(&self) -> usize {
-        5 + DESCRIPTORS.len()
+        5 + self.descriptors.len()
     }
 
     /// Readable name of a token (for showing prompts and debugging).
@@ -307,7 +344,7 @@ impl Vocab {
         let d = (t - self.descriptor_base(0)) / BINS;
         format!(
             "{}:{}/{BINS}",
-            DESCRIPTORS[d].0,
+            self.descriptors.get(d).map_or("?", String::as_str),
             (t - self.descriptor_base(0)) % BINS + 1
         )
     }
@@ -320,7 +357,8 @@ mod tests {
     fn vocab() -> Vocab {
         Vocab {
             classes: vec!["normal".into(), "antalgic".into()],
-            edges: vec![vec![1.0, 2.0, 3.0, 4.0]; DESCRIPTORS.len()],
+            descriptors: legacy_descriptors(),
+            edges: vec![vec![1.0, 2.0, 3.0, 4.0]; LEGACY_DESCRIPTORS],
             class_medians: BTreeMap::new(),
             normal_class: Some("normal".into()),
             codes: [8, 6, 4],
@@ -365,6 +403,22 @@ mod tests {
             ]
         );
         assert_eq!(names.last().map(String::as_str), Some("<sep>"));
+    }
+
+    #[test]
+    fn vocabularies_saved_without_a_descriptor_list_keep_the_first_six() {
+        let mut v = vocab();
+        v.descriptors = DESCRIPTORS.iter().map(|(k, _)| (*k).to_string()).collect();
+        let text = ron::to_string(&v).unwrap();
+        let without = text.replacen("descriptors:", "descriptors_gone:", 1);
+        // An old file has no `descriptors` field at all.
+        let start = without.find("descriptors_gone:").unwrap();
+        let end = start + without[start..].find("],").unwrap() + 2;
+        let old = format!("{}{}", &without[..start], &without[end..]);
+        let back: Vocab = ron::from_str(&old).unwrap();
+        assert_eq!(back.descriptors, legacy_descriptors());
+        assert_eq!(back.prompt_len(), 5 + LEGACY_DESCRIPTORS);
+        assert_eq!(descriptor_label("arm_swing_rom_deg"), "arm swing");
     }
 
     #[test]
