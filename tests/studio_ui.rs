@@ -19,7 +19,8 @@ use pathogait::app::commands::Command;
 use pathogait::app::panels::Tab;
 use pathogait::app::recent::Recent;
 use pathogait::core::export::{CurationEntry, Decision};
-use pathogait::core::project::Project;
+use pathogait::core::demo::ClassSet;
+use pathogait::core::project::{DataSource, Project};
 use studio_common::{demo_copy, wait};
 
 fn harness(project: PathBuf, config: &Path, wgpu: bool) -> Harness<'static, Studio> {
@@ -194,6 +195,62 @@ fn open_select_play_prompt_job_save_reopen() {
         h2.state().recent.paths.first(),
         Some(&std::fs::canonicalize(&saved).unwrap())
     );
+}
+
+#[test]
+fn the_demo_settings_switch_to_the_extended_set_and_every_panel_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = demo_copy(tmp.path(), "demo.ron");
+    let mut h = harness(path, tmp.path(), false);
+    h.get_by_label_contains("Demo data: 6 subjects x 6 classes (reference six)")
+        .click();
+    h.step();
+    h.step();
+    // Nothing to regenerate until a setting changes.
+    assert!(h.state().panels.demo.draft().is_some());
+    h.get_by_value("reference six").click();
+    h.step();
+    h.step();
+    h.step();
+    h.get_by_label("extended (ten classes)").click();
+    h.step();
+    h.get_by_label("from age norms").click();
+    h.step();
+    h.get_by_label("Regenerate demo data").click();
+    h.step();
+    wait(&mut h, LIMIT, "the extended demo data and its priors", |s| {
+        s.ws.loaded && s.ws.priors.is_some() && s.jobs.is_empty() && s.ws.recorded.len() == 120
+    });
+    let s = h.state();
+    assert!(s.ws.dirty, "the project changed");
+    let DataSource::Demo(cfg) = &s.ws.project.sources[0] else {
+        panic!("demo source");
+    };
+    assert_eq!(cfg.classes, ClassSet::Extended);
+    assert_eq!(cfg.ages, Some([6.0, 85.0]));
+    assert_eq!(s.ws.catalog().classes.len(), 10);
+    let priors = s.ws.priors.as_ref().unwrap();
+    assert_eq!(priors.classes.len(), 10);
+    assert_eq!(priors.normal_class.as_deref(), Some("normal"));
+    // The prompt composer knows the new classes and their signature words.
+    h.get_by_label("Prompt composer").click();
+    h.step();
+    h.state_mut().panels.prompt.prompt.class = "parkinsonian".into();
+    h.step();
+    h.get_by_label("reduced arm swing").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains("Parkinsonian gait, severity");
+    h.get_by_label_contains("'reduced arm swing' -> arm swing 1/5");
+    // A new extended project comes from the Project menu's command.
+    h.state_mut()
+        .pending
+        .push(Command::NewProject(pathogait::app::panels::demo_settings::extended()));
+    h.step();
+    wait(&mut h, LIMIT, "the new extended project", |s| {
+        s.ws.loaded && s.jobs.is_empty() && s.ws.recorded.len() == 160
+    });
+    assert_eq!(h.state().ws.project.name, "Demo (synthetic, extended)");
 }
 
 #[test]

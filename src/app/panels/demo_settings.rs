@@ -19,6 +19,14 @@ pub struct DemoDraft {
     base: Option<DemoConfig>,
 }
 
+impl DemoDraft {
+    /// The settings being edited, once the settings were shown.
+    #[must_use]
+    pub fn draft(&self) -> Option<&DemoConfig> {
+        self.draft.as_ref()
+    }
+}
+
 /// The project's demo settings, if it has demo data.
 fn project_demo(st: &PanelCtx<'_>) -> Option<DemoConfig> {
     st.ws.project.sources.iter().find_map(|s| match s {
