@@ -18,8 +18,8 @@ use pathogait::app::Studio;
 use pathogait::app::commands::Command;
 use pathogait::app::panels::Tab;
 use pathogait::app::recent::Recent;
-use pathogait::core::export::{CurationEntry, Decision};
 use pathogait::core::demo::ClassSet;
+use pathogait::core::export::{CurationEntry, Decision};
 use pathogait::core::project::{DataSource, Project};
 use studio_common::{demo_copy, wait};
 
@@ -218,9 +218,12 @@ fn the_demo_settings_switch_to_the_extended_set_and_every_panel_follows() {
     h.step();
     h.get_by_label("Regenerate demo data").click();
     h.step();
-    wait(&mut h, LIMIT, "the extended demo data and its priors", |s| {
-        s.ws.loaded && s.ws.priors.is_some() && s.jobs.is_empty() && s.ws.recorded.len() == 120
-    });
+    wait(
+        &mut h,
+        LIMIT,
+        "the extended demo data and its priors",
+        |s| s.ws.loaded && s.ws.priors.is_some() && s.jobs.is_empty() && s.ws.recorded.len() == 120,
+    );
     let s = h.state();
     assert!(s.ws.dirty, "the project changed");
     let DataSource::Demo(cfg) = &s.ws.project.sources[0] else {
@@ -243,9 +246,9 @@ fn the_demo_settings_switch_to_the_extended_set_and_every_panel_follows() {
     h.get_by_label_contains("Parkinsonian gait, severity");
     h.get_by_label_contains("'reduced arm swing' -> arm swing 1/5");
     // A new extended project comes from the Project menu's command.
-    h.state_mut()
-        .pending
-        .push(Command::NewProject(pathogait::app::panels::demo_settings::extended()));
+    h.state_mut().pending.push(Command::NewProject(
+        pathogait::app::panels::demo_settings::extended(),
+    ));
     h.step();
     wait(&mut h, LIMIT, "the new extended project", |s| {
         s.ws.loaded && s.jobs.is_empty() && s.ws.recorded.len() == 160

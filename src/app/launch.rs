@@ -19,6 +19,8 @@ pub struct Launch {
     pub tab: Option<Tab>,
     /// Start playback.
     pub play: bool,
+    /// Show the selected walks side by side in the viewport (else overlaid).
+    pub side_by_side: bool,
     /// Preview the gait report of the selection (two selected walks are compared).
     pub preview_report: bool,
     /// Save a screenshot here after `delay_s` seconds, then close the window.
@@ -123,6 +125,9 @@ fn apply(l: &Launch, v: &mut PanelCtx<'_>) {
         *v.tab = t;
     }
     v.panels.viewport.playing = l.play;
+    if l.side_by_side {
+        v.panels.viewport.arrangement = super::panels::viewport::Arrangement::SideBySide;
+    }
     if l.preview_report {
         v.panels.twin.compare = v.ws.selection.len() == 2;
         v.commands.push(Command::Report(ReportSpec {

@@ -82,6 +82,9 @@ struct StudioCmd {
     /// Start playback.
     #[arg(long)]
     play: bool,
+    /// Show the selected walks side by side in the viewport (default: overlaid).
+    #[arg(long)]
+    side_by_side: bool,
     /// Make the gait report of the selection and show its pages (Twin & report panel; two
     /// selected walks are compared).
     #[arg(long)]
@@ -256,6 +259,7 @@ fn open_studio(c: Option<StudioCmd>) -> Result<ExitCode> {
         select: c.select,
         tab,
         play: c.play,
+        side_by_side: c.side_by_side,
         preview_report: c.preview_report,
         screenshot: c.screenshot,
         delay_s: c.screenshot_after,

@@ -50,7 +50,7 @@ pub struct ViewportState {
     pub contacts: bool,
     /// Show the normative twin of the current walk beside it (when computed).
     pub twin: bool,
-    /// Camera follows the first walk's pelvis.
+    /// Camera follows the walks on show (the mean of their pelvis positions along the walk).
     pub follow: bool,
     /// Most walks drawn at once.
     pub max_walks: usize,
@@ -105,7 +105,13 @@ pub fn shown(st: &mut PanelCtx<'_>) -> Vec<Shown> {
         };
         let offset = match arr {
             Arrangement::Overlay => [0.0, 0.0, 0.0],
-            Arrangement::SideBySide => [0.0, -(out.len() as f32), 0.0],
+            // Each further walk 1.2 m behind and 0.4 m further from the camera's side, so
+            // walks seen from the side (the default view) stand apart instead of hiding
+            // each other.
+            Arrangement::SideBySide => {
+                let k = out.len() as f32;
+                [-1.2 * k, 0.4 * k, 0.0]
+            }
         };
         out.push(Shown {
             walk,
@@ -252,10 +258,15 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             ui.label("Select walks in the dataset browser to view them.");
         }
     });
-    if vp.follow
-        && let Some(p) = shown.first().and_then(|s| pelvis_at(s, vp.time))
-    {
-        vp.camera.target = [p[0], vp.camera.target[1], 0.9];
+    // Walks of different speeds drift apart: follow their middle, so all stay in view.
+    let along: Vec<f32> = shown
+        .iter()
+        .filter_map(|s| pelvis_at(s, vp.time))
+        .map(|p| p[0])
+        .collect();
+    if vp.follow && !along.is_empty() {
+        let x = along.iter().sum::<f32>() / along.len() as f32;
+        vp.camera.target = [x, vp.camera.target[1], 0.9];
     }
     let scene = scene_of(&shown, vp.time, vp.grid, vp.contacts);
     let avail = ui.available_size();

@@ -299,7 +299,7 @@ fn hemiplegic(g: &mut GaitParams, s: f32, a: usize, o: usize) {
     c.elbow_flexion.add(0.0, 100.0, 50.0 * s);
 }
 
-/// Slow, variable gait after Hausdorff 2005 (J NeuroEng Rehabil 2:19: stride-time CV of about
+/// Slow, variable gait after Hausdorff 2005 (J `NeuroEng` Rehabil 2:19: stride-time CV of about
 /// 2 % in healthy adults, raised well above it in falls-prone older adults and dementia) and
 /// Beauchet et al. 2009 (Eur J Neurol 16:786: slower, more variable gait in cognitive decline),
 /// with the wide base and long double support of cautious gait (Nutt et al. 1993, Neurology
