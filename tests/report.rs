@@ -88,3 +88,46 @@ fn findings_follow_the_known_pathology() {
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<tr class=\"Low\">"));
     assert!(!html.contains("<script"));
 }
+
+#[test]
+fn arm_swing_and_variability_findings_name_the_side() {
+    use pathogait::core::demo::ClassSet;
+    let ds = demo_dataset(
+        &DemoConfig {
+            subjects: 4,
+            classes: ClassSet::Extended,
+            ..DemoConfig::default()
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let walk = ds
+        .sequences
+        .iter()
+        .find(|s| s.label.as_deref() == Some("hemiplegic"))
+        .unwrap();
+    let side = if walk.side == Some(pathogait::core::data::Side::Left) {
+        "left"
+    } else {
+        "right"
+    };
+    let r = report_on(&ds, |s| s.id == walk.id);
+    let arm = r
+        .findings
+        .iter()
+        .find(|f| f.starts_with("Arm swing is asymmetric"))
+        .unwrap_or_else(|| panic!("{:?}", r.findings));
+    assert!(
+        arm.contains(&format!("the {side} arm swings less")),
+        "{arm}"
+    );
+    let slow = report_on(&ds, |s| s.label.as_deref() == Some("slow_variable"));
+    assert!(
+        slow.findings
+            .iter()
+            .any(|f| f.starts_with("Step width is wide")),
+        "{:?}",
+        slow.findings
+    );
+}

@@ -371,6 +371,12 @@ fn findings(
             "prolonged",
         ),
         ("step_width_m", "Step width", "narrow", "wide"),
+        (
+            "stride_time_cv_pct",
+            "Stride-time variability",
+            "low",
+            "raised",
+        ),
     ] {
         if let Some(e) = get(key)
             && let Some(l) = level(e, low, high)
@@ -406,6 +412,16 @@ fn findings(
         ));
     }
     out.extend(rom_findings(evidence, &rom, reference_name));
+    if let Some(e) = get("si_arm_swing_pct")
+        && e.flag == Flag::High
+    {
+        let [l, r] = rom(AngleVar::ShoulderFlexion);
+        let less = if l < r { "left" } else { "right" };
+        out.push(format!(
+            "Arm swing is asymmetric: left {} deg, right {} deg (symmetry index {} %{}); the {less} arm swings less, as on the side of onset in Parkinson's disease or the paretic side after stroke.",
+            fmt(l), fmt(r), fmt(e.value), range(e)
+        ));
+    }
     if let Some((g, gvs)) = gps {
         let top: Vec<String> = gvs
             .iter()
@@ -469,6 +485,7 @@ fn rom_findings(
             AngleVar::TrunkLeanLateral,
             "Lateral trunk lean",
         ),
+        ("arm_swing_rom_deg", AngleVar::ShoulderFlexion, "Arm swing"),
     ] {
         let Some(e) = get(key) else { continue };
         let Some(l) = level(e, "reduced", "increased") else {
