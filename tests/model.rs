@@ -105,6 +105,12 @@ fn tiny_model_trains_generates_and_round_trips() {
                 .iter()
                 .all(|p| p.iter().all(|v| v.is_finite()))
         );
+        // The demo walks have arms, so the generated ones get them, said in provenance.
+        assert!(seq.skeleton.has_arms(), "{}", seq.skeleton.name);
+        let pathogait::core::data::Provenance::Generated { sampling, .. } = &seq.provenance else {
+            panic!("generated provenance");
+        };
+        assert!(sampling.contains("arms added after decoding"), "{sampling}");
     }
     let b = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     assert_eq!(

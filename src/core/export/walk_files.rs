@@ -46,6 +46,12 @@ fn kinect_positions(seq: &GaitSequence) -> (Vec<Vec3>, bool) {
                 out[f * 25 + slot] = p;
             }
         }
+        // Spine shoulder lies on the neck-to-mid-spine line, 0.16 of the way down (the
+        // demo body's proportions), so a rig without it still has a whole trunk.
+        let (neck, mid) = (out[f * 25 + 2], out[f * 25 + 1]);
+        if neck.iter().chain(&mid).all(|v| v.is_finite()) && !out[f * 25 + 20][0].is_finite() {
+            out[f * 25 + 20] = std::array::from_fn(|i| neck[i] + 0.16 * (mid[i] - neck[i]));
+        }
         // Hand, hand tip and thumb continue the forearm (Winter: hand centre 0.34 and hand
         // tip 0.51 forearm lengths beyond the wrist), so a rig with wrists has whole arms.
         for (elbow, wrist, hand, tip, thumb) in [(5, 6, 7, 21, 22), (9, 10, 11, 23, 24)] {
@@ -144,11 +150,11 @@ pub(super) fn walk_file(
         ExportFormat::Bvh => bvh_write::to_bvh_text(s).map(String::into_bytes),
         ExportFormat::Kinect => {
             let (pos, filled) = kinect_positions(s);
-            if filled {
+            if filled && pos.iter().any(|p| p.iter().any(|v| !v.is_finite())) {
                 notes.push(
                     "Kinect layout: walks not recorded on the Kinect rig carry their common \
-                     joints; the joints they do not have (arms, hands, spine shoulder) are \
-                     written as nan (untracked)"
+                     joints; the joints they do not have (arms and hands on rigs without \
+                     arms) are written as nan (untracked)"
                         .into(),
                 );
             }

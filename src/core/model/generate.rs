@@ -5,6 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::arms::{arm_targets, with_arms};
 use super::bundle::GaitGenerator;
 use super::data::augment;
 use super::features::{FEATURES, feature_rows, features_to_sequence, mirror_frame};
@@ -252,12 +253,26 @@ fn generate_batch(
             })
             .collect();
         let seed = s.seed.wrapping_add((start + i) as u64);
+        // Arms swing with the decoded legs where the training walks had arms.
+        let arms = arm_targets(
+            expanded,
+            &m.vocab,
+            &m.class_priors,
+            prompt.severity,
+            sides[i],
+        );
+        let arm_note = arms.map_or_else(String::new, |r| {
+            format!(
+                "; arms added after decoding, swinging with the opposite thigh, arm-swing ROM L {:.1} R {:.1} deg",
+                r[0], r[1]
+            )
+        });
         let prov = Provenance::Generated {
             model: format!("{} ({})", m.name, g.weights_hash),
             prompt: expanded.text.clone(),
             seed,
             sampling: format!(
-                "temperature {} top-k {} top-p {} guidance {}",
+                "temperature {} top-k {} top-p {} guidance {}{arm_note}",
                 s.temperature, s.top_k, s.top_p, s.guidance
             ),
         };
@@ -277,6 +292,9 @@ fn generate_batch(
         seq.severity = Some(prompt.severity);
         if s.frames != seq.frames() {
             seq = resample_frames(&seq, s.frames);
+        }
+        if let Some(rom) = arms {
+            seq = with_arms(&seq, rom);
         }
         sequences.push(seq);
     }

@@ -3,6 +3,7 @@
 //! prior-based prompts, and decoding back to fixed-length 3D sequences. Built on burn; the
 //! device (and with it the backend) is chosen at run time.
 
+pub mod arms;
 pub mod backend;
 pub mod bundle;
 pub mod checkpoint;

@@ -123,7 +123,12 @@ impl GeneratedSet {
             base.join(&self.file)
         };
         let set = read_npz(&path).map_err(|e| io_err(&path, e))?;
-        let rig = Skeleton::common();
+        // Walks of models trained on rigs with arms carry them (18 joints), others 12.
+        let rig = if set.joints == Skeleton::common_with_arms().joint_count() {
+            Skeleton::common_with_arms()
+        } else {
+            Skeleton::common()
+        };
         if set.joints != rig.joint_count() || set.ids.len() != self.walks.len() {
             return Err(io_err(
                 &path,
