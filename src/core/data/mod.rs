@@ -1,5 +1,6 @@
 //! Gait data model: skeletons, sequences, datasets and preprocessing.
 
+pub mod common_joint;
 pub mod dataset;
 pub mod events;
 pub mod preprocess;
