@@ -101,6 +101,10 @@ pub struct EvaluateCmd {
     /// of the classifier's.
     #[arg(long, default_value_t = 0.3)]
     finetune_lr_scale: f64,
+    /// Spread each class's synthetic prompts over severities 0.1-0.9 and slow/normal/fast
+    /// speed instead of asking for the typical walk every time.
+    #[arg(long)]
+    prompt_spread: bool,
     /// Discard saved folds in --out instead of resuming.
     #[arg(long)]
     fresh: bool,
@@ -154,6 +158,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         max_folds: c.max_folds,
         seed: c.seed,
         finetune_lr_scale: c.finetune_lr_scale,
+        prompt_spread: c.prompt_spread,
         sampling: pathogait::core::model::generate::Sampling {
             temperature: c.temperature,
             top_p: c.top_p,

@@ -31,6 +31,8 @@ pub struct EvaluationState {
     pub max_folds: usize,
     /// Synthetic windows per class.
     pub synthetic_per_class: usize,
+    /// Spread the synthetic prompts over severities and speeds.
+    pub prompt_spread: bool,
     /// Real-subject cuts, e.g. "1,2,4,all" (empty: one run on all of them).
     pub cuts: String,
     /// Folder typed for "Open".
@@ -52,6 +54,7 @@ impl Default for EvaluationState {
             quick: true,
             max_folds: 0,
             synthetic_per_class: 30,
+            prompt_spread: false,
             cuts: String::new(),
             open_path: String::new(),
             shown: 0,
@@ -114,6 +117,7 @@ impl EvaluationState {
                 generator,
                 synthetic_per_class: self.synthetic_per_class.max(1),
                 max_folds: (self.max_folds > 0).then_some(self.max_folds),
+                prompt_spread: self.prompt_spread,
                 ..EvalConfig::default()
             },
             cuts: self.parsed_cuts()?,
@@ -200,6 +204,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                     .range(1..=1000)
                     .suffix(" synthetic windows per class"),
             );
+            ui.checkbox(&mut e.prompt_spread, "spread prompts")
+                .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

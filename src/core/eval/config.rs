@@ -51,6 +51,10 @@ pub struct EvalConfig {
     /// in the fold's `fit_subjects`); the generator, the baseline and every classifier see
     /// only these, and validation and test subjects stay the same. `None`: all of them.
     pub real_subjects: Option<usize>,
+    /// Spread the synthetic windows' prompts over the class's range instead of asking every
+    /// window for the class's typical walk: severities 0.1, 0.3, 0.5, 0.7 and 0.9 at slow,
+    /// normal and fast speed, in equal shares.
+    pub prompt_spread: bool,
 }
 
 impl Default for EvalConfig {
@@ -72,6 +76,7 @@ impl Default for EvalConfig {
             seed: 1,
             finetune_lr_scale: 0.3,
             real_subjects: None,
+            prompt_spread: false,
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::bundle::{TrainPlan, train};
 use crate::core::model::features::{FEATURES, Normalizer, sequence_features};
 use crate::core::model::generate::{Sampling, generate};
-use crate::core::model::prompt::Prompt;
+use crate::core::model::prompt::{Prompt, Speed};
 use crate::core::model::{ModelError, bundle::GaitGenerator};
 
 /// Everything measured in one fold.
@@ -87,27 +87,59 @@ fn model_windows(
         if g.manifest.vocab.class_index(name).is_none() || cfg.synthetic_per_class == 0 {
             continue;
         }
-        let prompt = Prompt {
-            class: name.clone(),
-            ..Prompt::default()
-        };
-        let sampling = Sampling {
-            count: cfg.synthetic_per_class,
-            frames: w.frames,
-            seed: cfg
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add((fold * 10_000 + c * 1_000) as u64),
-            ..cfg.sampling
-        };
-        let generated = generate(g, &prompt, &sampling, progress, cancel)?;
-        for s in generated.sequences {
-            if let Some(f) = sequence_features(&s, w.fps) {
-                out.push((c, resample_rows(&f, w.frames), s));
+        let seed = cfg
+            .seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add((fold * 10_000 + c * 1_000) as u64);
+        for (k, (prompt, count)) in prompts_of(name, cfg).into_iter().enumerate() {
+            let sampling = Sampling {
+                count,
+                frames: w.frames,
+                // Each prompt's walks get seeds of their own (the first as before).
+                seed: seed.wrapping_add(k as u64 * 100),
+                ..cfg.sampling
+            };
+            let generated = generate(g, &prompt, &sampling, progress, cancel)?;
+            for s in generated.sequences {
+                if let Some(f) = sequence_features(&s, w.fps) {
+                    out.push((c, resample_rows(&f, w.frames), s));
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// The prompts of one class's synthetic windows and how many windows each: the class's
+/// typical walk for all of them, or with [`EvalConfig::prompt_spread`] five severities at
+/// three speeds in equal shares (the first shares one larger where the count does not divide).
+fn prompts_of(class: &str, cfg: &EvalConfig) -> Vec<(Prompt, usize)> {
+    let base = Prompt {
+        class: class.to_string(),
+        ..Prompt::default()
+    };
+    let n = cfg.synthetic_per_class;
+    if !cfg.prompt_spread {
+        return vec![(base, n)];
+    }
+    let combos: Vec<(f32, Speed)> = [Speed::Slow, Speed::Normal, Speed::Fast]
+        .into_iter()
+        .flat_map(|sp| [0.1f32, 0.3, 0.5, 0.7, 0.9].map(|sev| (sev, sp)))
+        .collect();
+    let k = combos.len();
+    combos
+        .into_iter()
+        .enumerate()
+        .map(|(i, (severity, speed))| {
+            let p = Prompt {
+                severity,
+                speed,
+                ..base.clone()
+            };
+            (p, n / k + usize::from(i < n % k))
+        })
+        .filter(|(_, c)| *c > 0)
+        .collect()
 }
 
 /// A fold's walks after the leak check and the validation split (sequence indices).
@@ -393,4 +425,33 @@ pub(crate) fn run_fold(
         generative,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_prompts_share_the_count_over_severities_and_speeds() {
+        let mut cfg = EvalConfig {
+            synthetic_per_class: 50,
+            ..EvalConfig::default()
+        };
+        let one = prompts_of("antalgic", &cfg);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].1, 50);
+        assert!((one[0].0.severity - 0.5).abs() < 1e-6);
+        cfg.prompt_spread = true;
+        let spread = prompts_of("antalgic", &cfg);
+        assert_eq!(spread.len(), 15);
+        assert_eq!(spread.iter().map(|p| p.1).sum::<usize>(), 50);
+        assert!(spread.iter().all(|p| p.1 == 3 || p.1 == 4));
+        assert!(
+            spread
+                .iter()
+                .any(|p| p.0.speed == Speed::Fast && p.0.severity > 0.8)
+        );
+        cfg.synthetic_per_class = 4;
+        assert_eq!(prompts_of("antalgic", &cfg).len(), 4, "no empty prompts");
+    }
 }
