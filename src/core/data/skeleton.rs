@@ -361,6 +361,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_common_joint_is_the_model_joints_then_the_arms() {
+        let joined: Vec<CommonJoint> = CommonJoint::ALL
+            .iter()
+            .chain(&CommonJoint::ARMS)
+            .copied()
+            .collect();
+        assert_eq!(joined, CommonJoint::EVERY);
+        let arms = Skeleton::common_with_arms();
+        assert!(arms.has_arms() && !Skeleton::common().has_arms());
+        for (i, c) in CommonJoint::EVERY.iter().enumerate() {
+            assert_eq!(arms.common_sources(*c), Some(&[i][..]), "{c:?}");
+        }
+        assert_eq!(arms.bones().len(), 17);
+    }
+
+    #[test]
     fn common_rig_maps_onto_itself() {
         let s = Skeleton::common();
         for (i, c) in CommonJoint::ALL.iter().enumerate() {
@@ -378,6 +394,37 @@ mod tests {
         assert_eq!(s.common_sources(CommonJoint::Pelvis), Some(&[0][..]));
         assert!(s.lr_pairs.contains(&(12, 16)));
         assert_eq!(s.bones().len(), 24);
+    }
+
+    #[test]
+    fn bvh_and_marker_arms_resolve() {
+        let rig = |names: &[&str]| {
+            let joints = names
+                .iter()
+                .map(|n| JointDef {
+                    name: (*n).into(),
+                    parent: None,
+                })
+                .collect();
+            Skeleton::new("arms", joints, Axis::PosY, Units::Centimetres)
+        };
+        // BVH: "LeftShoulder1" is the clavicle; the shoulder joint is "LeftArm".
+        let bvh = rig(&[
+            "LeftShoulder1",
+            "LeftArm",
+            "LeftForeArm",
+            "LeftHand",
+            "RightShoulder",
+            "RightArm",
+            "RightForeArm",
+            "RightHand",
+        ]);
+        assert!(bvh.has_arms());
+        assert_eq!(bvh.common_sources(CommonJoint::ShoulderL), Some(&[1][..]));
+        assert_eq!(bvh.common_sources(CommonJoint::WristR), Some(&[7][..]));
+        let pig = rig(&["LSHO", "LELB", "LWRA", "RSHO", "RELB", "RWRA"]);
+        assert!(pig.has_arms());
+        assert!(!rig(&["LSHO", "LELB"]).has_arms());
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn with_age(
     let mut z = || -> f32 { (0..3).map(|_| srng.random_range(-1.0f32..1.0)).sum::<f32>() };
     let age = subject_age(ages, subject, subjects, z() / 3.0);
     let n = age::norms(age);
-    let height = n.height_m * (1.0 + 0.04 * z().clamp(-2.5, 2.5) / 1.0);
+    let height = n.height_m * (1.0 + 0.04 * z().clamp(-2.5, 2.5));
     let cadence = n.cadence_steps_min * (1.0 + 0.04 * z().clamp(-2.5, 2.5));
     let speed = n.speed_m_s * (1.0 + 0.06 * z().clamp(-2.5, 2.5));
     let cadence = cadence * trng.random_range(0.97..1.03);

@@ -315,3 +315,26 @@ fn slow_variable(g: &mut GaitParams, s: f32) {
         c.shoulder_flexion.scale_about(0.0, 1.0 - 0.35 * s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_extended_set_starts_with_the_reference_six_and_labels_parse_back() {
+        assert_eq!(Pathology::EXTENDED[..6], Pathology::REFERENCE);
+        for p in Pathology::EXTENDED {
+            assert_eq!(Pathology::parse(p.label()), Some(p));
+        }
+        assert_eq!(
+            Pathology::parse("Parkinson's"),
+            Some(Pathology::Parkinsonian)
+        );
+        assert_eq!(ClassSet::parse("Extended"), Some(ClassSet::Extended));
+        assert_eq!(
+            ClassSet::parse("reference-six"),
+            Some(ClassSet::ReferenceSix)
+        );
+        assert_eq!(ClassSet::parse("seven"), None);
+    }
+}
