@@ -5,10 +5,12 @@
 //! (the class's prior, moved by severity like the other descriptors, or a bin chosen by a
 //! descriptor word), with the class's left/right asymmetry on the affected side.
 
+use crate::core::biomech::AngleVar;
+use crate::core::biomech::angles::angle_tracks;
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::preprocess::heading_track;
 use crate::core::data::{CommonJoint, GaitSequence, Side, Skeleton};
-use crate::core::math::{Vec3, add, dot, norm, scale, sub};
+use crate::core::math::{Vec3, add, norm, scale, sub};
 
 use super::prompt::ExpandedPrompt;
 use super::vocab::{BINS, Vocab};
@@ -78,11 +80,6 @@ fn requested(expanded: &ExpandedPrompt, vocab: &Vocab, i: usize) -> Option<f64> 
     })
 }
 
-/// Sagittal inclination of `v` from hanging straight down (forward +), degrees.
-fn incline(v: Vec3, fwd: Vec3, up: Vec3) -> f32 {
-    dot(v, fwd).atan2(-dot(v, up)).to_degrees()
-}
-
 /// A unit vector hanging `sag` degrees forward of straight down and `out` degrees away from
 /// the body on side `s` (+1 left, -1 right).
 fn hanging(sag: f32, out: f32, s: f32, fwd: Vec3, lat: Vec3) -> Vec3 {
@@ -97,19 +94,35 @@ fn hanging(sag: f32, out: f32, s: f32, fwd: Vec3, lat: Vec3) -> Vec3 {
 #[must_use]
 pub fn with_arms(seq: &GaitSequence, rom: [f64; 2]) -> GaitSequence {
     let t = |j| seq.common_track(j);
-    let (Some(pelvis), Some(neck), Some(hl), Some(kl), Some(al), Some(hr), Some(kr)) = (
+    let (Some(pelvis), Some(neck), Some(hl), Some(kl), Some(al)) = (
         t(CommonJoint::Pelvis),
         t(CommonJoint::Neck),
         t(CommonJoint::HipL),
         t(CommonJoint::KneeL),
         t(CommonJoint::AnkleL),
-        t(CommonJoint::HipR),
-        t(CommonJoint::KneeR),
     ) else {
         return seq.clone();
     };
+    // Thigh and trunk angles as the analysis defines them (hip flexion is the thigh's
+    // sagittal inclination; trunk lean forward the pelvis-to-neck line's).
+    let Some(tracks) = angle_tracks(seq) else {
+        return seq.clone();
+    };
+    let track = |side: usize, var: AngleVar| -> Vec<f32> {
+        tracks[side]
+            .tracks
+            .iter()
+            .find(|(v, _)| *v == var)
+            .map(|(_, x)| x.iter().map(|d| *d as f32).collect())
+            .unwrap_or_default()
+    };
+    let thighs = [
+        track(0, AngleVar::HipFlexion),
+        track(1, AngleVar::HipFlexion),
+    ];
+    let trunk_fwd = track(0, AngleVar::TrunkLeanForward);
     let n = pelvis.len();
-    if n == 0 {
+    if n == 0 || thighs.iter().chain([&trunk_fwd]).any(|v| v.len() != n) {
         return seq.clone();
     }
     // Height from leg length (hip to ankle is 0.491 of stature in Winter's table).
@@ -119,14 +132,6 @@ pub fn with_arms(seq: &GaitSequence, rom: [f64; 2]) -> GaitSequence {
         / n as f32;
     let h = leg / 0.491;
     let heading = heading_track(&pelvis, seq.fps);
-    let up: Vec3 = [0.0, 0.0, 1.0];
-    let lat_of = |f: usize| -> Vec3 { [-heading[f][1], heading[f][0], 0.0] };
-    let thigh = |hip: &[Vec3], knee: &[Vec3]| -> Vec<f32> {
-        (0..n)
-            .map(|f| incline(sub(knee[f], hip[f]), heading[f], up))
-            .collect()
-    };
-    let thighs = [thigh(&hl, &kl), thigh(&hr, &kr)];
     let mids = thighs.clone().map(|v| {
         let (lo, hi) = v
             .iter()
@@ -136,15 +141,15 @@ pub fn with_arms(seq: &GaitSequence, rom: [f64; 2]) -> GaitSequence {
     let names = Skeleton::common_with_arms();
     let mut positions = Vec::with_capacity(n * CommonJoint::EVERY.len());
     for f in 0..n {
-        let (fwd, lat) = (heading[f], lat_of(f));
+        let fwd = heading[f];
+        let lat: Vec3 = [-fwd[1], fwd[0], 0.0];
         let trunk = sub(neck[f], pelvis[f]);
-        let trunk_fwd = dot(trunk, fwd).atan2(dot(trunk, up)).to_degrees();
         let trunk_dir = scale(trunk, 1.0 / norm(trunk).max(1e-6));
         let mut arms = [[0.0f32; 3]; 6];
         for (k, s) in [(0usize, 1.0f32), (1, -1.0)] {
             let (mid, range) = mids[1 - k];
             let swing = (thighs[1 - k][f] - mid) / range * rom[k] as f32;
-            let upper = swing - trunk_fwd;
+            let upper = swing - trunk_fwd[f];
             let fore = upper + 26.0 + 0.6 * swing;
             let shoulder = add(
                 add(neck[f], scale(trunk_dir, -0.05 * h)),
@@ -171,7 +176,7 @@ pub fn with_arms(seq: &GaitSequence, rom: [f64; 2]) -> GaitSequence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::biomech::{AngleVar, analyse};
+    use crate::core::biomech::analyse;
     use crate::core::demo::{GaitParams, generate};
 
     /// A demo walk reduced to the model's 12 joints, as a generated walk comes out.
