@@ -127,6 +127,56 @@ fn tiny_model_trains_generates_and_round_trips() {
     .unwrap();
     assert_ne!(a.sequences[0].positions, c.sequences[0].positions);
 
+    // The model records each training subject's build; asked to, a walk takes one of them.
+    assert_eq!(g.manifest.bodies.len(), tiny_demo().subjects().len());
+    let built = generate(
+        &g,
+        &prompt,
+        &Sampling {
+            subject_bodies: true,
+            count: 8,
+            ..s
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let mut drawn = std::collections::BTreeSet::new();
+    for (k, seq) in built.sequences.iter().enumerate() {
+        let pathogait::core::data::Provenance::Generated { sampling, .. } = &seq.provenance else {
+            panic!("generated provenance");
+        };
+        let body = g
+            .manifest
+            .bodies
+            .iter()
+            .find(|b| sampling.contains(&format!("build of training subject {} ", b.subject)))
+            .unwrap_or_else(|| panic!("no subject named in {sampling}"));
+        drawn.insert(body.subject.clone());
+        // Thigh (bone 4: left hip -> knee) and shank (5) as the subject's, every frame
+        // (resampling 64 -> 90 frames interpolates positions, so chords are a little shorter).
+        for f in 0..seq.frames() {
+            for (bone, a, b) in [
+                (4, CommonJoint::HipL, CommonJoint::KneeL),
+                (5, CommonJoint::KneeL, CommonJoint::AnkleL),
+            ] {
+                let (p, q) = (seq.common(f, a).unwrap(), seq.common(f, b).unwrap());
+                let len =
+                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+                assert!(
+                    (len / body.bones[bone] - 1.0).abs() < 0.03,
+                    "walk {k} frame {f} bone {bone}: {len} vs {}",
+                    body.bones[bone]
+                );
+            }
+        }
+    }
+    assert!(drawn.len() >= 2, "builds drawn per walk: {drawn:?}");
+    // The first walk's sampling is untouched: the build changes lengths, not the motion's
+    // side or timing.
+    assert_eq!(built.sequences[0].side, a.sequences[0].side);
+    assert_eq!(built.sequences[0].frames(), a.sequences[0].frames());
+
     let dir = tempfile::tempdir().unwrap();
     g.save(dir.path()).unwrap();
     let loaded = GaitGenerator::load(dir.path(), &Device::flex()).unwrap();

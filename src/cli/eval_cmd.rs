@@ -88,6 +88,10 @@ pub struct EvaluateCmd {
     /// Classifier-free guidance scale of the generator (1 = off).
     #[arg(long, default_value_t = 1.0)]
     guidance: f32,
+    /// Give each synthetic window the build (bone lengths) of one of the fold's fit subjects,
+    /// drawn per window, instead of the decoder's average build.
+    #[arg(long)]
+    subject_bodies: bool,
     /// Seed of splits, classifiers, sampling and baseline.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -163,6 +167,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
             temperature: c.temperature,
             top_p: c.top_p,
             guidance: c.guidance,
+            subject_bodies: c.subject_bodies,
             ..EvalConfig::default().sampling
         },
         ..EvalConfig::default()

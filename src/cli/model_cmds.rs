@@ -144,6 +144,10 @@ pub struct GenerateCmd {
     /// Classifier-free guidance scale (1 = off; 2-3 follow the prompt more closely).
     #[arg(long, default_value_t = 1.0)]
     guidance: f32,
+    /// Give each walk the build (bone lengths) of one of the model's training subjects, drawn
+    /// per walk, instead of the decoder's average build (named in the provenance).
+    #[arg(long)]
+    subject_bodies: bool,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -428,6 +432,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             frames: c.frames,
             augment: c.augment,
             guidance: c.guidance,
+            subject_bodies: c.subject_bodies,
         };
         let out = generate(&g, &prompt, &s, &Bars::default(), &CancelToken::new())?;
         println!("Prompt: {}", out.prompt.text);

@@ -75,6 +75,17 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// At most `cap` of `items` (all when `cap` is 0 or not smaller), evenly spaced so that every
+/// part of the list is represented: classes, subjects and walks come in runs, and the first
+/// `cap` would measure one run only.
+#[must_use]
+pub fn evenly_spaced<T>(items: &[T], cap: usize) -> Vec<&T> {
+    if cap == 0 || items.len() <= cap {
+        return items.iter().collect();
+    }
+    (0..cap).map(|i| &items[i * items.len() / cap]).collect()
+}
+
 /// Arithmetic mean of finite values; `None` when there are none.
 #[must_use]
 pub fn mean(values: &[f64]) -> Option<f64> {
@@ -146,6 +157,15 @@ mod tests {
         assert!((std_dev(&v).unwrap() - 1.290_994).abs() < 1e-5);
         assert_eq!(quantile(&v, 0.25), Some(1.75));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn evenly_spaced_reaches_every_run_of_the_list() {
+        let v: Vec<usize> = (0..100).collect();
+        let picked: Vec<usize> = evenly_spaced(&v, 4).into_iter().copied().collect();
+        assert_eq!(picked, vec![0, 25, 50, 75]);
+        assert_eq!(evenly_spaced(&v, 0).len(), 100);
+        assert_eq!(evenly_spaced(&v[..3], 5).len(), 3);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
 use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
 use crate::core::model::bundle::TrainPlan;
+use crate::core::model::generate::Sampling;
 
 /// Evaluation panel state.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ pub struct EvaluationState {
     pub synthetic_per_class: usize,
     /// Spread the synthetic prompts over severities and speeds.
     pub prompt_spread: bool,
+    /// Give each synthetic window the build of one of the fit subjects.
+    pub subject_bodies: bool,
     /// Real-subject cuts, e.g. "1,2,4,all" (empty: one run on all of them).
     pub cuts: String,
     /// Folder typed for "Open".
@@ -55,6 +58,7 @@ impl Default for EvaluationState {
             max_folds: 0,
             synthetic_per_class: 30,
             prompt_spread: false,
+            subject_bodies: false,
             cuts: String::new(),
             open_path: String::new(),
             shown: 0,
@@ -118,6 +122,10 @@ impl EvaluationState {
                 synthetic_per_class: self.synthetic_per_class.max(1),
                 max_folds: (self.max_folds > 0).then_some(self.max_folds),
                 prompt_spread: self.prompt_spread,
+                sampling: Sampling {
+                    subject_bodies: self.subject_bodies,
+                    ..EvalConfig::default().sampling
+                },
                 ..EvalConfig::default()
             },
             cuts: self.parsed_cuts()?,
@@ -206,6 +214,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             );
             ui.checkbox(&mut e.prompt_spread, "spread prompts")
                 .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk");
+            ui.checkbox(&mut e.subject_bodies, "subjects' builds")
+                .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

@@ -362,6 +362,10 @@ fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {
                             .speed(0.05),
                     );
                     ui.end_row();
+                    ui.label("build");
+                    ui.checkbox(&mut s.subject_bodies, "a training subject's per walk")
+                        .on_hover_text("Give each walk the bone lengths of one of the model's training subjects, drawn per walk from the seed, instead of the decoder's average build (named in each walk's provenance)");
+                    ui.end_row();
                 });
         });
 }

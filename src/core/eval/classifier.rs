@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::recurrent::{Cell, Recurrent};
 use crate::core::jobs::{CancelToken, Progress};
+use crate::core::math::evenly_spaced;
 use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
 use crate::core::model::parallel::materialise;
@@ -338,15 +339,6 @@ fn mean_loss(
     Ok((total / windows.len().max(1) as f64) as f32)
 }
 
-/// At most `cap` of `items` (all when `cap` is 0 or not smaller), evenly spaced so that every
-/// part of the list (classes, subjects, sequences come in runs) is represented.
-fn evenly_spaced<'a, T>(items: &[&'a T], cap: usize) -> Vec<&'a T> {
-    if cap == 0 || items.len() <= cap {
-        return items.to_vec();
-    }
-    (0..cap).map(|i| items[i * items.len() / cap]).collect()
-}
-
 /// Trains a classifier. Batches draw a class uniformly, then a window of it, so rare classes
 /// count as much as common ones; an epoch is `min(train.len(), epoch_windows) / batch` steps,
 /// and validation scores at most `val_windows` evenly spaced windows. The weights of the
@@ -460,7 +452,10 @@ impl Fit<'_> {
         let ce = CrossEntropyLossConfig::new().init(&ad);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let steps_per_epoch = cfg.steps_per_epoch(train.len());
-        let val = evenly_spaced(val, cfg.val_windows);
+        let val: Vec<&LabelledWindow> = evenly_spaced(val, cfg.val_windows)
+            .into_iter()
+            .copied()
+            .collect();
         let mut log = FitLog::default();
         let mut best: Option<(f32, Net)> = None;
         let mut since_best = 0usize;

@@ -9,6 +9,7 @@ use super::classifier::{Classifier, LabelledWindow, argmax};
 use super::prepared::{ModelWindow, Prepared, standardise};
 use crate::core::biomech::priors::GroupPriors;
 use crate::core::data::{Dataset, GaitSequence, Provenance};
+use crate::core::math::evenly_spaced;
 use crate::core::model::ModelError;
 use crate::core::model::bundle::GaitGenerator;
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence};
@@ -222,11 +223,15 @@ pub(crate) fn measure(
             .iter()
             .enumerate()
             .map(|(c, name)| {
-                let v: Vec<GaitSequence> = items
+                // Evenly spaced over the class: real windows come in runs of one walk.
+                let of_class: Vec<&GaitSequence> = items
                     .iter()
                     .filter(|(k, _)| *k == c)
-                    .take(QUALITY_PER_CLASS)
-                    .map(|(_, s)| s.clone())
+                    .map(|(_, s)| s)
+                    .collect();
+                let v: Vec<GaitSequence> = evenly_spaced(&of_class, QUALITY_PER_CLASS)
+                    .into_iter()
+                    .map(|s| (*s).clone())
                     .collect();
                 (name.clone(), v)
             })

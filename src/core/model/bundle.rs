@@ -17,6 +17,7 @@ use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
 use super::gpt_training::{train_gpt, window_codes};
 use super::metrics::{ClassReference, class_reference, mpjpe_mm};
+use super::style::{BodyStyle, body_styles};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
 use super::vocab::Vocab;
@@ -195,6 +196,10 @@ pub struct Manifest {
     pub class_priors: Vec<GroupPriors>,
     /// Training report.
     pub report: TrainReport,
+    /// Builds of the training subjects (drawn per walk with [`super::generate::Sampling`]'s
+    /// `subject_bodies`). Empty in older bundles.
+    #[serde(default)]
+    pub bodies: Vec<BodyStyle>,
 }
 
 /// A loaded generator.
@@ -470,6 +475,17 @@ fn train_report(
     })
 }
 
+/// The builds of the training set's subjects, from every fourth frame of their raw
+/// (de-standardised) windows (medians need no more; windows overlap).
+fn training_bodies(set: &TrainingSet) -> Vec<BodyStyle> {
+    body_styles(set.windows.iter().flat_map(|w| {
+        w.frames
+            .iter()
+            .step_by(4)
+            .map(|f| (w.subject.as_str(), set.normalizer.invert(f)))
+    }))
+}
+
 /// Trains a generator end to end: windows and vocabulary, tokeniser (held-out subjects kept
 /// out), codes, GPT, measurements. `resume` reuses a tokeniser already saved in `checkpoint`
 /// by an earlier run of the same plan, so an interrupted run restarts at the GPT stage.
@@ -578,6 +594,7 @@ pub fn train(
         emas,
         class_priors: std::mem::take(&mut set.priors.classes),
         report,
+        bodies: training_bodies(&set),
     };
     Ok(GaitGenerator {
         manifest,

@@ -11,6 +11,7 @@ use super::data::augment;
 use super::features::{FEATURES, feature_rows, features_to_sequence, mirror_frame};
 use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
+use super::style::{BodyStyle, retarget};
 use super::vocab::CodeKind;
 use super::{ModelError, read_floats};
 use crate::core::data::preprocess::resample_frames;
@@ -43,6 +44,10 @@ pub struct Sampling {
     /// null-prompt (`u`) passes. 1 = the prompted model alone (one pass); above 1 pushes
     /// samples further towards the prompt. Needs a model trained with `uncond > 0`.
     pub guidance: f32,
+    /// Give each walk the build (bone lengths) of one of the model's training subjects,
+    /// drawn per walk from the seed, instead of the decoder's average build (see
+    /// [`super::style`]). No effect with a model saved before builds were recorded.
+    pub subject_bodies: bool,
 }
 
 impl Default for Sampling {
@@ -56,6 +61,7 @@ impl Default for Sampling {
             frames: 120,
             augment: 0.0,
             guidance: 1.0,
+            subject_bodies: false,
         }
     }
 }
@@ -243,7 +249,7 @@ fn generate_batch(
     let mut sequences = Vec::with_capacity(b);
     for i in 0..b {
         let mirror = mirrored[i];
-        let frames: Vec<[f32; FEATURES]> = rows
+        let decoded: Vec<[f32; FEATURES]> = rows
             .iter()
             .skip(i * t)
             .take(t)
@@ -253,6 +259,7 @@ fn generate_batch(
             })
             .collect();
         let seed = s.seed.wrapping_add((start + i) as u64);
+        let (frames, body_note) = subject_body(decoded, &m.bodies, s.subject_bodies, seed);
         // Arms swing with the decoded legs where the training walks had arms.
         let arms = arm_targets(
             expanded,
@@ -272,7 +279,7 @@ fn generate_batch(
             prompt: expanded.text.clone(),
             seed,
             sampling: format!(
-                "temperature {} top-k {} top-p {} guidance {}{arm_note}",
+                "temperature {} top-k {} top-p {} guidance {}{body_note}{arm_note}",
                 s.temperature, s.top_k, s.top_p, s.guidance
             ),
         };
@@ -299,6 +306,30 @@ fn generate_batch(
         sequences.push(seq);
     }
     Ok(sequences)
+}
+
+/// `frames` with the build of a training subject drawn from `seed` when `on` (and the model
+/// recorded builds), and the provenance note saying whose.
+fn subject_body(
+    frames: Vec<[f32; FEATURES]>,
+    bodies: &[BodyStyle],
+    on: bool,
+    seed: u64,
+) -> (Vec<[f32; FEATURES]>, String) {
+    if !on || bodies.is_empty() {
+        return (frames, String::new());
+    }
+    // A stream of its own, so the draw does not change what the sampler draws.
+    let k = ChaCha8Rng::seed_from_u64(seed ^ 0xb0d1_e5).random_range(0..bodies.len());
+    let b = &bodies[k];
+    (
+        retarget(&frames, b),
+        format!(
+            "; build of training subject {} (leg {:.3} m)",
+            b.subject,
+            b.leg_length()
+        ),
+    )
 }
 
 /// Extends every prompt in `tokens` with the model's gait tokens, one latent step's code per

@@ -25,7 +25,7 @@ use super::{ModelError, read_floats};
 use crate::core::biomech::analyse;
 use crate::core::biomech::priors::{FEATURES as ADHERENCE_FEATURES, GroupPriors, features};
 use crate::core::data::{CommonJoint, GaitSequence};
-use crate::core::math::{mean, norm, std_dev, sub};
+use crate::core::math::{evenly_spaced, mean, norm, std_dev, sub};
 
 /// Tokeniser reconstructions of `windows`, standardised feature rows per window (batches of 64).
 fn reconstructions(
@@ -125,6 +125,9 @@ pub fn bone_length_violation_pct(seqs: &[GaitSequence]) -> f64 {
     mean(&cvs).unwrap_or(f64::NAN)
 }
 
+/// Sequences [`diversity_m`] compares pairwise.
+pub const DIVERSITY_SAMPLE: usize = 50;
+
 fn pose_signature(s: &GaitSequence) -> Vec<f32> {
     let Some(pelvis) = s.common_track(CommonJoint::Pelvis) else {
         return Vec::new();
@@ -141,10 +144,15 @@ fn pose_signature(s: &GaitSequence) -> Vec<f32> {
     out
 }
 
-/// Mean pairwise root-relative pose distance (m per joint and frame) over up to 50 sequences.
+/// Mean pairwise root-relative pose distance (m per joint and frame) over up to 50 sequences,
+/// evenly spaced over `seqs` (the first 50 of a set grouped by class would measure one or two
+/// classes only).
 #[must_use]
 pub fn diversity_m(seqs: &[GaitSequence]) -> f64 {
-    let sigs: Vec<Vec<f32>> = seqs.iter().take(50).map(pose_signature).collect();
+    let sigs: Vec<Vec<f32>> = evenly_spaced(seqs, DIVERSITY_SAMPLE)
+        .into_iter()
+        .map(pose_signature)
+        .collect();
     let mut d = Vec::new();
     for i in 0..sigs.len() {
         for j in i + 1..sigs.len() {
@@ -351,4 +359,44 @@ pub fn class_reference(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::data::Provenance;
+    use crate::core::model::features::features_to_sequence;
+
+    /// A still pose whose left knee sits `dx` m forward.
+    fn pose(dx: f32) -> GaitSequence {
+        let mut v = [0.0f32; FEATURES];
+        for k in 0..11 {
+            v[3 * k + 2] = -0.1 * k as f32;
+        }
+        v[3 * 4] = dx;
+        v[33] = 0.9;
+        features_to_sequence(
+            &[v; 4],
+            30.0,
+            "p",
+            None,
+            Provenance::SyntheticDemo {
+                seed: 0,
+                params: String::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn diversity_samples_the_whole_set_not_its_first_run() {
+        // A set grouped by class: 60 identical walks, then 60 of another pose. The first 50
+        // alone would read no diversity at all.
+        let set: Vec<GaitSequence> = (0..120)
+            .map(|i| pose(if i < 60 { 0.0 } else { 0.22 }))
+            .collect();
+        let d = diversity_m(&set);
+        // Pairs across the two runs differ by 0.22 m at one of 11 joints: 0.02 m per joint.
+        assert!(d > 0.009 && d < 0.011, "{d}");
+        assert!(diversity_m(&set[..60]).abs() < 1e-9);
+    }
 }
