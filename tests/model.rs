@@ -6,11 +6,11 @@
 mod common;
 
 use burn::tensor::Device;
-use pathogait::core::data::{CommonJoint, Side};
+use pathogait::core::data::{CommonJoint, Provenance, Side};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
-use pathogait::core::model::generate::{Sampling, generate};
+use pathogait::core::model::generate::{Sampling, generate, generate_like};
 use pathogait::core::model::prompt::Prompt;
 
 /// burn's random generator may be process-wide: training tests take turns so each run sees
@@ -128,7 +128,7 @@ fn tiny_model_trains_generates_and_round_trips() {
     assert_ne!(a.sequences[0].positions, c.sequences[0].positions);
 
     // The model records each training subject's build; asked to, a walk takes one of them.
-    assert_eq!(g.manifest.bodies.len(), tiny_demo().subjects().len());
+    assert_eq!(g.manifest.subjects.len(), tiny_demo().subjects().len());
     let built = generate(
         &g,
         &prompt,
@@ -148,7 +148,7 @@ fn tiny_model_trains_generates_and_round_trips() {
         };
         let body = g
             .manifest
-            .bodies
+            .subjects
             .iter()
             .find(|b| sampling.contains(&format!("build of training subject {} ", b.subject)))
             .unwrap_or_else(|| panic!("no subject named in {sampling}"));
@@ -282,6 +282,77 @@ fn tiny_model_trains_generates_and_round_trips() {
     assert!(matches!(
         generate(&g, &prompt, &s, &NoProgress, &cancel),
         Err(ModelError::Cancelled)
+    ));
+    like_training_walks(&g, &s);
+}
+
+/// `generate_like`: every walk is prompted with one recorded training walk of the class, each
+/// used before one repeats, with that walk's side and subject's build.
+fn like_training_walks(g: &GaitGenerator, s: &Sampling) {
+    let c = g.manifest.vocab.class_index("stiff_legged").unwrap();
+    let recorded: Vec<(String, pathogait::core::model::vocab::PromptValues)> = g
+        .manifest
+        .subjects
+        .iter()
+        .flat_map(|st| st.prompts.iter().map(|v| (st.subject.clone(), v.clone())))
+        .filter(|(_, v)| v.class == c)
+        .collect();
+    let per_class = tiny_demo()
+        .sequences
+        .iter()
+        .filter(|q| q.label.as_deref() == Some("stiff_legged"))
+        .count();
+    assert_eq!(
+        recorded.len(),
+        per_class,
+        "one recorded prompt per training walk"
+    );
+    let n = recorded.len();
+    let like = generate_like(
+        g,
+        "stiff_legged",
+        &Sampling {
+            count: n,
+            subject_bodies: true,
+            ..*s
+        },
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(like.sequences.len(), n);
+    let mut used = std::collections::BTreeSet::new();
+    for seq in &like.sequences {
+        let Provenance::Generated { sampling, .. } = &seq.provenance else {
+            panic!("generated provenance");
+        };
+        // The walk names the values it was prompted with and whose build it took: one of
+        // the recorded walks of that subject has those values and the walk's side.
+        let k = recorded
+            .iter()
+            .position(|(subject, v)| {
+                sampling.contains(&format!(
+                    "severity bin {}, descriptor bins {:?}",
+                    v.severity_bin, v.bins
+                )) && sampling.contains(&format!("build of training subject {subject} "))
+                    && v.side == seq.side
+            })
+            .unwrap_or_else(|| panic!("no recorded walk matches {sampling} side {:?}", seq.side));
+        used.insert(k);
+    }
+    // Distinct walks can share values, so count the values, not the walks.
+    let distinct: std::collections::BTreeSet<String> = recorded
+        .iter()
+        .map(|(subject, v)| format!("{subject}{v:?}"))
+        .collect();
+    assert_eq!(
+        used.len(),
+        distinct.len(),
+        "every recorded walk used once before repeats"
+    );
+    assert!(matches!(
+        generate_like(g, "hemiplegic", s, &NoProgress, &CancelToken::new()),
+        Err(ModelError::Prompt(_))
     ));
 }
 

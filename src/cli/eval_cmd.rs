@@ -109,6 +109,11 @@ pub struct EvaluateCmd {
     /// speed instead of asking for the typical walk every time.
     #[arg(long)]
     prompt_spread: bool,
+    /// Prompt each synthetic window with the values of one of the fit subjects' walks of its
+    /// class (severity, descriptor bins, side), cycling through them (overrides
+    /// --prompt-spread); with --subject-bodies each takes that walk's subject's build.
+    #[arg(long)]
+    like_fit_walks: bool,
     /// Discard saved folds in --out instead of resuming.
     #[arg(long)]
     fresh: bool,
@@ -163,6 +168,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         seed: c.seed,
         finetune_lr_scale: c.finetune_lr_scale,
         prompt_spread: c.prompt_spread,
+        like_fit_walks: c.like_fit_walks,
         sampling: pathogait::core::model::generate::Sampling {
             temperature: c.temperature,
             top_p: c.top_p,

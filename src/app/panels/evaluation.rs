@@ -36,6 +36,8 @@ pub struct EvaluationState {
     pub prompt_spread: bool,
     /// Give each synthetic window the build of one of the fit subjects.
     pub subject_bodies: bool,
+    /// Prompt each synthetic window like one of the fit subjects' walks.
+    pub like_fit_walks: bool,
     /// Real-subject cuts, e.g. "1,2,4,all" (empty: one run on all of them).
     pub cuts: String,
     /// Folder typed for "Open".
@@ -59,6 +61,7 @@ impl Default for EvaluationState {
             synthetic_per_class: 30,
             prompt_spread: false,
             subject_bodies: false,
+            like_fit_walks: false,
             cuts: String::new(),
             open_path: String::new(),
             shown: 0,
@@ -122,6 +125,7 @@ impl EvaluationState {
                 synthetic_per_class: self.synthetic_per_class.max(1),
                 max_folds: (self.max_folds > 0).then_some(self.max_folds),
                 prompt_spread: self.prompt_spread,
+                like_fit_walks: self.like_fit_walks,
                 sampling: Sampling {
                     subject_bodies: self.subject_bodies,
                     ..EvalConfig::default().sampling
@@ -214,6 +218,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             );
             ui.checkbox(&mut e.prompt_spread, "spread prompts")
                 .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk");
+            ui.checkbox(&mut e.like_fit_walks, "like the real walks")
+                .on_hover_text("Prompt each synthetic window with the values (severity, descriptors, side) of one of the fold's training walks of its class, cycling through them; overrides spread prompts");
             ui.checkbox(&mut e.subject_bodies, "subjects' builds")
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
         });

@@ -55,6 +55,11 @@ pub struct EvalConfig {
     /// window for the class's typical walk: severities 0.1, 0.3, 0.5, 0.7 and 0.9 at slow,
     /// normal and fast speed, in equal shares.
     pub prompt_spread: bool,
+    /// Prompt each synthetic window with the values of one of the fit subjects' walks of its
+    /// class (severity and descriptor bins, side), cycling through them, instead of the
+    /// class's typical walk (takes precedence over `prompt_spread`); with the sampling's
+    /// `subject_bodies`, the window takes that walk's subject's build too.
+    pub like_fit_walks: bool,
 }
 
 impl Default for EvalConfig {
@@ -77,6 +82,7 @@ impl Default for EvalConfig {
             finetune_lr_scale: 0.3,
             real_subjects: None,
             prompt_spread: false,
+            like_fit_walks: false,
         }
     }
 }

@@ -28,11 +28,11 @@ use super::generative::measure;
 pub use super::generative::{ClassDistance, GenerativeResult};
 use super::prepared::{ModelWindow, Prepared, RawWindow, standardise};
 use super::{Prefixed, resample_rows, size_normalise};
-use crate::core::data::{Dataset, Fold};
+use crate::core::data::{Dataset, Fold, GaitSequence};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::model::bundle::{TrainPlan, train};
-use crate::core::model::features::{FEATURES, Normalizer, sequence_features};
-use crate::core::model::generate::{Sampling, generate};
+use crate::core::model::features::{FEATURES, Normalizer, WindowConfig, sequence_features};
+use crate::core::model::generate::{Sampling, generate, generate_like};
 use crate::core::model::prompt::{Prompt, Speed};
 use crate::core::model::{ModelError, bundle::GaitGenerator};
 
@@ -91,6 +91,17 @@ fn model_windows(
             .seed
             .wrapping_mul(1_000_003)
             .wrapping_add((fold * 10_000 + c * 1_000) as u64);
+        if cfg.like_fit_walks {
+            let sampling = Sampling {
+                count: cfg.synthetic_per_class,
+                frames: w.frames,
+                seed,
+                ..cfg.sampling
+            };
+            let generated = generate_like(g, name, &sampling, progress, cancel)?;
+            push_windows(&mut out, c, generated.sequences, w);
+            continue;
+        }
         for (k, (prompt, count)) in prompts_of(name, cfg).into_iter().enumerate() {
             let sampling = Sampling {
                 count,
@@ -100,14 +111,19 @@ fn model_windows(
                 ..cfg.sampling
             };
             let generated = generate(g, &prompt, &sampling, progress, cancel)?;
-            for s in generated.sequences {
-                if let Some(f) = sequence_features(&s, w.fps) {
-                    out.push((c, resample_rows(&f, w.frames), s));
-                }
-            }
+            push_windows(&mut out, c, generated.sequences, w);
         }
     }
     Ok(out)
+}
+
+/// Generated walks of class `c` as model windows (walks without features are left out).
+fn push_windows(out: &mut Vec<ModelWindow>, c: usize, seqs: Vec<GaitSequence>, w: WindowConfig) {
+    for s in seqs {
+        if let Some(f) = sequence_features(&s, w.fps) {
+            out.push((c, resample_rows(&f, w.frames), s));
+        }
+    }
 }
 
 /// The prompts of one class's synthetic windows and how many windows each: the class's

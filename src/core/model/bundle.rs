@@ -17,7 +17,7 @@ use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
 use super::gpt_training::{train_gpt, window_codes};
 use super::metrics::{ClassReference, class_reference, mpjpe_mm};
-use super::style::{BodyStyle, body_styles};
+use super::style::{SubjectStyle, subject_styles};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
 use super::vocab::Vocab;
@@ -199,7 +199,7 @@ pub struct Manifest {
     /// Builds of the training subjects (drawn per walk with [`super::generate::Sampling`]'s
     /// `subject_bodies`). Empty in older bundles.
     #[serde(default)]
-    pub bodies: Vec<BodyStyle>,
+    pub subjects: Vec<SubjectStyle>,
 }
 
 /// A loaded generator.
@@ -475,15 +475,34 @@ fn train_report(
     })
 }
 
-/// The builds of the training set's subjects, from every fourth frame of their raw
-/// (de-standardised) windows (medians need no more; windows overlap).
-fn training_bodies(set: &TrainingSet) -> Vec<BodyStyle> {
-    body_styles(set.windows.iter().flat_map(|w| {
+/// The training set's subjects: builds from every fourth frame of their raw
+/// (de-standardised) windows (medians need no more; windows overlap), and the prompt values
+/// of each of their walks with the walk's own side (training windows of right-affected walks
+/// carry the mirrored side).
+fn training_subjects(ds: &Dataset, set: &TrainingSet) -> Vec<SubjectStyle> {
+    let mut styles = subject_styles(set.windows.iter().flat_map(|w| {
         w.frames
             .iter()
             .step_by(4)
             .map(|f| (w.subject.as_str(), set.normalizer.invert(f)))
-    }))
+    }));
+    let side_of: std::collections::HashMap<&str, _> = ds
+        .sequences
+        .iter()
+        .map(|q| (q.id.as_str(), q.side))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for w in &set.windows {
+        if !seen.insert(w.sequence.as_str()) {
+            continue;
+        }
+        if let Some(st) = styles.iter_mut().find(|st| st.subject == w.subject) {
+            let mut v = w.prompt.clone();
+            v.side = side_of.get(w.sequence.as_str()).copied().flatten();
+            st.prompts.push(v);
+        }
+    }
+    styles
 }
 
 /// Trains a generator end to end: windows and vocabulary, tokeniser (held-out subjects kept
@@ -594,7 +613,7 @@ pub fn train(
         emas,
         class_priors: std::mem::take(&mut set.priors.classes),
         report,
-        bodies: training_bodies(&set),
+        subjects: training_subjects(ds, &set),
     };
     Ok(GaitGenerator {
         manifest,

@@ -1,6 +1,7 @@
 //! Sampling gait tokens from a prompt and decoding them into fixed-length 3D sequences.
 
 use burn::prelude::*;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -11,8 +12,8 @@ use super::data::augment;
 use super::features::{FEATURES, feature_rows, features_to_sequence, mirror_frame};
 use super::gpt::KvCache;
 use super::prompt::{ExpandedPrompt, Prompt, draw_side, expand};
-use super::style::{BodyStyle, retarget};
-use super::vocab::CodeKind;
+use super::style::{SubjectStyle, retarget};
+use super::vocab::{BINS, CodeKind, PromptValues};
 use super::{ModelError, read_floats};
 use crate::core::data::preprocess::resample_frames;
 use crate::core::data::{GaitSequence, Provenance, Side};
@@ -151,6 +152,30 @@ pub fn generate_batched(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Generated, ModelError> {
+    generate_walks(g, prompt, None, s, batch, progress, cancel)
+}
+
+/// [`generate_batched`] where each walk may have its own prompt values and build: `walks`
+/// holds `s.count` requests (the prompt's class, for its text and arms, should be theirs).
+///
+/// # Errors
+/// As [`generate`], or a `walks` list of another length than `s.count`.
+pub fn generate_walks(
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    walks: Option<&[WalkRequest]>,
+    s: &Sampling,
+    batch: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Generated, ModelError> {
+    if walks.is_some_and(|w| w.len() != s.count) {
+        return Err(ModelError::Prompt(format!(
+            "{} walk requests for {} walks",
+            walks.map_or(0, <[WalkRequest]>::len),
+            s.count
+        )));
+    }
     if s.temperature.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         || !(0.0..=1.0).contains(&s.top_p)
         || s.count == 0
@@ -176,7 +201,8 @@ pub fn generate_batched(
                 return Err(ModelError::Cancelled);
             }
             let b = (s.count - start).min(batch);
-            let seqs = generate_batch(g, prompt, &expanded, s, start, b, cancel)?;
+            let part = walks.map(|w| &w[start..start + b]);
+            let seqs = generate_batch(g, prompt, &expanded, s, start, b, part, cancel)?;
             progress.advance(b as u64, seqs.last().map_or("", |q| q.id.as_str()));
             Ok(seqs)
         },
@@ -193,7 +219,68 @@ pub fn generate_batched(
     })
 }
 
-/// Samples and decodes sequences `start..start + b` of a request (one batch).
+/// Generates `s.count` walks of `class`, each prompted with the values of one of the model's
+/// training walks of that class (severity and descriptor bins, side), taken in a seeded
+/// shuffle that uses every walk before repeating one: the synthetic set then covers the spread
+/// of the real walks instead of the class's typical one. With [`Sampling::subject_bodies`]
+/// each walk also takes the build of that walk's subject.
+///
+/// # Errors
+/// An unknown class, a model saved before it recorded its training walks, or as [`generate`].
+pub fn generate_like(
+    g: &GaitGenerator,
+    class: &str,
+    s: &Sampling,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Generated, ModelError> {
+    let m = &g.manifest;
+    let c = m
+        .vocab
+        .class_index(class)
+        .ok_or_else(|| ModelError::Prompt(format!("the model does not know class '{class}'")))?;
+    let mut pool: Vec<WalkRequest> = m
+        .subjects
+        .iter()
+        .enumerate()
+        .flat_map(|(k, st)| {
+            st.prompts
+                .iter()
+                .filter(|v| v.class == c)
+                .map(move |v| WalkRequest {
+                    values: v.clone(),
+                    subject: Some(k),
+                })
+        })
+        .collect();
+    if pool.is_empty() {
+        return Err(ModelError::Prompt(format!(
+            "the model recorded no training walks of '{class}' (saved before walks were recorded: retrain it)"
+        )));
+    }
+    pool.shuffle(&mut ChaCha8Rng::seed_from_u64(s.seed ^ 0x11ce));
+    let walks: Vec<WalkRequest> = (0..s.count).map(|k| pool[k % pool.len()].clone()).collect();
+    let prompt = Prompt {
+        class: class.to_string(),
+        ..Prompt::default()
+    };
+    generate_walks(g, &prompt, Some(&walks), s, GEN_BATCH, progress, cancel)
+}
+
+/// One walk of a request whose walks differ (see [`generate_walks`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WalkRequest {
+    /// Prompt values; the side inside is the walk's own (a mirrored model is prompted with
+    /// the left side and the walk mirrored back, as for any right-affected walk).
+    pub values: PromptValues,
+    /// Index into the model's `subjects` of the build to take (with
+    /// [`Sampling::subject_bodies`]); `None` draws one.
+    pub subject: Option<usize>,
+}
+
+/// Samples and decodes sequences `start..start + b` of a request (one batch); `walks`, when
+/// given, holds this batch's per-walk requests.
+#[allow(clippy::too_many_arguments)] // one batch of a request: the request's parts and its range
 fn generate_batch(
     g: &GaitGenerator,
     prompt: &Prompt,
@@ -201,6 +288,7 @@ fn generate_batch(
     s: &Sampling,
     start: usize,
     b: usize,
+    walks: Option<&[WalkRequest]>,
     cancel: &CancelToken,
 ) -> Result<Vec<GaitSequence>, ModelError> {
     let m = &g.manifest;
@@ -211,10 +299,12 @@ fn generate_batch(
     // An unnamed side is drawn per walk first, so the walk keeps it whatever is sampled after.
     let sides: Vec<Option<Side>> = rngs
         .iter_mut()
-        .map(|r| {
-            expanded
+        .enumerate()
+        .map(|(i, r)| match walks {
+            Some(w) => w[i].values.side,
+            None => expanded
                 .side_draw
-                .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0)))
+                .map_or(prompt.side, |p| draw_side(p, r.random_range(0.0..1.0))),
         })
         .collect();
     // A mirrored model knows one-sided walks as left-affected only: right-side walks are
@@ -225,10 +315,14 @@ fn generate_batch(
         .collect();
     let mut tokens: Vec<Vec<usize>> = rngs
         .iter_mut()
-        .zip(sides.iter().zip(&mirrored))
-        .map(|(r, (side, &mirror))| {
-            let mut v = expanded.values.clone();
-            v.side = if mirror { Some(Side::Left) } else { *side };
+        .enumerate()
+        .map(|(i, r)| {
+            let mut v = walks.map_or_else(|| expanded.values.clone(), |w| w[i].values.clone());
+            v.side = if mirrored[i] {
+                Some(Side::Left)
+            } else {
+                sides[i]
+            };
             m.vocab.prompt_tokens(&augment(&v, s.augment, r))
         })
         .collect();
@@ -246,82 +340,111 @@ fn generate_batch(
     let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
     let t = feats.dims()[1];
     let rows = feature_rows(&read_floats(feats, "decoding generated tokens")?);
-    let mut sequences = Vec::with_capacity(b);
-    for i in 0..b {
-        let mirror = mirrored[i];
-        let decoded: Vec<[f32; FEATURES]> = rows
-            .iter()
-            .skip(i * t)
-            .take(t)
-            .map(|r| {
-                let f = m.normalizer.invert(r);
-                if mirror { mirror_frame(&f) } else { f }
-            })
-            .collect();
-        let seed = s.seed.wrapping_add((start + i) as u64);
-        let (frames, body_note) = subject_body(decoded, &m.bodies, s.subject_bodies, seed);
-        // Arms swing with the decoded legs where the training walks had arms.
-        let arms = arm_targets(
-            expanded,
-            &m.vocab,
-            &m.class_priors,
-            prompt.severity,
-            sides[i],
-        );
-        let arm_note = arms.map_or_else(String::new, |r| {
-            format!(
-                "; arms added after decoding, swinging with the opposite thigh, arm-swing ROM L {:.1} R {:.1} deg",
-                r[0], r[1]
-            )
-        });
-        let prov = Provenance::Generated {
-            model: format!("{} ({})", m.name, g.weights_hash),
-            prompt: expanded.text.clone(),
-            seed,
-            sampling: format!(
-                "temperature {} top-k {} top-p {} guidance {}{body_note}{arm_note}",
-                s.temperature, s.top_k, s.top_p, s.guidance
-            ),
-        };
-        let id = format!(
-            "gen_{}_{:04}",
-            m.vocab.classes[expanded.values.class],
-            start + i
-        );
-        let mut seq = features_to_sequence(
-            &frames,
-            m.window.fps,
-            &id,
-            Some(m.vocab.classes[expanded.values.class].clone()),
-            prov,
-        );
-        seq.side = sides[i];
-        seq.severity = Some(prompt.severity);
-        if s.frames != seq.frames() {
-            seq = resample_frames(&seq, s.frames);
-        }
-        if let Some(rom) = arms {
-            seq = with_arms(&seq, rom);
-        }
-        sequences.push(seq);
-    }
-    Ok(sequences)
+    Ok((0..b)
+        .map(|i| {
+            let walk = DecodedWalk {
+                index: start + i,
+                side: sides[i],
+                mirror: mirrored[i],
+                request: walks.map(|w| &w[i]),
+                rows: &rows[i * t..(i + 1) * t],
+            };
+            finish_walk(g, prompt, expanded, s, &walk)
+        })
+        .collect())
 }
 
-/// `frames` with the build of a training subject drawn from `seed` when `on` (and the model
-/// recorded builds), and the provenance note saying whose.
+/// One decoded walk of a batch, before it becomes a sequence.
+struct DecodedWalk<'a> {
+    /// Index in the request (seed offset and id).
+    index: usize,
+    side: Option<Side>,
+    /// Prompted as left, to be mirrored back.
+    mirror: bool,
+    request: Option<&'a WalkRequest>,
+    /// Standardised feature rows.
+    rows: &'a [[f32; FEATURES]],
+}
+
+/// A decoded walk as a sequence: de-standardised, mirrored back, given a build, resampled to
+/// the frames asked for, with arms where the training walks had them, and its provenance.
+fn finish_walk(
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    expanded: &ExpandedPrompt,
+    s: &Sampling,
+    w: &DecodedWalk<'_>,
+) -> GaitSequence {
+    let m = &g.manifest;
+    let decoded: Vec<[f32; FEATURES]> = w
+        .rows
+        .iter()
+        .map(|r| {
+            let f = m.normalizer.invert(r);
+            if w.mirror { mirror_frame(&f) } else { f }
+        })
+        .collect();
+    let seed = s.seed.wrapping_add(w.index as u64);
+    let subject = w.request.and_then(|r| r.subject);
+    let (frames, body_note) = subject_body(decoded, &m.subjects, s.subject_bodies, subject, seed);
+    // A walk asked for by prompt values has the severity of its bin's middle.
+    let severity = w.request.map_or(prompt.severity, |r| {
+        (r.values.severity_bin as f32 + 0.5) / BINS as f32
+    });
+    let like_note = w.request.map_or_else(String::new, |r| {
+        format!(
+            "; prompted with the values of a training walk: severity bin {}, descriptor bins {:?}",
+            r.values.severity_bin, r.values.bins
+        )
+    });
+    // Arms swing with the decoded legs where the training walks had arms.
+    let arms = arm_targets(expanded, &m.vocab, &m.class_priors, severity, w.side);
+    let arm_note = arms.map_or_else(String::new, |r| {
+        format!(
+            "; arms added after decoding, swinging with the opposite thigh, arm-swing ROM L {:.1} R {:.1} deg",
+            r[0], r[1]
+        )
+    });
+    let prov = Provenance::Generated {
+        model: format!("{} ({})", m.name, g.weights_hash),
+        prompt: expanded.text.clone(),
+        seed,
+        sampling: format!(
+            "temperature {} top-k {} top-p {} guidance {}{like_note}{body_note}{arm_note}",
+            s.temperature, s.top_k, s.top_p, s.guidance
+        ),
+    };
+    let class = &m.vocab.classes[expanded.values.class];
+    let id = format!("gen_{class}_{:04}", w.index);
+    let mut seq = features_to_sequence(&frames, m.window.fps, &id, Some(class.clone()), prov);
+    seq.side = w.side;
+    seq.severity = Some(severity);
+    if s.frames != seq.frames() {
+        seq = resample_frames(&seq, s.frames);
+    }
+    if let Some(rom) = arms {
+        seq = with_arms(&seq, rom);
+    }
+    seq
+}
+
+/// `frames` with the build of a training subject when `on` (and the model recorded builds):
+/// `subject` when given, else one drawn from `seed`; and the provenance note saying whose.
 fn subject_body(
     frames: Vec<[f32; FEATURES]>,
-    bodies: &[BodyStyle],
+    subjects: &[SubjectStyle],
     on: bool,
+    subject: Option<usize>,
     seed: u64,
 ) -> (Vec<[f32; FEATURES]>, String) {
-    if !on || bodies.is_empty() {
+    if !on || subjects.is_empty() {
         return (frames, String::new());
     }
     // A stream of its own, so the draw does not change what the sampler draws.
-    let k = ChaCha8Rng::seed_from_u64(seed ^ 0xb0d1_e5).random_range(0..bodies.len());
-    let b = &bodies[k];
+    let k = subject.filter(|k| *k < subjects.len()).unwrap_or_else(|| {
+        ChaCha8Rng::seed_from_u64(seed ^ 0xb0d1_e5).random_range(0..subjects.len())
+    });
+    let b = &subjects[k];
     (
         retarget(&frames, b),
         format!(

@@ -1,6 +1,7 @@
-//! Body styles: the builds (bone lengths) of the people a generator was trained on, so that
-//! generated walks can be given a real person's build instead of the average one the
-//! tokeniser's decoder tends towards.
+//! Subject styles: the builds (bone lengths) of the people a generator was trained on and the
+//! prompts of their walks, so that generated walks can be given a real person's build instead
+//! of the average one the tokeniser's decoder tends towards, and be asked to walk like one of
+//! the training walks (see `generate::generate_like`).
 //!
 //! The decoder regresses to the mean: the bone lengths of its windows vary less from walk to
 //! walk than those of the people it learnt from, so a classifier trained on generated windows
@@ -11,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::features::{FEATURES, REL_JOINTS};
+use super::vocab::PromptValues;
 use crate::core::math::{Vec3, add, median, norm, scale, sub};
 
 /// Bones of a feature frame: `(parent, child)` as indices into the frame's joints, where 0 is
@@ -34,16 +36,20 @@ pub const BONES: [(usize, usize); 11] = [
 /// step length and with it the pelvis speed.
 const LEG_BONES: [usize; 4] = [4, 5, 8, 9];
 
-/// One person's build.
+/// One training subject's style: their build and how each of their walks was prompted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BodyStyle {
+pub struct SubjectStyle {
     /// Subject id in the training data.
     pub subject: String,
     /// Bone lengths in [`BONES`] order, metres (medians over the subject's frames).
     pub bones: Vec<f32>,
+    /// Prompt values of each of the subject's training walks (class, severity and descriptor
+    /// bins, the walk's own side), so a generated walk can be asked to walk like one of them.
+    #[serde(default)]
+    pub prompts: Vec<PromptValues>,
 }
 
-impl BodyStyle {
+impl SubjectStyle {
     /// Thigh plus shank, mean of both sides (m).
     #[must_use]
     pub fn leg_length(&self) -> f32 {
@@ -99,18 +105,19 @@ fn medians(per: &[[f32; 11]]) -> Option<Vec<f32>> {
 /// subject order; subjects whose bones cannot be measured are left out. Keeps 11 lengths per
 /// frame, not the frames.
 #[must_use]
-pub fn body_styles<'a>(
+pub fn subject_styles<'a>(
     frames: impl IntoIterator<Item = (&'a str, [f32; FEATURES])>,
-) -> Vec<BodyStyle> {
+) -> Vec<SubjectStyle> {
     let mut by: std::collections::BTreeMap<&str, Vec<[f32; 11]>> = Default::default();
     for (s, f) in frames {
         by.entry(s).or_default().push(frame_bones(&f));
     }
     by.into_iter()
         .filter_map(|(s, per)| {
-            medians(&per).map(|bones| BodyStyle {
+            medians(&per).map(|bones| SubjectStyle {
                 subject: s.to_string(),
                 bones,
+                prompts: Vec::new(),
             })
         })
         .collect()
@@ -122,7 +129,7 @@ pub fn body_styles<'a>(
 /// where it was relative to the ground; the pelvis speed scales with the leg length, as step
 /// length does at the same cadence (so planted feet do not slide).
 #[must_use]
-pub fn retarget(frames: &[[f32; FEATURES]], style: &BodyStyle) -> Vec<[f32; FEATURES]> {
+pub fn retarget(frames: &[[f32; FEATURES]], style: &SubjectStyle) -> Vec<[f32; FEATURES]> {
     if style.bones.len() != BONES.len() || style.leg_length() <= 1e-3 {
         return frames.to_vec();
     }
@@ -198,7 +205,7 @@ mod tests {
     fn retargeting_takes_the_lengths_keeps_directions_ground_and_scales_speed() {
         let walk: Vec<[f32; FEATURES]> = (0..30).map(|f| frame(0.8, f as f32 * 0.2)).collect();
         let tall: Vec<[f32; FEATURES]> = (0..30).map(|f| frame(1.0, f as f32 * 0.2)).collect();
-        let styles = body_styles(tall.iter().map(|f| ("tall", *f)));
+        let styles = subject_styles(tall.iter().map(|f| ("tall", *f)));
         assert_eq!(styles.len(), 1);
         assert!(
             (styles[0].leg_length() - 1.0).abs() < 1e-3,
@@ -236,11 +243,12 @@ mod tests {
         let mut f = frame(0.9, 0.0);
         let ankle = [f[15], f[16], f[17]];
         f[18..21].copy_from_slice(&ankle); // left toe on the ankle: a foot of no length
-        assert!(body_styles([("s", f)]).is_empty());
+        assert!(subject_styles([("s", f)]).is_empty());
         let walk = vec![frame(0.9, 0.0); 3];
-        let style = BodyStyle {
+        let style = SubjectStyle {
             subject: "s".into(),
             bones: vec![0.0; 11],
+            prompts: Vec::new(),
         };
         assert_eq!(retarget(&walk, &style), walk);
     }
