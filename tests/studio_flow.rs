@@ -302,6 +302,10 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
         e.cuts = "1,all".into();
     }
     h.run_steps(2);
+    // Synthetic windows walk like the fold's real walks, each with its subject's build.
+    h.get_by_label("like the real walks").click();
+    h.get_by_label("subjects' builds").click();
+    h.run_steps(2);
     h.get_by_label("Run evaluation").click();
     h.run_steps(2);
     assert!(
@@ -315,6 +319,8 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     let run = &s.ws.evaluations[0];
     assert_eq!(run.runs.len(), 2, "one report per cut");
     assert_eq!(run.runs[0].1.folds[0].fit_subjects.len(), 1);
+    let settings = &run.runs[0].1.settings;
+    assert!(settings.like_fit_walks && settings.sampling.subject_bodies);
     assert!(run.scarcity.is_some());
     let dir = tmp.path().join("flow.data/evaluations/scarce");
     for f in [
