@@ -67,6 +67,10 @@ pub struct EvaluateCmd {
     /// Generator steps per stage (tokeniser and GPT; overrides the preset).
     #[arg(long)]
     generator_steps: Option<usize>,
+    /// Generator frames per gait-token step: 4 (default) or 2 (the decoder keeps more of the
+    /// real walks' spread, at twice the GPT tokens).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["2", "4"]))]
+    downsample: Option<String>,
     /// Classifier epoch limit (overrides the preset).
     #[arg(long)]
     epochs: Option<usize>,
@@ -141,6 +145,9 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     if let Some(s) = c.generator_steps {
         generator.tokenizer_stage.steps = s;
         generator.gpt_stage.steps = s;
+    }
+    if let Some(r) = c.downsample.as_deref().and_then(|r| r.parse().ok()) {
+        generator.tokenizer.downsample = r;
     }
     if let Some(e) = c.epochs {
         classifier.max_epochs = e;
