@@ -31,6 +31,24 @@ pub enum ProtocolArg {
     Kfold,
 }
 
+/// How the synthetic windows are asked for.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// Spread each class's synthetic prompts over severities 0.1-0.9 and slow/normal/fast
+    /// speed instead of asking for the typical walk every time.
+    #[arg(long)]
+    prompt_spread: bool,
+    /// Prompt each synthetic window with the values of one of the fit subjects' walks of its
+    /// class (severity, descriptor bins, side), cycling through them (overrides
+    /// --prompt-spread); with --subject-bodies each takes that walk's subject's build.
+    #[arg(long)]
+    like_fit_walks: bool,
+    /// Give each synthetic window the build (bone lengths) of one of the fold's fit subjects,
+    /// drawn per window, instead of the decoder's average build.
+    #[arg(long)]
+    subject_bodies: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct EvaluateCmd {
     #[command(flatten)]
@@ -92,10 +110,6 @@ pub struct EvaluateCmd {
     /// Classifier-free guidance scale of the generator (1 = off).
     #[arg(long, default_value_t = 1.0)]
     guidance: f32,
-    /// Give each synthetic window the build (bone lengths) of one of the fold's fit subjects,
-    /// drawn per window, instead of the decoder's average build.
-    #[arg(long)]
-    subject_bodies: bool,
     /// Seed of splits, classifiers, sampling and baseline.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -109,15 +123,8 @@ pub struct EvaluateCmd {
     /// of the classifier's.
     #[arg(long, default_value_t = 0.3)]
     finetune_lr_scale: f64,
-    /// Spread each class's synthetic prompts over severities 0.1-0.9 and slow/normal/fast
-    /// speed instead of asking for the typical walk every time.
-    #[arg(long)]
-    prompt_spread: bool,
-    /// Prompt each synthetic window with the values of one of the fit subjects' walks of its
-    /// class (severity, descriptor bins, side), cycling through them (overrides
-    /// --prompt-spread); with --subject-bodies each takes that walk's subject's build.
-    #[arg(long)]
-    like_fit_walks: bool,
+    #[command(flatten)]
+    synthetic: SyntheticArgs,
     /// Discard saved folds in --out instead of resuming.
     #[arg(long)]
     fresh: bool,
@@ -174,13 +181,13 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         max_folds: c.max_folds,
         seed: c.seed,
         finetune_lr_scale: c.finetune_lr_scale,
-        prompt_spread: c.prompt_spread,
-        like_fit_walks: c.like_fit_walks,
+        prompt_spread: c.synthetic.prompt_spread,
+        like_fit_walks: c.synthetic.like_fit_walks,
         sampling: pathogait::core::model::generate::Sampling {
             temperature: c.temperature,
             top_p: c.top_p,
             guidance: c.guidance,
-            subject_bodies: c.subject_bodies,
+            subject_bodies: c.synthetic.subject_bodies,
             ..EvalConfig::default().sampling
         },
         ..EvalConfig::default()

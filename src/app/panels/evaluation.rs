@@ -17,6 +17,17 @@ use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
 use crate::core::model::bundle::TrainPlan;
 use crate::core::model::generate::Sampling;
 
+/// How the synthetic windows of a run are asked for (see [`EvalConfig`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyntheticKnobs {
+    /// Spread the synthetic prompts over severities and speeds.
+    pub prompt_spread: bool,
+    /// Prompt each synthetic window like one of the fit subjects' walks.
+    pub like_fit_walks: bool,
+    /// Give each synthetic window the build of one of the fit subjects.
+    pub subject_bodies: bool,
+}
+
 /// Evaluation panel state.
 #[derive(Debug)]
 pub struct EvaluationState {
@@ -32,12 +43,8 @@ pub struct EvaluationState {
     pub max_folds: usize,
     /// Synthetic windows per class.
     pub synthetic_per_class: usize,
-    /// Spread the synthetic prompts over severities and speeds.
-    pub prompt_spread: bool,
-    /// Give each synthetic window the build of one of the fit subjects.
-    pub subject_bodies: bool,
-    /// Prompt each synthetic window like one of the fit subjects' walks.
-    pub like_fit_walks: bool,
+    /// How the synthetic windows are asked for.
+    pub synthetic: SyntheticKnobs,
     /// Real-subject cuts, e.g. "1,2,4,all" (empty: one run on all of them).
     pub cuts: String,
     /// Folder typed for "Open".
@@ -59,9 +66,7 @@ impl Default for EvaluationState {
             quick: true,
             max_folds: 0,
             synthetic_per_class: 30,
-            prompt_spread: false,
-            subject_bodies: false,
-            like_fit_walks: false,
+            synthetic: SyntheticKnobs::default(),
             cuts: String::new(),
             open_path: String::new(),
             shown: 0,
@@ -124,10 +129,10 @@ impl EvaluationState {
                 generator,
                 synthetic_per_class: self.synthetic_per_class.max(1),
                 max_folds: (self.max_folds > 0).then_some(self.max_folds),
-                prompt_spread: self.prompt_spread,
-                like_fit_walks: self.like_fit_walks,
+                prompt_spread: self.synthetic.prompt_spread,
+                like_fit_walks: self.synthetic.like_fit_walks,
                 sampling: Sampling {
-                    subject_bodies: self.subject_bodies,
+                    subject_bodies: self.synthetic.subject_bodies,
                     ..EvalConfig::default().sampling
                 },
                 ..EvalConfig::default()
@@ -216,11 +221,11 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                     .range(1..=1000)
                     .suffix(" synthetic windows per class"),
             );
-            ui.checkbox(&mut e.prompt_spread, "spread prompts")
+            ui.checkbox(&mut e.synthetic.prompt_spread, "spread prompts")
                 .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk");
-            ui.checkbox(&mut e.like_fit_walks, "like the real walks")
+            ui.checkbox(&mut e.synthetic.like_fit_walks, "like the real walks")
                 .on_hover_text("Prompt each synthetic window with the values (severity, descriptors, side) of one of the fold's training walks of its class, cycling through them; overrides spread prompts");
-            ui.checkbox(&mut e.subject_bodies, "subjects' builds")
+            ui.checkbox(&mut e.synthetic.subject_bodies, "subjects' builds")
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
         });
         ui.end_row();

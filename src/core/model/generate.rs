@@ -442,7 +442,7 @@ fn subject_body(
     }
     // A stream of its own, so the draw does not change what the sampler draws.
     let k = subject.filter(|k| *k < subjects.len()).unwrap_or_else(|| {
-        ChaCha8Rng::seed_from_u64(seed ^ 0xb0d1_e5).random_range(0..subjects.len())
+        ChaCha8Rng::seed_from_u64(seed ^ 0x00b0_d1e5).random_range(0..subjects.len())
     });
     let b = &subjects[k];
     (

@@ -9,6 +9,8 @@
 //! direction, the timing and the ground contact of the generated window, and takes the lengths
 //! of one training subject's skeleton (the median over that subject's frames).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::features::{FEATURES, REL_JOINTS};
@@ -108,7 +110,7 @@ fn medians(per: &[[f32; 11]]) -> Option<Vec<f32>> {
 pub fn subject_styles<'a>(
     frames: impl IntoIterator<Item = (&'a str, [f32; FEATURES])>,
 ) -> Vec<SubjectStyle> {
-    let mut by: std::collections::BTreeMap<&str, Vec<[f32; 11]>> = Default::default();
+    let mut by: BTreeMap<&str, Vec<[f32; 11]>> = BTreeMap::new();
     for (s, f) in frames {
         by.entry(s).or_default().push(frame_bones(&f));
     }
