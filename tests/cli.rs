@@ -218,6 +218,29 @@ fn train_then_generate_with_a_tiny_model() {
     let (ok, text, err) = pathogait(&["import", out.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(text.contains("Files: 4 imported, 0 failed"), "{text}");
+    // Walks like the training walks, with their subjects' builds.
+    let like = dir.path().join("like");
+    let (ok, _, err) = pathogait(&[
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--class",
+        "steppage",
+        "--like-training-walks",
+        "--subject-bodies",
+        "--count",
+        "3",
+        "--out",
+        like.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let manifest = std::fs::read_to_string(like.join("generation.ron")).unwrap();
+    assert!(manifest.contains("subject_bodies: true"), "{manifest}");
+    let (ok, text, err) = pathogait(&["import", like.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(text.contains("Files: 3 imported, 0 failed"), "{text}");
     let (ok, _, err) = pathogait(&[
         "generate",
         "--model",

@@ -14,7 +14,7 @@ use pathogait::core::io::trc;
 use pathogait::core::jobs::{CancelToken, NoProgress, Progress};
 use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
 use pathogait::core::model::features::WindowConfig;
-use pathogait::core::model::generate::{Sampling, generate};
+use pathogait::core::model::generate::{Sampling, generate, generate_like};
 use pathogait::core::model::metrics::{
     bone_length_violation_pct, diversity_m, foot_skating_ratio, prior_adherence,
 };
@@ -148,6 +148,11 @@ pub struct GenerateCmd {
     /// per walk, instead of the decoder's average build (named in the provenance).
     #[arg(long)]
     subject_bodies: bool,
+    /// Prompt each walk with the values (severity, descriptor bins, side) of one of the
+    /// model's training walks of the class, using every one before repeating one, instead of
+    /// the prompt options (with --subject-bodies, that walk's subject's build).
+    #[arg(long)]
+    like_training_walks: bool,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -434,7 +439,11 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             guidance: c.guidance,
             subject_bodies: c.subject_bodies,
         };
-        let out = generate(&g, &prompt, &s, &Bars::default(), &CancelToken::new())?;
+        let out = if c.like_training_walks {
+            generate_like(&g, class, &s, &Bars::default(), &CancelToken::new())?
+        } else {
+            generate(&g, &prompt, &s, &Bars::default(), &CancelToken::new())?
+        };
         println!("Prompt: {}", out.prompt.text);
         total += out.sequences.len();
         let a = prior_adherence(&out.sequences, class, &g.manifest.class_priors);
