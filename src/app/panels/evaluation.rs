@@ -216,16 +216,26 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.radio_value(&mut e.quick, true, "quick check (tiny models)");
             ui.radio_value(&mut e.quick, false, "default models");
+        });
+        ui.end_row();
+        ui.label("Synthetic windows");
+        ui.horizontal(|ui| {
             ui.add(
                 egui::DragValue::new(&mut e.synthetic_per_class)
                     .range(1..=1000)
-                    .suffix(" synthetic windows per class"),
+                    .suffix(" per class"),
             );
-            ui.checkbox(&mut e.synthetic.prompt_spread, "spread prompts")
-                .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk");
-            ui.checkbox(&mut e.synthetic.like_fit_walks, "like the real walks")
-                .on_hover_text("Prompt each synthetic window with the values (severity, descriptors, side) of one of the fold's training walks of its class, cycling through them; overrides spread prompts");
-            ui.checkbox(&mut e.synthetic.subject_bodies, "subjects' builds")
+            let k = &mut e.synthetic;
+            ui.checkbox(&mut k.like_fit_walks, "like the real walks")
+                .on_hover_text("Prompt each synthetic window with the values (severity, descriptors, side) of one of the fold's training walks of its class, cycling through them");
+            // Walks prompted like the real ones have no use for the spread grid.
+            ui.add_enabled(
+                !k.like_fit_walks,
+                egui::Checkbox::new(&mut k.prompt_spread, "spread prompts"),
+            )
+            .on_hover_text("Ask for severities 0.1-0.9 at slow, normal and fast speed in equal shares, instead of every window for the class's typical walk")
+            .on_disabled_hover_text("Walks prompted like the real walks take their values from them");
+            ui.checkbox(&mut k.subject_bodies, "subjects' builds")
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
         });
         ui.end_row();
