@@ -58,7 +58,9 @@ pub struct EvalConfig {
     /// Prompt each synthetic window with the values of one of the fit subjects' walks of its
     /// class (severity and descriptor bins, side), cycling through them, instead of the
     /// class's typical walk (takes precedence over `prompt_spread`); with the sampling's
-    /// `subject_bodies`, the window takes that walk's subject's build too.
+    /// `subject_bodies`, the window takes that walk's subject's build too. Left out of the
+    /// serialised config when off, so folds saved before it existed keep their keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub like_fit_walks: bool,
 }
 
@@ -84,5 +86,37 @@ impl Default for EvalConfig {
             prompt_spread: false,
             like_fit_walks: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knobs_left_off_leave_the_serialised_config_as_before() {
+        // Saved folds are keyed by the serialised config: new knobs that are off must not
+        // change it, or every fold saved by an earlier version would rerun.
+        let off = ron::to_string(&EvalConfig::default()).unwrap();
+        assert!(
+            !off.contains("like_fit_walks") && !off.contains("subject_bodies"),
+            "{off}"
+        );
+        let mut cfg = EvalConfig {
+            like_fit_walks: true,
+            ..EvalConfig::default()
+        };
+        cfg.sampling.subject_bodies = true;
+        let on = ron::to_string(&cfg).unwrap();
+        assert!(
+            on.contains("like_fit_walks:true") && on.contains("subject_bodies:true"),
+            "{on}"
+        );
+        let back: EvalConfig = ron::from_str(&on).unwrap();
+        assert_eq!(back, cfg);
+        assert_eq!(
+            ron::from_str::<EvalConfig>(&off).unwrap(),
+            EvalConfig::default()
+        );
     }
 }

@@ -48,6 +48,7 @@ pub struct Sampling {
     /// Give each walk the build (bone lengths) of one of the model's training subjects,
     /// drawn per walk from the seed, instead of the decoder's average build (see
     /// [`super::style`]). No effect with a model saved before builds were recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub subject_bodies: bool,
 }
 
