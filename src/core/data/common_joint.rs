@@ -72,27 +72,21 @@ impl CommonJoint {
         Self::WristR,
     ];
 
-    /// Every common joint: [`Self::ALL`] then [`Self::ARMS`].
-    pub const EVERY: [Self; 18] = [
-        Self::Pelvis,
-        Self::SpineMid,
-        Self::Neck,
-        Self::Head,
-        Self::HipL,
-        Self::KneeL,
-        Self::AnkleL,
-        Self::ToeL,
-        Self::HipR,
-        Self::KneeR,
-        Self::AnkleR,
-        Self::ToeR,
-        Self::ShoulderL,
-        Self::ElbowL,
-        Self::WristL,
-        Self::ShoulderR,
-        Self::ElbowR,
-        Self::WristR,
-    ];
+    /// Every common joint: [`Self::ALL`] then [`Self::ARMS`] (built from them, so the three
+    /// lists cannot disagree).
+    pub const EVERY: [Self; 18] = {
+        let mut out = [Self::Pelvis; 18];
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            out[i] = Self::ALL[i];
+            i += 1;
+        }
+        while i < out.len() {
+            out[i] = Self::ARMS[i - Self::ALL.len()];
+            i += 1;
+        }
+        out
+    };
 
     /// Joints without which no gait metric can be computed.
     pub const REQUIRED: [Self; 8] = [

@@ -396,18 +396,20 @@ mod tests {
         assert_eq!(s.bones().len(), 24);
     }
 
+    /// A rig of named joints without hierarchy (name resolution needs only the names).
+    fn rig(names: &[&str]) -> Skeleton {
+        let joints = names
+            .iter()
+            .map(|n| JointDef {
+                name: (*n).into(),
+                parent: None,
+            })
+            .collect();
+        Skeleton::new("names", joints, Axis::PosY, Units::Centimetres)
+    }
+
     #[test]
     fn bvh_and_marker_arms_resolve() {
-        let rig = |names: &[&str]| {
-            let joints = names
-                .iter()
-                .map(|n| JointDef {
-                    name: (*n).into(),
-                    parent: None,
-                })
-                .collect();
-            Skeleton::new("arms", joints, Axis::PosY, Units::Centimetres)
-        };
         // BVH: "LeftShoulder1" is the clavicle; the shoulder joint is "LeftArm".
         let bvh = rig(&[
             "LeftShoulder1",
@@ -443,14 +445,7 @@ mod tests {
             "Spine1",
             "HEad",
         ];
-        let joints = names
-            .iter()
-            .map(|n| JointDef {
-                name: (*n).into(),
-                parent: None,
-            })
-            .collect();
-        let s = Skeleton::new("bvh", joints, Axis::PosY, Units::Centimetres);
+        let s = rig(&names);
         assert!(s.missing_required().is_empty());
         assert_eq!(s.common_sources(CommonJoint::Head), Some(&[11][..]));
         assert_eq!(s.common_sources(CommonJoint::Neck), Some(&[10][..]));

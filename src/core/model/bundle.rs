@@ -196,8 +196,9 @@ pub struct Manifest {
     pub class_priors: Vec<GroupPriors>,
     /// Training report.
     pub report: TrainReport,
-    /// Builds of the training subjects (drawn per walk with [`super::generate::Sampling`]'s
-    /// `subject_bodies`). Empty in older bundles.
+    /// The training subjects: their builds (taken per walk with
+    /// [`super::generate::Sampling`]'s `subject_bodies`) and the prompt values of their walks
+    /// (for [`super::generate::generate_like`]). Empty in older bundles.
     #[serde(default)]
     pub subjects: Vec<SubjectStyle>,
 }
