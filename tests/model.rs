@@ -619,3 +619,63 @@ fn two_frames_per_token_step_doubles_the_gait_tokens() {
     let old: pathogait::core::model::tokenizer::TokenizerConfig = ron::from_str(&text).unwrap();
     assert_eq!(old.downsample, 4, "{text}");
 }
+
+/// Training takes the GPT's codes and the tokeniser's MPJPE from one pass per window (chunks
+/// on parallel workers); they must equal what a pass each gives.
+#[test]
+fn one_tokeniser_pass_gives_the_codes_and_the_mpjpe_of_separate_passes() {
+    use pathogait::core::model::data::{Window, build_training_set};
+    use pathogait::core::model::metrics::{mpjpe_mm, pooled_mpjpe_mm, tokenise_windows};
+    use pathogait::core::model::tokenizer::TokenizerConfig;
+    use pathogait::core::model::training::batch_tensor;
+    let ds = common::small_demo(4);
+    let plan = TrainPlan::tiny();
+    let set = build_training_set(
+        &ds,
+        &plan.window,
+        plan.tokenizer.codes,
+        None,
+        plan.mirror_right,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let cfg = TokenizerConfig {
+        classes: set.vocab.classes.len(),
+        priors: 4,
+        ..plan.tokenizer
+    };
+    let dev = Device::flex();
+    let tok = {
+        let _turn = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        dev.seed(11);
+        cfg.init(&dev)
+    };
+    let all: Vec<&Window> = set.windows.iter().collect();
+    assert!(
+        all.len() > 128,
+        "more than one chunk: {} windows",
+        all.len()
+    );
+    let t = tokenise_windows(&tok, &all, &set.normalizer, &dev).unwrap();
+    assert_eq!(t.len(), all.len());
+    let steps = cfg.latent_steps(plan.window.frames);
+    for k in [0, 1, all.len() / 2, all.len() - 1] {
+        let codes = tok.encode(batch_tensor(&all[k..=k], &dev)).unwrap();
+        assert_eq!(t[k].codes, codes, "window {k}");
+        assert!(t[k].codes.iter().all(|c| c.len() == steps));
+        assert_eq!(t[k].joints, 12 * plan.window.frames);
+    }
+    for part in [&all[..], &all[..40]] {
+        let separate = mpjpe_mm(&tok, part, &set.normalizer, &dev).unwrap();
+        let pooled = pooled_mpjpe_mm(&t[..part.len()]);
+        assert!(separate > 0.0, "{separate}");
+        assert!(
+            (pooled - separate).abs() < 1e-4 * separate,
+            "{pooled} vs {separate}"
+        );
+    }
+    assert!(pooled_mpjpe_mm(&[]).is_nan());
+}

@@ -1,6 +1,6 @@
 //! Step 4 of a fold: every classifier trained on every condition (Real, Synthetic only,
-//! Real+Synthetic, Baseline only, Real+Baseline on parallel workers, then each Synthetic only
-//! classifier fine-tuned on the real windows) and tested on the held-out walks.
+//! Real+Synthetic, Baseline only, Real+Baseline on parallel workers, each Synthetic only
+//! classifier fine-tuned on the real windows right after it) and tested on the held-out walks.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,38 +105,18 @@ pub(super) fn fold_classifiers<'p>(
         .filter(|j| j.2 != Condition::PretrainFinetune)
         .collect();
     let trained = train_conditions(&jobs, sets, cfg, nc, fold_no, device, prefix, cancel)?;
-    // Each classifier pretrained on synthetic windows is then fine-tuned on the real ones.
-    let starts: Vec<(usize, &Classifier, &ConditionResult)> = jobs
-        .iter()
-        .zip(&trained)
-        .filter(|(j, _)| j.2 == Condition::Synthetic)
-        .filter_map(|(j, t)| t.as_ref().map(|(c, r)| (j.0, c, r)))
-        .collect();
-    let tuned = run_parallel(
-        &starts,
-        "pathogait-finetune",
-        |_, &(ki, start, pre)| {
-            let p = prefix(&format!(
-                "{} · {}",
-                start.kind.name(),
-                Condition::PretrainFinetune.name()
-            ));
-            finetune_condition(ki, start, pre, sets, cfg, nc, fold_no, &p, cancel)
-        },
-        || ModelError::Backend("a fine-tuning worker did not finish".into()),
-    );
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
-    for ((_, kind, cond), done) in jobs.iter().zip(trained) {
+    let mut tuned = Vec::new();
+    for ((_, kind, cond), (done, fine)) in jobs.iter().zip(trained) {
+        tuned.extend(fine);
         let Some((clf, result)) = done else { continue };
         results.push(result);
         if *cond == Condition::Real && (*kind == ClassifierKind::Gru || feature_net.is_none()) {
             feature_net = Some(clf);
         }
     }
-    for t in tuned {
-        results.push(t?);
-    }
+    results.extend(tuned);
     Ok((results, feature_net))
 }
 
@@ -253,9 +233,15 @@ fn train_condition(
     Ok(Some((clf, result)))
 }
 
+/// A job's trained classifier and, for a Synthetic only job, the result of fine-tuning it on
+/// the real windows.
+type JobDone = (Trained, Option<ConditionResult>);
+
 /// Runs [`train_condition`] for every job on parallel workers (one per core), the costliest
-/// first (so that no long job starts last and leaves the other cores idle); results come
-/// back in job order, so the report does not depend on the schedule.
+/// first (so that no long job starts last and leaves the other cores idle), a Synthetic only
+/// classifier's fine-tuning on the real windows in the same job right after it (as a stage
+/// of its own it ran alone while the other cores idled); results come back in job order, so
+/// the report does not depend on the schedule.
 #[allow(clippy::too_many_arguments)] // as train_condition
 fn train_conditions<'p>(
     jobs: &[(usize, ClassifierKind, Condition)],
@@ -266,7 +252,7 @@ fn train_conditions<'p>(
     device: &burn::tensor::Device,
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
-) -> Result<Vec<Trained>, ModelError> {
+) -> Result<Vec<JobDone>, ModelError> {
     let order = costliest_first(jobs, sets);
     let done = run_parallel(
         &order,
@@ -277,11 +263,25 @@ fn train_conditions<'p>(
             if cancel.is_cancelled() {
                 return Err(ModelError::Cancelled);
             }
-            train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)
+            let trained = train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)?;
+            let tuned = match (&trained, job.2) {
+                (Some((start, pre)), Condition::Synthetic) => {
+                    let p = prefix(&format!(
+                        "{} · {}",
+                        job.1.name(),
+                        Condition::PretrainFinetune.name()
+                    ));
+                    let r =
+                        finetune_condition(job.0, start, pre, sets, cfg, nc, fold_no, &p, cancel);
+                    Some(r?)
+                }
+                _ => None,
+            };
+            Ok((trained, tuned))
         },
         || ModelError::Backend("a classifier worker did not finish".into()),
     );
-    let mut slots: Vec<Option<Result<Trained, ModelError>>> = jobs.iter().map(|_| None).collect();
+    let mut slots: Vec<Option<Result<JobDone, ModelError>>> = jobs.iter().map(|_| None).collect();
     for (&k, r) in order.iter().zip(done) {
         slots[k] = Some(r);
     }
@@ -292,14 +292,21 @@ fn train_conditions<'p>(
 }
 
 /// Job indices, the costliest first: training windows (an epoch draws at most
-/// `epoch_windows` of them, but larger sets also take more epochs to settle) times the
-/// architecture's cost per window as `bench` measures it (LSTM > GRU > CNN). Ties keep job
-/// order.
+/// `epoch_windows` of them, but larger sets also take more epochs to settle; a Synthetic only
+/// job adds the real windows its fine-tuning trains on) times the architecture's cost per
+/// window as `bench` measures it (LSTM > GRU > CNN). Ties keep job order.
 fn costliest_first(
     jobs: &[(usize, ClassifierKind, Condition)],
     sets: &ConditionSets,
 ) -> Vec<usize> {
-    let windows = |c: Condition| -> usize { sets.parts(c).iter().map(|p| p.len()).sum() };
+    let windows = |c: Condition| -> usize {
+        let own: usize = sets.parts(c).iter().map(|p| p.len()).sum();
+        own + if c == Condition::Synthetic {
+            sets.real.len()
+        } else {
+            0
+        }
+    };
     let per_window = |k: ClassifierKind| -> usize {
         match k {
             ClassifierKind::Lstm => 4,

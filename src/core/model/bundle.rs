@@ -15,8 +15,10 @@ use super::checkpoint::StageCheckpoint;
 use super::data::{AuxScale, TrainingSet, build_training_set};
 use super::features::{Normalizer, WindowConfig};
 use super::gpt::{Gpt, GptConfig};
-use super::gpt_training::{train_gpt, window_codes};
-use super::metrics::{ClassReference, class_reference, mpjpe_mm};
+use super::gpt_training::train_gpt;
+use super::metrics::{
+    ClassReference, TokenisedWindow, class_reference, pooled_mpjpe_mm, tokenise_windows,
+};
 use super::style::{SubjectStyle, subject_styles};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
@@ -426,7 +428,7 @@ fn train_report(
     set: &TrainingSet,
     tokenizer: &GaitTokenizer,
     tcfg: &TokenizerConfig,
-    codes: &[[Vec<usize>; 3]],
+    tokenised: &[TokenisedWindow],
     split: (&[usize], &[usize], Vec<String>),
     plan: &TrainPlan,
     stages: ((Vec<StepLog>, StageEnd), (Vec<StepLog>, StageEnd)),
@@ -440,9 +442,9 @@ fn train_report(
     let code_usage_all: Vec<CodeUsage> = (0..3)
         .map(|b| {
             code_usage(
-                &codes
+                &tokenised
                     .iter()
-                    .flat_map(|c| c[b].iter().copied())
+                    .flat_map(|t| t.codes[b].iter().copied())
                     .collect::<Vec<_>>(),
                 tcfg.codes[b],
             )
@@ -452,12 +454,8 @@ fn train_report(
         backend: String::new(),
         seconds: 0.0,
         windows: (train_idx.len(), heldout.len()),
-        mpjpe_train_mm: mpjpe_mm(tokenizer, &pick(train_idx), &set.normalizer, device)?,
-        mpjpe_heldout_mm: if heldout.is_empty() {
-            f64::NAN
-        } else {
-            mpjpe_mm(tokenizer, &pick(heldout), &set.normalizer, device)?
-        },
+        mpjpe_train_mm: pooled_mpjpe_mm(train_idx.iter().map(|&i| &tokenised[i])),
+        mpjpe_heldout_mm: pooled_mpjpe_mm(heldout.iter().map(|&i| &tokenised[i])),
         heldout_subjects,
         code_usage: code_usage_all,
         class_reference: class_reference(
@@ -558,7 +556,9 @@ pub fn train(
         progress,
         cancel,
     )?;
-    let codes = window_codes(&tokenizer, &set, device)?;
+    let all: Vec<&super::data::Window> = set.windows.iter().collect();
+    let tokenised = tokenise_windows(&tokenizer, &all, &set.normalizer, device)?;
+    let codes: Vec<[Vec<usize>; 3]> = tokenised.iter().map(|t| t.codes.clone()).collect();
     let gcfg = GptConfig {
         vocab: set.vocab.size(),
         context: set.vocab.prompt_len() + 3 * tcfg.latent_steps(plan.window.frames) + 1,
@@ -587,7 +587,7 @@ pub fn train(
         &set,
         &tokenizer,
         &tcfg,
-        &codes,
+        &tokenised,
         (&train_idx, &heldout, heldout_subjects),
         plan,
         ((tok_log, tok_end), (gpt_log, gpt_end)),

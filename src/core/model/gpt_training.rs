@@ -9,13 +9,12 @@ use rand_chacha::ChaCha8Rng;
 
 use super::ModelError;
 use super::checkpoint::StageCheckpoint;
-use super::data::{TrainingSet, Window, augment};
+use super::data::{TrainingSet, augment};
 use super::gpt::{Gpt, GptConfig};
 use super::parallel::{lm_mean_loss, lm_step, materialise};
-use super::tokenizer::GaitTokenizer;
 use super::training::{
-    LOSS_READ_EVERY, Plateau, StageConfig, StageEnd, StepLog, batch_tensor, check_due,
-    check_subset, read_due, read_pending,
+    LOSS_READ_EVERY, Plateau, StageConfig, StageEnd, StepLog, check_due, check_subset, read_due,
+    read_pending,
 };
 use super::vocab::{CodeKind, EOS, Vocab};
 use crate::core::jobs::{CancelToken, Progress};
@@ -36,27 +35,6 @@ pub fn token_sequence(
     }
     t.push(EOS);
     t
-}
-
-/// Codes of every window (per branch, `T/r` each), computed in batches with the tokeniser.
-///
-/// # Errors
-/// When the backend cannot read the codes back.
-pub fn window_codes(
-    tok: &GaitTokenizer,
-    set: &TrainingSet,
-    device: &Device,
-) -> Result<Vec<[Vec<usize>; 3]>, ModelError> {
-    let mut out = Vec::with_capacity(set.windows.len());
-    for chunk in set.windows.chunks(64) {
-        let refs: Vec<&Window> = chunk.iter().collect();
-        let codes = tok.encode(batch_tensor(&refs, device))?;
-        let per = codes[0].len() / chunk.len().max(1);
-        for w in 0..chunk.len() {
-            out.push([0, 1, 2].map(|i| codes[i][w * per..(w + 1) * per].to_vec()));
-        }
-    }
-    Ok(out)
 }
 
 /// Token sequences of the windows `idx`, prompts augmented (probability `augment_p` per bin)
@@ -230,5 +208,10 @@ pub fn train_gpt(
         }
     }
     progress.finish();
+    // The GPT returns its last model, not the one of its lowest held-out loss (as the
+    // tokeniser does): on a reference-sized fold the step-350 model of lowest held-out
+    // cross-entropy sampled walks further from their classes than the last one (step 500:
+    // pooled Fréchet 0.75 against 0.32, Real+Synthetic accuracy 94.3 against 100 %). The
+    // held-out subjects' cross-entropy rewards spread; the fidelity measures reward classes.
     Ok((model.valid(), log, end))
 }

@@ -25,6 +25,7 @@ use super::{ModelError, read_floats};
 use crate::core::biomech::analyse;
 use crate::core::biomech::priors::{FEATURES as ADHERENCE_FEATURES, GroupPriors, features};
 use crate::core::data::{CommonJoint, GaitSequence};
+use crate::core::jobs::run_parallel;
 use crate::core::math::{evenly_spaced, mean, norm, std_dev, sub};
 
 /// Tokeniser reconstructions of `windows`, standardised feature rows per window (batches of 64).
@@ -56,23 +57,113 @@ pub fn mpjpe_mm(
     n: &Normalizer,
     device: &Device,
 ) -> Result<f64, ModelError> {
-    let mut total = 0.0f64;
-    let mut count = 0usize;
+    let (mut total, mut count) = (0.0f64, 0usize);
     for (w, recon) in windows.iter().zip(reconstructions(tok, windows, device)?) {
-        for (row, truth) in recon.iter().zip(&w.frames) {
-            let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
-            let gt = frame_joints(&n.invert(truth), [0.0, 0.0]);
-            for j in 0..12 {
-                total += f64::from(norm(sub(pr[j], gt[j])));
-                count += 1;
-            }
+        let (e, c) = window_error(w, &recon, n);
+        total += e;
+        count += c;
+    }
+    Ok(mpjpe_from(total, count))
+}
+
+/// Sum of the root-relative joint position errors (m) of a reconstruction against its
+/// window, and how many joint positions it summed.
+fn window_error(w: &Window, recon: &[[f32; FEATURES]], n: &Normalizer) -> (f64, usize) {
+    let (mut total, mut count) = (0.0f64, 0usize);
+    for (row, truth) in recon.iter().zip(&w.frames) {
+        let pr = frame_joints(&n.invert(row), [0.0, 0.0]);
+        let gt = frame_joints(&n.invert(truth), [0.0, 0.0]);
+        for j in 0..12 {
+            total += f64::from(norm(sub(pr[j], gt[j])));
+            count += 1;
         }
     }
-    Ok(if count == 0 {
+    (total, count)
+}
+
+/// Mean error in mm from a sum in metres over `count` joint positions (NaN for none).
+fn mpjpe_from(total_m: f64, count: usize) -> f64 {
+    if count == 0 {
         f64::NAN
     } else {
-        1000.0 * total / count as f64
-    })
+        1000.0 * total_m / count as f64
+    }
+}
+
+/// One window through the tokeniser: its codes and how far its reconstruction is from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenisedWindow {
+    /// Codes per branch (spatial, temporal, pathological), `T/r` each.
+    pub codes: [Vec<usize>; 3],
+    /// Sum over frames and joints of the root-relative position error, metres.
+    pub error_m: f64,
+    /// Joint positions `error_m` sums over (frames x joints).
+    pub joints: usize,
+}
+
+/// Windows per tokeniser pass in [`tokenise_windows`]: large enough that the backend's own
+/// threads have work, small enough that passes spread over the workers.
+const TOKENISE_CHUNK: usize = 128;
+
+/// Codes and reconstruction errors of `windows` from one tokeniser pass each (the GPT's
+/// training data and the tokeniser's MPJPE used to take a pass each), chunks on parallel
+/// named workers (the element-wise parts of a pass run on one thread), results in window order.
+///
+/// # Errors
+/// When the backend cannot read codes or reconstructions back.
+pub fn tokenise_windows(
+    tok: &GaitTokenizer,
+    windows: &[&Window],
+    n: &Normalizer,
+    device: &Device,
+) -> Result<Vec<TokenisedWindow>, ModelError> {
+    let chunks: Vec<&[&Window]> = windows.chunks(TOKENISE_CHUNK).collect();
+    let parts = run_parallel(
+        &chunks,
+        "tokenise",
+        |_, chunk| tokenise_chunk(tok, chunk, n, device),
+        || ModelError::Backend("a tokenising worker stopped".into()),
+    );
+    let mut out = Vec::with_capacity(windows.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// [`tokenise_windows`] for one batch of windows of equal length.
+fn tokenise_chunk(
+    tok: &GaitTokenizer,
+    chunk: &[&Window],
+    n: &Normalizer,
+    device: &Device,
+) -> Result<Vec<TokenisedWindow>, ModelError> {
+    let (codes, recon) = tok.encode_decode(batch_tensor(chunk, device))?;
+    let recon = recon.swap_dims(1, 2); // [B, T, F]
+    let t = recon.dims()[1].max(1);
+    let rows = feature_rows(&read_floats(recon, "tokeniser reconstruction")?);
+    let per = codes[0].len() / chunk.len().max(1);
+    Ok(chunk
+        .iter()
+        .zip(rows.chunks(t))
+        .enumerate()
+        .map(|(i, (w, recon))| {
+            let (error_m, joints) = window_error(w, recon, n);
+            TokenisedWindow {
+                codes: [0, 1, 2].map(|b| codes[b][i * per..(i + 1) * per].to_vec()),
+                error_m,
+                joints,
+            }
+        })
+        .collect())
+}
+
+/// Root-relative MPJPE (mm) pooled over tokenised windows (as [`mpjpe_mm`] on the windows).
+pub fn pooled_mpjpe_mm<'a>(windows: impl IntoIterator<Item = &'a TokenisedWindow>) -> f64 {
+    let (total, count) = windows
+        .into_iter()
+        .fold((0.0, 0), |(t, c), w| (t + w.error_m, c + w.joints));
+    mpjpe_from(total, count)
 }
 
 /// Foot skating ratio over sequences (see the module notes).

@@ -19,6 +19,7 @@ pub mod losses;
 pub mod metrics;
 pub mod parallel;
 pub mod prompt;
+pub mod stage;
 pub mod style;
 pub mod tokenizer;
 pub mod training;

@@ -257,10 +257,8 @@ impl GaitTokenizer {
         [&self.vq_spatial, &self.vq_temporal, &self.vq_path]
     }
 
-    /// Encodes and quantises `x: [B, F, T]` (T a multiple of 4) and decodes it back.
-    #[must_use]
-    pub fn forward(&self, x: Tensor<3>) -> TokenizerOutput {
-        let b = x.dims()[0];
+    /// The three encoders' latents `[N, D]` of `x: [B, F, T]` and their quantisations.
+    fn quantize_all(&self, x: Tensor<3>) -> ([Tensor<2>; 3], [Quantized; 3]) {
         let zs = [
             flatten_latent(self.enc_spatial.forward(x.clone())),
             flatten_latent(self.enc_temporal.forward(frame_diff(&x))),
@@ -272,6 +270,14 @@ impl GaitTokenizer {
             cbs[1].quantize(zs[1].clone()),
             cbs[2].quantize(zs[2].clone()),
         ];
+        (zs, quantized)
+    }
+
+    /// Encodes and quantises `x: [B, F, T]` (T a multiple of 4) and decodes it back.
+    #[must_use]
+    pub fn forward(&self, x: Tensor<3>) -> TokenizerOutput {
+        let b = x.dims()[0];
+        let (zs, quantized) = self.quantize_all(x);
         let fused = Tensor::cat(
             quantized
                 .iter()
@@ -297,15 +303,27 @@ impl GaitTokenizer {
     /// # Errors
     /// When the backend cannot read the codes back.
     pub fn encode(&self, x: Tensor<3>) -> Result<[Vec<usize>; 3], ModelError> {
-        let out = self.forward(x);
-        let mut codes: [Vec<usize>; 3] = Default::default();
-        for (slot, q) in codes.iter_mut().zip(out.quantized) {
-            let v: Vec<i64> = q.indices.into_data().try_to_vec_as::<i64>().map_err(|e| {
-                ModelError::Backend(format!("tokeniser codes: cannot read the tensor: {e:?}"))
-            })?;
-            *slot = v.into_iter().map(|c| c.max(0) as usize).collect();
-        }
-        Ok(codes)
+        // Codes need the encoders and codebooks only, not the decoder.
+        read_codes(self.quantize_all(x).1)
+    }
+
+    /// Codes of `x: [B, F, T]` (as [`GaitTokenizer::encode`]) and the reconstruction
+    /// `[B, F, T]` decoded from them, from one pass through the encoders.
+    ///
+    /// # Errors
+    /// When the backend cannot read the codes back.
+    pub fn encode_decode(&self, x: Tensor<3>) -> Result<([Vec<usize>; 3], Tensor<3>), ModelError> {
+        let b = x.dims()[0];
+        let (_, quantized) = self.quantize_all(x);
+        let fused = Tensor::cat(
+            quantized
+                .iter()
+                .map(|q| unflatten_latent(q.z_q.clone(), b))
+                .collect(),
+            1,
+        );
+        let recon = self.decoder.forward(fused);
+        Ok((read_codes(quantized)?, recon))
     }
 
     /// Decodes codes (each `[B * T']`, row-major per batch item) to features `[B, F, 4 T']`.
@@ -322,4 +340,16 @@ impl GaitTokenizer {
             .collect();
         self.decoder.forward(Tensor::cat(parts, 1))
     }
+}
+
+/// The code indices of each branch's quantisation, read back to the host.
+fn read_codes(quantized: [Quantized; 3]) -> Result<[Vec<usize>; 3], ModelError> {
+    let mut codes: [Vec<usize>; 3] = Default::default();
+    for (slot, q) in codes.iter_mut().zip(quantized) {
+        let v: Vec<i64> = q.indices.into_data().try_to_vec_as::<i64>().map_err(|e| {
+            ModelError::Backend(format!("tokeniser codes: cannot read the tensor: {e:?}"))
+        })?;
+        *slot = v.into_iter().map(|c| c.max(0) as usize).collect();
+    }
+    Ok(codes)
 }

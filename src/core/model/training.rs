@@ -17,6 +17,8 @@ use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
 use super::losses::biomech_losses;
 use super::parallel::{materialise, run_shards, shards_for, sum_grads};
+pub(super) use super::stage::{Best, Plateau, check_due, check_subset, final_check_due};
+pub use super::stage::{StageConfig, StageEnd};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vq::VqEma;
 use super::{ModelError, read_floats, read_scalar};
@@ -50,104 +52,6 @@ impl Default for LossWeights {
             contact: 1.0,
         }
     }
-}
-
-/// Optimisation settings shared by both stages.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StageConfig {
-    /// Optimiser steps.
-    pub steps: usize,
-    /// Windows per batch.
-    pub batch: usize,
-    /// Adam learning rate.
-    pub lr: f64,
-    /// Measure the loss on held-out subjects' windows every this many steps (0 = never).
-    #[serde(default)]
-    pub eval_every: usize,
-    /// Stop once this many held-out measurements in a row have not improved on the best by
-    /// 0.5 % (0 = always run every step). Needs held-out subjects and `eval_every`.
-    #[serde(default)]
-    pub patience: usize,
-}
-
-impl StageConfig {
-    /// A stage of `steps` steps at `batch` and `lr`, without early stopping.
-    #[must_use]
-    pub fn fixed(steps: usize, batch: usize, lr: f64) -> Self {
-        Self {
-            steps,
-            batch,
-            lr,
-            eval_every: 0,
-            patience: 0,
-        }
-    }
-}
-
-/// How a stage ended: the held-out losses it measured and, when it stopped before its last
-/// step, why.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StageEnd {
-    /// `(step, held-out loss)` at every measurement.
-    pub heldout: Vec<(usize, f32)>,
-    /// Set when the stage stopped early: at which step, and why.
-    pub stopped: Option<String>,
-}
-
-/// Early stopping on a held-out loss plateau.
-pub(super) struct Plateau {
-    best: f32,
-    best_step: usize,
-    since: usize,
-}
-
-impl Plateau {
-    pub(super) fn new() -> Self {
-        Self {
-            best: f32::INFINITY,
-            best_step: 0,
-            since: 0,
-        }
-    }
-
-    /// Records a measurement; returns the reason to stop, if the plateau is long enough.
-    pub(super) fn record(
-        &mut self,
-        step: usize,
-        loss: f32,
-        stage: &StageConfig,
-        end: &mut StageEnd,
-    ) -> Option<String> {
-        end.heldout.push((step, loss));
-        if loss < self.best * 0.995 || !self.best.is_finite() {
-            self.best = loss;
-            self.best_step = step;
-            self.since = 0;
-            return None;
-        }
-        self.since += 1;
-        (stage.patience > 0 && self.since >= stage.patience).then(|| {
-            format!(
-                "stopped at step {step} of {}: the held-out loss ({loss:.4}) has not improved on its best ({:.4}, step {}) in {} checks every {} steps",
-                stage.steps, self.best, self.best_step, self.since, stage.eval_every
-            )
-        })
-    }
-}
-
-/// Held-out windows measured at each check: at most 256, evenly spread over the held-out
-/// subjects' windows (fixed for the run), so a check costs a few batches on any dataset size.
-pub(super) fn check_subset(heldout: &[usize]) -> Vec<usize> {
-    let step = heldout.len().div_ceil(256).max(1);
-    heldout.iter().copied().step_by(step).collect()
-}
-
-/// True at the steps where `stage` measures its held-out loss.
-pub(super) fn check_due(stage: &StageConfig, step: usize, heldout: &[usize]) -> bool {
-    !heldout.is_empty()
-        && stage.eval_every > 0
-        && step.is_multiple_of(stage.eval_every)
-        && step < stage.steps
 }
 
 /// `[B, F, T]` batch of windows on a device.
@@ -395,6 +299,7 @@ pub fn train_tokenizer(
         .each_ref()
         .map(|e| DeviceEma::from_host(e, device));
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+    let mut best = Best::new();
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training tokeniser", stage.steps as u64);
@@ -455,8 +360,10 @@ pub fn train_tokenizer(
                 .collect::<Result<Vec<_>, _>>()?;
             c.save("tokenizer", step, &model, &optim, &log, &rng, &host)?;
         }
-        if check_due(stage, step, heldout) {
-            let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device)?;
+        if check {
+            let valid = model.valid();
+            let loss = tokenizer_heldout_loss(&valid, set, heldout, device)?;
+            best.offer(step, loss, || Ok((valid, hosted(&emas)?)))?;
             if let Some(why) = plateau.record(step, loss, stage, &mut end) {
                 progress.advance(0, &why);
                 end.stopped = Some(why);
@@ -464,10 +371,21 @@ pub fn train_tokenizer(
             }
         }
     }
+    let valid = model.valid();
+    if final_check_due(stage, &end, heldout) {
+        let loss = tokenizer_heldout_loss(&valid, set, heldout, device)?;
+        end.heldout.push((stage.steps, loss));
+        best.offer(stage.steps, loss, || Ok((valid.clone(), hosted(&emas)?)))?;
+    }
     progress.finish();
-    let [a, b, c] = &emas;
-    let emas = [a.to_host()?, b.to_host()?, c.to_host()?];
-    Ok((model.valid(), emas, log, end))
+    let (model, emas) = best.into_model((valid, hosted(&emas)?), &mut end);
+    Ok((model, emas, log, end))
+}
+
+/// The device EMA statistics in their host form (what bundles and checkpoints store).
+fn hosted(emas: &[DeviceEma; 3]) -> Result<[VqEma; 3], ModelError> {
+    let [a, b, c] = emas;
+    Ok([a.to_host()?, b.to_host()?, c.to_host()?])
 }
 
 /// Mean reconstruction MSE of `heldout` windows (standardised units, as the training term).
