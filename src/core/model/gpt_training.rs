@@ -208,10 +208,5 @@ pub fn train_gpt(
         }
     }
     progress.finish();
-    // The GPT returns its last model, not the one of its lowest held-out loss (as the
-    // tokeniser does): on a reference-sized fold the step-350 model of lowest held-out
-    // cross-entropy sampled walks further from their classes than the last one (step 500:
-    // pooled Fréchet 0.75 against 0.32, Real+Synthetic accuracy 94.3 against 100 %). The
-    // held-out subjects' cross-entropy rewards spread; the fidelity measures reward classes.
     Ok((model.valid(), log, end))
 }

@@ -17,7 +17,7 @@ use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
 use super::losses::biomech_losses;
 use super::parallel::{materialise, run_shards, shards_for, sum_grads};
-pub(super) use super::stage::{Best, Plateau, check_due, check_subset, final_check_due};
+pub(super) use super::stage::{Plateau, check_due, check_subset};
 pub use super::stage::{StageConfig, StageEnd};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
 use super::vq::VqEma;
@@ -299,7 +299,6 @@ pub fn train_tokenizer(
         .each_ref()
         .map(|e| DeviceEma::from_host(e, device));
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
-    let mut best = Best::new();
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training tokeniser", stage.steps as u64);
@@ -361,9 +360,7 @@ pub fn train_tokenizer(
             c.save("tokenizer", step, &model, &optim, &log, &rng, &host)?;
         }
         if check {
-            let valid = model.valid();
-            let loss = tokenizer_heldout_loss(&valid, set, heldout, device)?;
-            best.offer(step, loss, || Ok((valid, hosted(&emas)?)))?;
+            let loss = tokenizer_heldout_loss(&model.valid(), set, heldout, device)?;
             if let Some(why) = plateau.record(step, loss, stage, &mut end) {
                 progress.advance(0, &why);
                 end.stopped = Some(why);
@@ -371,21 +368,10 @@ pub fn train_tokenizer(
             }
         }
     }
-    let valid = model.valid();
-    if final_check_due(stage, &end, heldout) {
-        let loss = tokenizer_heldout_loss(&valid, set, heldout, device)?;
-        end.heldout.push((stage.steps, loss));
-        best.offer(stage.steps, loss, || Ok((valid.clone(), hosted(&emas)?)))?;
-    }
     progress.finish();
-    let (model, emas) = best.into_model((valid, hosted(&emas)?), &mut end);
-    Ok((model, emas, log, end))
-}
-
-/// The device EMA statistics in their host form (what bundles and checkpoints store).
-fn hosted(emas: &[DeviceEma; 3]) -> Result<[VqEma; 3], ModelError> {
-    let [a, b, c] = emas;
-    Ok([a.to_host()?, b.to_host()?, c.to_host()?])
+    let [a, b, c] = &emas;
+    let emas = [a.to_host()?, b.to_host()?, c.to_host()?];
+    Ok((model.valid(), emas, log, end))
 }
 
 /// Mean reconstruction MSE of `heldout` windows (standardised units, as the training term).
