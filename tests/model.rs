@@ -621,11 +621,12 @@ fn two_frames_per_token_step_doubles_the_gait_tokens() {
 }
 
 /// Training takes the GPT's codes and the tokeniser's MPJPE from one pass per window (chunks
-/// on parallel workers); they must equal what a pass each gives.
+/// on parallel workers); each window's codes and error must be what a pass of its own gives.
 #[test]
-fn one_tokeniser_pass_gives_the_codes_and_the_mpjpe_of_separate_passes() {
+fn one_tokeniser_pass_gives_each_window_its_own_codes_and_error() {
     use pathogait::core::model::data::{Window, build_training_set};
-    use pathogait::core::model::metrics::{mpjpe_mm, pooled_mpjpe_mm, tokenise_windows};
+    use pathogait::core::model::features::{FEATURES, feature_rows, frame_joints};
+    use pathogait::core::model::metrics::{pooled_mpjpe_mm, tokenise_windows};
     use pathogait::core::model::tokenizer::TokenizerConfig;
     use pathogait::core::model::training::batch_tensor;
     let ds = common::small_demo(4);
@@ -663,19 +664,39 @@ fn one_tokeniser_pass_gives_the_codes_and_the_mpjpe_of_separate_passes() {
     assert_eq!(t.len(), all.len());
     let steps = cfg.latent_steps(plan.window.frames);
     for k in [0, 1, all.len() / 2, all.len() - 1] {
+        // Codes from the encoders alone, the error from a full forward pass of this window.
         let codes = tok.encode(batch_tensor(&all[k..=k], &dev)).unwrap();
         assert_eq!(t[k].codes, codes, "window {k}");
         assert!(t[k].codes.iter().all(|c| c.len() == steps));
+        let recon = tok
+            .forward(batch_tensor(&all[k..=k], &dev))
+            .recon
+            .swap_dims(1, 2);
+        let rows = feature_rows(&recon.into_data().try_to_vec::<f32>().unwrap());
+        let n = &set.normalizer;
+        let mut error = 0.0f64;
+        for (row, truth) in rows.iter().zip(&all[k].frames) {
+            let (pr, gt) = (
+                frame_joints(&n.invert(row), [0.0, 0.0]),
+                frame_joints(&n.invert(truth), [0.0, 0.0]),
+            );
+            for j in 0..12 {
+                let d: f32 = (0..3).map(|a| (pr[j][a] - gt[j][a]).powi(2)).sum();
+                error += f64::from(d.sqrt());
+            }
+        }
+        assert_eq!(rows.len(), plan.window.frames);
+        assert_eq!(rows[0].len(), FEATURES);
         assert_eq!(t[k].joints, 12 * plan.window.frames);
-    }
-    for part in [&all[..], &all[..40]] {
-        let separate = mpjpe_mm(&tok, part, &set.normalizer, &dev).unwrap();
-        let pooled = pooled_mpjpe_mm(&t[..part.len()]);
-        assert!(separate > 0.0, "{separate}");
         assert!(
-            (pooled - separate).abs() < 1e-4 * separate,
-            "{pooled} vs {separate}"
+            (t[k].error_m - error).abs() < 1e-4 * error,
+            "window {k}: {} vs {error}",
+            t[k].error_m
         );
     }
-    assert!(pooled_mpjpe_mm(&[]).is_nan());
+    let pooled = pooled_mpjpe_mm(&t);
+    let by_hand = 1000.0 * t.iter().map(|w| w.error_m).sum::<f64>()
+        / t.iter().map(|w| w.joints).sum::<usize>() as f64;
+    assert!(pooled > 0.0 && (pooled - by_hand).abs() < 1e-9 * by_hand);
+    assert!(pooled_mpjpe_mm(t.iter().take(0)).is_nan());
 }

@@ -326,10 +326,11 @@ pub fn train_cmd(c: &TrainCmd) -> Result<ExitCode> {
     }
     for (stage, end) in [("Tokeniser", &r.tokenizer_end), ("GPT", &r.gpt_end)] {
         if let Some((step, loss)) = end.heldout.last() {
-            println!(
-                "{stage}: held-out loss {loss:.4} at step {step}; {}",
-                end.summary()
-            );
+            let what = end
+                .stopped
+                .as_deref()
+                .unwrap_or("no plateau: ran all its steps");
+            println!("{stage}: held-out loss {loss:.4} at step {step}; {what}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -435,7 +435,7 @@ pub(crate) fn run_fold(
             ("GPT", &report.gpt_end),
         ]
         .iter()
-        .filter_map(|(n, e)| e.stopped.as_ref().map(|_| format!("{n} {}", e.summary())))
+        .filter_map(|(n, e)| e.stopped.as_ref().map(|w| format!("{n} {w}")))
         .collect(),
         results,
         generative,

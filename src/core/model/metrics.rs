@@ -47,25 +47,6 @@ fn reconstructions(
     Ok(out)
 }
 
-/// Root-relative MPJPE (mm) of the tokeniser on windows.
-///
-/// # Errors
-/// When the backend cannot read the reconstructions back.
-pub fn mpjpe_mm(
-    tok: &GaitTokenizer,
-    windows: &[&Window],
-    n: &Normalizer,
-    device: &Device,
-) -> Result<f64, ModelError> {
-    let (mut total, mut count) = (0.0f64, 0usize);
-    for (w, recon) in windows.iter().zip(reconstructions(tok, windows, device)?) {
-        let (e, c) = window_error(w, &recon, n);
-        total += e;
-        count += c;
-    }
-    Ok(mpjpe_from(total, count))
-}
-
 /// Sum of the root-relative joint position errors (m) of a reconstruction against its
 /// window, and how many joint positions it summed.
 fn window_error(w: &Window, recon: &[[f32; FEATURES]], n: &Normalizer) -> (f64, usize) {
@@ -79,15 +60,6 @@ fn window_error(w: &Window, recon: &[[f32; FEATURES]], n: &Normalizer) -> (f64, 
         }
     }
     (total, count)
-}
-
-/// Mean error in mm from a sum in metres over `count` joint positions (NaN for none).
-fn mpjpe_from(total_m: f64, count: usize) -> f64 {
-    if count == 0 {
-        f64::NAN
-    } else {
-        1000.0 * total_m / count as f64
-    }
 }
 
 /// One window through the tokeniser: its codes and how far its reconstruction is from it.
@@ -106,7 +78,7 @@ pub struct TokenisedWindow {
 const TOKENISE_CHUNK: usize = 128;
 
 /// Codes and reconstruction errors of `windows` from one tokeniser pass each (the GPT's
-/// training data and the tokeniser's MPJPE used to take a pass each), chunks on parallel
+/// training data and the tokeniser's root-relative MPJPE used to take a pass each), chunks on parallel
 /// named workers (the element-wise parts of a pass run on one thread), results in window order.
 ///
 /// # Errors
@@ -158,12 +130,16 @@ fn tokenise_chunk(
         .collect())
 }
 
-/// Root-relative MPJPE (mm) pooled over tokenised windows (as [`mpjpe_mm`] on the windows).
+/// Root-relative MPJPE (mm) pooled over tokenised windows (NaN for none).
 pub fn pooled_mpjpe_mm<'a>(windows: impl IntoIterator<Item = &'a TokenisedWindow>) -> f64 {
     let (total, count) = windows
         .into_iter()
         .fold((0.0, 0), |(t, c), w| (t + w.error_m, c + w.joints));
-    mpjpe_from(total, count)
+    if count == 0 {
+        f64::NAN
+    } else {
+        1000.0 * total / count as f64
+    }
 }
 
 /// Foot skating ratio over sequences (see the module notes).

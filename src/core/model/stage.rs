@@ -47,18 +47,6 @@ pub struct StageEnd {
     pub stopped: Option<String>,
 }
 
-impl StageEnd {
-    /// One line on how the stage ended, for reports: why it stopped, or that it ran all its
-    /// steps.
-    #[must_use]
-    pub fn summary(&self) -> String {
-        self.stopped
-            .as_deref()
-            .unwrap_or("no plateau: ran all its steps")
-            .to_string()
-    }
-}
-
 /// Early stopping on a held-out loss plateau.
 pub(super) struct Plateau {
     best: f32,
@@ -127,7 +115,6 @@ mod tests {
             ..StageConfig::fixed(400, 32, 1e-3)
         };
         let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
-        assert_eq!(end.summary(), "no plateau: ran all its steps");
         let mut stop = None;
         // 2.49 is under 0.5 % better than 2.5: not an improvement.
         for (step, loss) in [
@@ -148,7 +135,5 @@ mod tests {
             "stopped at step 200 of 400: the held-out loss (2.7000) has not improved on its best (2.5000, step 100) by 0.5 % in 2 checks every 50 steps"
         );
         assert_eq!(end.heldout.len(), 4, "step 250 never ran");
-        end.stopped = Some(why.clone());
-        assert_eq!(end.summary(), why);
     }
 }
