@@ -273,11 +273,9 @@ impl GaitTokenizer {
         (zs, quantized)
     }
 
-    /// Encodes and quantises `x: [B, F, T]` (T a multiple of 4) and decodes it back.
-    #[must_use]
-    pub fn forward(&self, x: Tensor<3>) -> TokenizerOutput {
-        let b = x.dims()[0];
-        let (zs, quantized) = self.quantize_all(x);
+    /// The reconstruction `[B, F, T]` of a batch of `b` windows from its three branches'
+    /// quantised latents (each `[B * T/r, D]`).
+    fn decode_quantized(&self, quantized: &[Quantized; 3], b: usize) -> Tensor<3> {
         let fused = Tensor::cat(
             quantized
                 .iter()
@@ -285,7 +283,15 @@ impl GaitTokenizer {
                 .collect(),
             1,
         );
-        let recon = self.decoder.forward(fused);
+        self.decoder.forward(fused)
+    }
+
+    /// Encodes and quantises `x: [B, F, T]` (T a multiple of 4) and decodes it back.
+    #[must_use]
+    pub fn forward(&self, x: Tensor<3>) -> TokenizerOutput {
+        let b = x.dims()[0];
+        let (zs, quantized) = self.quantize_all(x);
+        let recon = self.decode_quantized(&quantized, b);
         let pooled = unflatten_latent(quantized[2].z_q.clone(), b)
             .mean_dim(2)
             .squeeze_dim::<2>(2); // [B, D]
@@ -315,14 +321,7 @@ impl GaitTokenizer {
     pub fn encode_decode(&self, x: Tensor<3>) -> Result<([Vec<usize>; 3], Tensor<3>), ModelError> {
         let b = x.dims()[0];
         let (_, quantized) = self.quantize_all(x);
-        let fused = Tensor::cat(
-            quantized
-                .iter()
-                .map(|q| unflatten_latent(q.z_q.clone(), b))
-                .collect(),
-            1,
-        );
-        let recon = self.decoder.forward(fused);
+        let recon = self.decode_quantized(&quantized, b);
         Ok((read_codes(quantized)?, recon))
     }
 
