@@ -36,15 +36,17 @@ fn reconstructions(
 ) -> Result<Vec<Vec<[f32; FEATURES]>>, ModelError> {
     let mut out = Vec::with_capacity(windows.len());
     for chunk in windows.chunks(64) {
-        let recon = tok
-            .forward(batch_tensor(chunk, device))
-            .recon
-            .swap_dims(1, 2); // [B, T, F]
-        let t = recon.dims()[1].max(1);
-        let rows = feature_rows(&read_floats(recon, "tokeniser reconstruction")?);
-        out.extend(rows.chunks(t).map(<[[f32; FEATURES]]>::to_vec));
+        out.extend(window_rows(tok.forward(batch_tensor(chunk, device)).recon)?);
     }
     Ok(out)
+}
+
+/// A batch's reconstruction `[B, F, T]` as standardised feature rows, one list per window.
+fn window_rows(recon: Tensor<3>) -> Result<Vec<Vec<[f32; FEATURES]>>, ModelError> {
+    let recon = recon.swap_dims(1, 2); // [B, T, F]
+    let t = recon.dims()[1].max(1);
+    let rows = feature_rows(&read_floats(recon, "tokeniser reconstruction")?);
+    Ok(rows.chunks(t).map(<[[f32; FEATURES]]>::to_vec).collect())
 }
 
 /// Sum of the root-relative joint position errors (m) of a reconstruction against its
@@ -78,8 +80,9 @@ pub struct TokenisedWindow {
 const TOKENISE_CHUNK: usize = 128;
 
 /// Codes and reconstruction errors of `windows` from one tokeniser pass each (the GPT's
-/// training data and the tokeniser's root-relative MPJPE used to take a pass each), chunks on parallel
-/// named workers (the element-wise parts of a pass run on one thread), results in window order.
+/// training data and the tokeniser's root-relative MPJPE used to take a pass each), chunks on
+/// parallel named workers (the element-wise parts of a pass run on one thread), results in
+/// window order.
 ///
 /// # Errors
 /// When the backend cannot read codes or reconstructions back.
@@ -111,16 +114,13 @@ fn tokenise_chunk(
     device: &Device,
 ) -> Result<Vec<TokenisedWindow>, ModelError> {
     let (codes, recon) = tok.encode_decode(batch_tensor(chunk, device))?;
-    let recon = recon.swap_dims(1, 2); // [B, T, F]
-    let t = recon.dims()[1].max(1);
-    let rows = feature_rows(&read_floats(recon, "tokeniser reconstruction")?);
     let per = codes[0].len() / chunk.len().max(1);
     Ok(chunk
         .iter()
-        .zip(rows.chunks(t))
+        .zip(window_rows(recon)?)
         .enumerate()
         .map(|(i, (w, recon))| {
-            let (error_m, joints) = window_error(w, recon, n);
+            let (error_m, joints) = window_error(w, &recon, n);
             TokenisedWindow {
                 codes: [0, 1, 2].map(|b| codes[b][i * per..(i + 1) * per].to_vec()),
                 error_m,
