@@ -198,6 +198,10 @@ pub struct BenchCmd {
     /// Classifier windows per step in the classifier epochs (default: the evaluation's).
     #[arg(long)]
     classifier_batch: Option<usize>,
+    /// Generation batch sizes timed, each generating max(batch, 20) walks of 120 frames
+    /// (`--gen-batches 1,100,1000,10000` on a GPU).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 100, 1000])]
+    gen_batches: Vec<usize>,
 }
 
 fn plan_for(c: &TrainCmd) -> TrainPlan {
@@ -583,6 +587,7 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
         cpu,
         c.steps,
         c.classifier_batch,
+        &c.gen_batches,
         progress,
     )?;
     let total_s = t0.elapsed().as_secs_f64();

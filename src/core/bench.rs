@@ -258,6 +258,7 @@ pub fn learning_bench(
     cpu: bool,
     steps: usize,
     classifier_batch: Option<usize>,
+    gen_batches: &[usize],
     progress: &dyn Progress,
 ) -> Result<LearningBench, ModelError> {
     let cancel = CancelToken::new();
@@ -310,7 +311,8 @@ pub fn learning_bench(
         progress,
         &cancel,
     )?);
-    for batch in [1usize, 100, 1000] {
+    for &batch in gen_batches {
+        let batch = batch.max(1);
         let count = batch.max(20);
         let s = Sampling {
             count,
