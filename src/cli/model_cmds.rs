@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
-use pathogait::core::bench::learning_bench;
+use pathogait::core::bench::{BenchOptions, learning_bench};
 use pathogait::core::data::{Dataset, Side};
 use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::fsutil::write_atomic;
@@ -585,9 +585,11 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
         &device,
         &backend,
         cpu,
-        c.steps,
-        c.classifier_batch,
-        &c.gen_batches,
+        &BenchOptions {
+            steps: c.steps,
+            classifier_batch: c.classifier_batch,
+            gen_batches: c.gen_batches.clone(),
+        },
         progress,
     )?;
     let total_s = t0.elapsed().as_secs_f64();

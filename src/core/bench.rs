@@ -247,7 +247,28 @@ fn classifier_windows(ds: &Dataset) -> Result<(Vec<LabelledWindow>, usize), Mode
     Ok((windows, cfg.generator.window.frames))
 }
 
-/// Runs every stage on `ds` (the demo data) with `steps` timed training steps per stage.
+/// What a learning benchmark times.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Timed training steps per model (at least 3; the first is warm-up).
+    pub steps: usize,
+    /// Classifier windows per step (default: the evaluation's).
+    pub classifier_batch: Option<usize>,
+    /// Generation batch sizes, each timed on max(batch, 20) walks of 120 frames.
+    pub gen_batches: Vec<usize>,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            steps: 20,
+            classifier_batch: None,
+            gen_batches: vec![1, 100, 1000],
+        }
+    }
+}
+
+/// Runs every stage on `ds` (the demo data) as `opts` asks.
 ///
 /// # Errors
 /// A stage that fails, or data too small for a stage.
@@ -256,11 +277,10 @@ pub fn learning_bench(
     device: &Device,
     backend: &str,
     cpu: bool,
-    steps: usize,
-    classifier_batch: Option<usize>,
-    gen_batches: &[usize],
+    opts: &BenchOptions,
     progress: &dyn Progress,
 ) -> Result<LearningBench, ModelError> {
+    let (steps, classifier_batch) = (opts.steps, opts.classifier_batch);
     let cancel = CancelToken::new();
     progress.start("benchmark: matmul peak", 1);
     let peak = matmul_peak(device, cpu)?;
@@ -311,7 +331,7 @@ pub fn learning_bench(
         progress,
         &cancel,
     )?);
-    for &batch in gen_batches {
+    for &batch in &opts.gen_batches {
         let batch = batch.max(1);
         let count = batch.max(20);
         let s = Sampling {
