@@ -67,6 +67,54 @@ impl CancelToken {
 #[error("cancelled")]
 pub struct Cancelled;
 
+/// Threads that outlive one call, for work handed out many times a second (a training
+/// step's shards). Why: spawning fresh threads for every step gave each step new
+/// thread-local allocator heaps and stacks, and the kernel zeroed fresh pages for them.
+fn shard_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores())
+            .thread_name(|i| format!("pathogait-shard-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Cores this process may use (1 when that cannot be read).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// [`run_parallel`] on long-lived named workers (`pathogait-shard-N`, one per core), for work
+/// handed out many times a second; results in job order, a panicked job reports `lost()`.
+/// The CPU backend's own parallel kernels called inside a job run on the same workers.
+pub fn run_pooled<J: Sync, T: Send, E: Send>(
+    jobs: &[J],
+    work: impl Fn(usize, &J) -> Result<T, E> + Sync,
+    lost: impl Fn() -> E + Sync,
+) -> Vec<Result<T, E>> {
+    use rayon::prelude::*;
+    let guarded = |i: usize, j: &J| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i, j)))
+            .unwrap_or_else(|_| Err(lost()))
+    };
+    match shard_pool() {
+        Some(pool) if jobs.len() > 1 && cores() > 1 => pool.install(|| {
+            jobs.par_iter()
+                .enumerate()
+                .map(|(i, j)| guarded(i, j))
+                .collect()
+        }),
+        _ => jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| guarded(i, j))
+            .collect(),
+    }
+}
+
 /// Runs `work(i, &jobs[i])` for every job on up to one named thread per core the process may
 /// use (inline when there is one job or one core), each worker taking the next job as it
 /// finishes one; the results come back in job order, so what is computed never depends on
@@ -77,9 +125,7 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
     work: impl Fn(usize, &J) -> Result<T, E> + Sync,
     lost: impl Fn() -> E,
 ) -> Vec<Result<T, E>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(jobs.len());
+    let workers = cores().min(jobs.len());
     if workers <= 1 {
         return jobs.iter().enumerate().map(|(i, j)| work(i, j)).collect();
     }

@@ -21,7 +21,7 @@ use super::dropout::DropMasks;
 use super::gpt::Gpt;
 use super::vocab::PAD;
 use super::{ModelError, read_scalar};
-use crate::core::jobs::run_parallel;
+use crate::core::jobs::run_pooled;
 
 /// Sequences per shard below which splitting costs more than it gains.
 const MIN_SHARD: usize = 16;
@@ -167,9 +167,8 @@ pub fn lm_step(
             device,
         )
     };
-    let parts = run_parallel(
+    let parts = run_pooled(
         &batches,
-        "pathogait-shard",
         |i, batch| {
             // A fork has its own autodiff graph: shards never wait on each other's backward.
             let m = if batches.len() > 1 {
@@ -250,14 +249,13 @@ pub fn sum_grads<M: Module>(model: &M, parts: Vec<GradientsParams>) -> Gradients
 }
 
 /// Runs `work(i, chunk)` for every chunk on parallel workers (see
-/// [`crate::core::jobs::run_parallel`]); results in chunk order.
+/// [`crate::core::jobs::run_pooled`]); results in chunk order.
 pub fn run_shards<'a, C: Sync, T: Send>(
     chunks: &[&'a [C]],
     work: impl Fn(usize, &'a [C]) -> Result<T, ModelError> + Sync,
 ) -> Vec<Result<T, ModelError>> {
-    run_parallel(
+    run_pooled(
         chunks,
-        "pathogait-shard",
         |i, c| work(i, c),
         || ModelError::Backend("a training shard did not finish".into()),
     )
