@@ -67,51 +67,46 @@ impl CancelToken {
 #[error("cancelled")]
 pub struct Cancelled;
 
-/// Threads that outlive one call, for work handed out many times a second (a training
-/// step's shards). Why: spawning fresh threads for every step gave each step new
-/// thread-local allocator heaps and stacks, and the kernel zeroed fresh pages for them.
-fn shard_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(cores())
-            .thread_name(|i| format!("pathogait-shard-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
-
 /// Cores this process may use (1 when that cannot be read).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// [`run_parallel`] on long-lived named workers (`pathogait-shard-N`, one per core), for work
-/// handed out many times a second; results in job order, a panicked job reports `lost()`.
-/// The CPU backend's own parallel kernels called inside a job run on the same workers.
+/// [`run_parallel`] on the process's long-lived worker pool (rayon's global pool, which the
+/// CPU backend's own parallel kernels use too; named `pathogait-worker-N` when this is the
+/// first use of it), for work handed out many times a second; results in job order, a
+/// panicked job reports `lost()`.
+///
+/// Why: spawning fresh threads for every training step gave each step new thread-local
+/// allocator heaps and stacks, and the kernel zeroed fresh pages for them; a second pool
+/// beside the backend's would have its workers compete with it for the same cores.
 pub fn run_pooled<J: Sync, T: Send, E: Send>(
     jobs: &[J],
     work: impl Fn(usize, &J) -> Result<T, E> + Sync,
     lost: impl Fn() -> E + Sync,
 ) -> Vec<Result<T, E>> {
     use rayon::prelude::*;
+    static NAMED: std::sync::Once = std::sync::Once::new();
+    NAMED.call_once(|| {
+        // Fails (harmlessly) when the backend already started the pool unnamed.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("pathogait-worker-{i}"))
+            .build_global();
+    });
     let guarded = |i: usize, j: &J| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i, j)))
             .unwrap_or_else(|_| Err(lost()))
     };
-    match shard_pool() {
-        Some(pool) if jobs.len() > 1 && cores() > 1 => pool.install(|| {
-            jobs.par_iter()
-                .enumerate()
-                .map(|(i, j)| guarded(i, j))
-                .collect()
-        }),
-        _ => jobs
-            .iter()
+    if jobs.len() > 1 && cores() > 1 {
+        jobs.par_iter()
             .enumerate()
             .map(|(i, j)| guarded(i, j))
-            .collect(),
+            .collect()
+    } else {
+        jobs.iter()
+            .enumerate()
+            .map(|(i, j)| guarded(i, j))
+            .collect()
     }
 }
 
