@@ -118,7 +118,7 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
     jobs: &[J],
     thread_name: &str,
     work: impl Fn(usize, &J) -> Result<T, E> + Sync,
-    lost: impl Fn() -> E,
+    lost: impl Fn() -> E + Sync,
 ) -> Vec<Result<T, E>> {
     let workers = cores().min(jobs.len());
     if workers <= 1 {
@@ -129,14 +129,18 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
         jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for w in 0..workers {
-            let (next, slots, work) = (&next, &slots, &work);
+            let (next, slots, work, lost) = (&next, &slots, &work, &lost);
             let spawned = std::thread::Builder::new()
                 .name(format!("{thread_name}-{w}"))
                 .spawn_scoped(scope, move || {
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(job) = jobs.get(k) else { break };
-                        let r = work(k, job);
+                        // A panic stays inside its job: the scope would otherwise re-raise it
+                        // in the caller once every worker ended.
+                        let r =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k, job)))
+                                .unwrap_or_else(|_| Err(lost()));
                         if let Ok(mut s) = slots[k].lock() {
                             *s = Some(r);
                         }
@@ -155,4 +159,58 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
                 .unwrap_or_else(|| Err(lost()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn both_runners_return_results_in_job_order_and_report_a_panicked_job_as_lost() {
+        let jobs: Vec<u64> = (0..40).collect();
+        let square = |_: usize, x: &u64| -> Result<u64, String> {
+            assert!(*x != 13, "job 13 fails on purpose");
+            Ok(x * x)
+        };
+        let pooled = run_pooled(&jobs, square, || "lost".to_string());
+        let spawned = run_parallel(&jobs, "test-job", square, || "lost".to_string());
+        for out in [pooled, spawned] {
+            assert_eq!(out.len(), 40);
+            for (i, r) in out.iter().enumerate() {
+                let want = if i == 13 {
+                    Err("lost".to_string())
+                } else {
+                    Ok((i * i) as u64)
+                };
+                assert_eq!(r, &want, "job {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn pooled_work_runs_on_threads_that_outlive_each_call() {
+        // ThreadIds are never reused, so threads spawned per call would give new ids each time.
+        let jobs = [0u8; 4];
+        let mut seen = HashSet::new();
+        for _ in 0..20 {
+            for id in run_pooled(
+                &jobs,
+                |_, _| Ok::<_, ()>(std::thread::current().id()),
+                || (),
+            ) {
+                seen.insert(id);
+            }
+        }
+        let most = if cores() > 1 {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        assert!(
+            seen.len() <= most,
+            "{} threads over 20 calls, at most {most} expected",
+            seen.len()
+        );
+    }
 }
