@@ -258,16 +258,6 @@ pub struct BenchOptions {
     pub gen_batches: Vec<usize>,
 }
 
-impl Default for BenchOptions {
-    fn default() -> Self {
-        Self {
-            steps: 20,
-            classifier_batch: None,
-            gen_batches: vec![1, 100, 1000],
-        }
-    }
-}
-
 /// Runs every stage on `ds` (the demo data) as `opts` asks.
 ///
 /// # Errors

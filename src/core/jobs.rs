@@ -72,6 +72,18 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
+/// `work(i, job)`, with a panic kept inside the job: it reports `lost()` instead of unwinding
+/// into the caller (`std::thread::scope` and rayon would re-raise it there).
+fn guarded<J, T, E>(
+    work: &impl Fn(usize, &J) -> Result<T, E>,
+    lost: &impl Fn() -> E,
+    i: usize,
+    job: &J,
+) -> Result<T, E> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i, job)))
+        .unwrap_or_else(|_| Err(lost()))
+}
+
 /// [`run_parallel`] on the process's long-lived worker pool (rayon's global pool, which the
 /// CPU backend's own parallel kernels use too; named `pathogait-worker-N` when this is the
 /// first use of it), for work handed out many times a second; results in job order, a
@@ -93,19 +105,15 @@ pub fn run_pooled<J: Sync, T: Send, E: Send>(
             .thread_name(|i| format!("pathogait-worker-{i}"))
             .build_global();
     });
-    let guarded = |i: usize, j: &J| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i, j)))
-            .unwrap_or_else(|_| Err(lost()))
-    };
     if jobs.len() > 1 && cores() > 1 {
         jobs.par_iter()
             .enumerate()
-            .map(|(i, j)| guarded(i, j))
+            .map(|(i, j)| guarded(&work, &lost, i, j))
             .collect()
     } else {
         jobs.iter()
             .enumerate()
-            .map(|(i, j)| guarded(i, j))
+            .map(|(i, j)| guarded(&work, &lost, i, j))
             .collect()
     }
 }
@@ -122,7 +130,11 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
 ) -> Vec<Result<T, E>> {
     let workers = cores().min(jobs.len());
     if workers <= 1 {
-        return jobs.iter().enumerate().map(|(i, j)| work(i, j)).collect();
+        return jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| guarded(&work, &lost, i, j))
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<Result<T, E>>>> =
@@ -136,11 +148,7 @@ pub fn run_parallel<J: Sync, T: Send, E: Send>(
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(job) = jobs.get(k) else { break };
-                        // A panic stays inside its job: the scope would otherwise re-raise it
-                        // in the caller once every worker ended.
-                        let r =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k, job)))
-                                .unwrap_or_else(|_| Err(lost()));
+                        let r = guarded(work, lost, k, job);
                         if let Ok(mut s) = slots[k].lock() {
                             *s = Some(r);
                         }
