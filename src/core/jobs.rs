@@ -68,7 +68,8 @@ impl CancelToken {
 pub struct Cancelled;
 
 /// Cores this process may use (1 when that cannot be read).
-fn cores() -> usize {
+#[must_use]
+pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 

@@ -110,10 +110,7 @@ fn probe(kind: DeviceKind) -> Option<Device> {
 
 /// The CPU backend's description: Flex, on how many threads.
 fn cpu_description() -> String {
-    format!(
-        "CPU (Flex, {} threads)",
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    )
+    format!("CPU (Flex, {} threads)", crate::core::jobs::cores())
 }
 
 /// Picks the device for `choice` and says which it is (printed by the CLI, shown in the studio).
