@@ -6,9 +6,17 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-/// mimalloc keeps freed tensor buffers for reuse; glibc's malloc handed megabyte-sized ones
-/// back to the kernel after every operation, and the page faults of getting them again took
-/// about a tenth of a training step.
+/// jemalloc keeps freed tensor buffers for reuse, and never hands them back to the kernel (its
+/// purge settings are fixed at build time in `.cargo/config.toml`): glibc's malloc returned
+/// megabyte-sized buffers after every operation, mimalloc a second after their last use, and the
+/// page faults of getting them again (the kernel zeroing each page) took a tenth to a sixth of a
+/// training fold.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// mimalloc where jemalloc does not build (MSVC).
+#[cfg(target_env = "msvc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

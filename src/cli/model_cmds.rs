@@ -594,8 +594,14 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
     )?;
     let total_s = t0.elapsed().as_secs_f64();
     let rss = pathogait::core::bench::peak_rss_mib();
+    let faults = pathogait::core::bench::minor_page_faults();
     if c.json {
-        let v = serde_json::json!({ "bench": r, "total_seconds": total_s, "peak_rss_mib": rss });
+        let v = serde_json::json!({
+            "bench": r,
+            "total_seconds": total_s,
+            "peak_rss_mib": rss,
+            "minor_page_faults": faults,
+        });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -636,6 +642,9 @@ pub fn bench_cmd(c: &BenchCmd) -> Result<ExitCode> {
     println!("Total {total_s:.1} s, data preparation and model setup included");
     if let Some(m) = rss {
         println!("Peak memory (VmHWM): {m:.0} MiB");
+    }
+    if let Some(f) = faults {
+        println!("Page faults (minor, the kernel zeroing fresh pages): {f}");
     }
     Ok(ExitCode::SUCCESS)
 }
