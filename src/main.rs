@@ -9,7 +9,7 @@ use clap::Parser as _;
 /// jemalloc keeps freed tensor buffers for reuse, and never hands them back to the kernel (its
 /// purge settings are fixed at build time in `.cargo/config.toml`): glibc's malloc returned
 /// megabyte-sized buffers after every operation, mimalloc a second after their last use, and the
-/// page faults of getting them again (the kernel zeroing each page) took a tenth to a sixth of a
+/// page faults of getting them again (the kernel zeroing each page) took up to a fifth of a
 /// training fold.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
