@@ -85,6 +85,64 @@ fn guarded<J, T, E>(
         .unwrap_or_else(|_| Err(lost()))
 }
 
+/// Starts rayon's global pool (named `pathogait-worker-N`) if nothing has yet. Threads inherit
+/// their creator's CPU priority, so the pool must not first be started by a worker that
+/// [`with_idle_workers`] lowered: every later training step would then run at that priority.
+fn pool_ready() {
+    static NAMED: std::sync::Once = std::sync::Once::new();
+    NAMED.call_once(|| {
+        // Fails (harmlessly) when the backend already started the pool unnamed.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("pathogait-worker-{i}"))
+            .build_global();
+    });
+}
+
+/// Lowers the calling thread's CPU priority to the lowest there is (Linux: nice 19), so the
+/// kernel gives it only time that threads of normal priority leave idle. True when it could;
+/// elsewhere nothing changes (there the call would set the whole process's priority).
+fn lower_own_priority() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // PRIO_PROCESS with no id is the calling thread on Linux (nice values are per thread).
+        rustix::process::setpriority_process(None, 19).is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Runs `foreground()` on this thread while `background(w)` runs on `workers` named threads of
+/// the lowest CPU priority, and returns `foreground`'s value once every background worker has
+/// returned. Background work takes only what the foreground leaves idle (a training step that
+/// keeps 1.6 of 2 cores busy leaves 0.4 of a core; on 16 cores, most of them), so it never
+/// slows the foreground down. A panicking background worker ends there; it does not unwind
+/// into the caller (whatever it did not finish, the caller's own bookkeeping must notice).
+pub fn with_idle_workers<T>(
+    workers: usize,
+    thread_name: &str,
+    background: impl Fn(usize) + Sync,
+    foreground: impl FnOnce() -> T,
+) -> T {
+    pool_ready();
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let background = &background;
+            // A worker that cannot start leaves its share to the others (or to the caller).
+            let _ = std::thread::Builder::new()
+                .name(format!("{thread_name}-{w}"))
+                .spawn_scoped(scope, move || {
+                    lower_own_priority();
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        background(w);
+                    }));
+                });
+        }
+        foreground()
+    })
+}
+
 /// [`run_parallel`] on the process's long-lived worker pool (rayon's global pool, which the
 /// CPU backend's own parallel kernels use too; named `pathogait-worker-N` when this is the
 /// first use of it), for work handed out many times a second; results in job order, a
@@ -99,13 +157,7 @@ pub fn run_pooled<J: Sync, T: Send, E: Send>(
     lost: impl Fn() -> E + Sync,
 ) -> Vec<Result<T, E>> {
     use rayon::prelude::*;
-    static NAMED: std::sync::Once = std::sync::Once::new();
-    NAMED.call_once(|| {
-        // Fails (harmlessly) when the backend already started the pool unnamed.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("pathogait-worker-{i}"))
-            .build_global();
-    });
+    pool_ready();
     if jobs.len() > 1 && cores() > 1 {
         jobs.par_iter()
             .enumerate()
@@ -194,6 +246,59 @@ mod tests {
                 };
                 assert_eq!(r, &want, "job {i}");
             }
+        }
+    }
+
+    /// The nice value of the calling thread (field 19 of `/proc/thread-self/stat`).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name (field 2) may hold spaces; fields after its closing parenthesis.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn idle_workers_run_beside_the_foreground_at_the_lowest_priority_and_keep_panics() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::mpsc;
+        let ran = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<()>();
+        let tx = std::sync::Mutex::new(tx);
+        #[cfg(target_os = "linux")]
+        let before = own_nice();
+        let out = with_idle_workers(
+            3,
+            "test-idle",
+            |w| {
+                #[cfg(target_os = "linux")]
+                assert_eq!(own_nice(), 19, "worker {w} runs at the lowest priority");
+                ran.fetch_add(1, Ordering::SeqCst);
+                tx.lock().unwrap().send(()).unwrap();
+                assert!(w != 1, "worker 1 fails on purpose");
+            },
+            || {
+                // The foreground sees the background run while it is still running.
+                for _ in 0..3 {
+                    rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+                }
+                42
+            },
+        );
+        assert_eq!(out, 42);
+        assert_eq!(ran.load(Ordering::SeqCst), 3);
+        #[cfg(target_os = "linux")]
+        {
+            assert_eq!(own_nice(), before, "the caller keeps its priority");
+            // The shared pool was started at normal priority, not by a lowered worker.
+            let pool: Vec<i64> = run_pooled(&[0u8; 4], |_, _| Ok::<_, ()>(own_nice()), || ())
+                .into_iter()
+                .flatten()
+                .collect();
+            assert!(
+                pool.iter().all(|n| *n == before),
+                "pool nice values {pool:?}"
+            );
         }
     }
 

@@ -22,7 +22,7 @@ use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::evenly_spaced;
 use crate::core::model::dropout::DropMasks;
 use crate::core::model::features::FEATURES;
-use crate::core::model::parallel::materialise;
+use crate::core::model::parallel::{materialise, seeded};
 use crate::core::model::{ModelError, read_floats, read_scalar};
 
 /// Classifier architecture.
@@ -274,10 +274,6 @@ impl Net {
     }
 }
 
-/// Seeding the backend and drawing initial weights happen under this lock: the CPU backend's
-/// generator is process-wide, and classifiers of one fold train on several threads at once.
-static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// What training did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FitLog {
@@ -359,15 +355,11 @@ pub fn train_classifier(
     cancel: &CancelToken,
 ) -> Result<(Classifier, FitLog), ModelError> {
     let ad = device.clone().autodiff();
-    let model = {
-        let _turn = INIT
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ad.seed(seed);
+    let model = seeded(&ad, seed, || {
         let net = Net::new(kind, cfg, classes, &ad);
         materialise(&net);
         net
-    };
+    });
     let fit = Fit {
         kind,
         cfg,

@@ -1,6 +1,11 @@
 //! Step 4 of a fold: every classifier trained on every condition (Real, Synthetic only,
 //! Real+Synthetic, Baseline only, Real+Baseline on parallel workers, each Synthetic only
 //! classifier fine-tuned on the real windows right after it) and tested on the held-out walks.
+//! The conditions without generated windows train while the generator does (step 3), on the
+//! cores it leaves idle.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +15,9 @@ use super::classifier::{
 };
 use super::config::EvalConfig;
 use super::{Condition, Prefixed};
-use crate::core::jobs::{CancelToken, Progress, run_parallel};
+use crate::core::jobs::{
+    CancelToken, NoProgress, Progress, cores, run_parallel, with_idle_workers,
+};
 use crate::core::model::ModelError;
 
 /// One classifier trained on one condition, tested on a fold.
@@ -85,30 +92,121 @@ fn classify(
     Ok(confusion)
 }
 
-/// Step 4: every (classifier, condition) pair, trained on parallel workers (their small
-/// recurrent kernels keep one core busy each). Returns the results in job order and the
-/// real-data classifier whose features the generative measures use (the GRU when there is one).
-pub(super) fn fold_classifiers<'p>(
-    sets: &ConditionSets<'_>,
+/// Steps 3 and 4 of a fold, overlapped. The (classifier, condition) jobs that need no
+/// generated windows (Real, Baseline only, Real+Baseline) start at once on background workers
+/// of the lowest CPU priority, while `synthesise` trains the fold's generator and makes its
+/// windows on this thread; they use what the generator leaves idle (its steps keep about 1.6
+/// of 2 cores busy, 4-5 of 16) without slowing it down. Once the windows exist, the jobs not
+/// yet started and those that need the windows run on workers of normal priority (their
+/// small recurrent kernels keep one core busy each). `early` holds every window set but the
+/// model's. Returns what `synthesise` made, the results in job order and the real-data
+/// classifier whose features the generative measures use (the GRU when there is one). The
+/// schedule never changes a result: each job seeds its own weights and dropout.
+#[allow(clippy::too_many_arguments)] // run_fold is the one caller
+pub(super) fn fold_classifiers<'p, S>(
+    early: &ConditionSets<'_>,
+    synthesise: impl FnOnce() -> Result<(S, Vec<LabelledWindow>), ModelError>,
     cfg: &EvalConfig,
     nc: usize,
     fold_no: usize,
     device: &burn::tensor::Device,
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
-) -> Result<(Vec<ConditionResult>, Option<Classifier>), ModelError> {
-    let jobs: Vec<(usize, ClassifierKind, Condition)> = cfg
+) -> Result<(S, Vec<ConditionResult>, Option<Classifier>), ModelError> {
+    let jobs: Vec<Job> = cfg
         .classifiers
         .iter()
         .enumerate()
         .flat_map(|(ki, &kind)| Condition::ALL.map(|c| (ki, kind, c)))
         .filter(|j| j.2 != Condition::PretrainFinetune)
         .collect();
-    let trained = train_conditions(&jobs, sets, cfg, nc, fold_no, device, prefix, cancel)?;
+    let ctx = JobContext {
+        cfg,
+        nc,
+        fold_no,
+        device,
+        prefix,
+    };
+    let slots: Vec<Mutex<Option<Result<JobDone, ModelError>>>> =
+        jobs.iter().map(|_| Mutex::new(None)).collect();
+    let store = |k: usize, r: Result<JobDone, ModelError>| {
+        if let Ok(mut s) = slots[k].lock() {
+            *s = Some(r);
+        }
+    };
+    // Jobs the background workers may still take; `None` once the generator is done.
+    let idle_order: VecDeque<usize> = costliest_first(&jobs, early)
+        .into_iter()
+        .filter(|&k| !jobs[k].2.uses_model())
+        .collect();
+    let workers = cores().min(idle_order.len());
+    let queue = Mutex::new(Some(idle_order));
+    let take = || -> Option<usize> { queue.lock().ok()?.as_mut()?.pop_front() };
+    // Stops the background jobs when the fold fails or is cancelled before they finish.
+    let stop = CancelToken::new();
+    let made = with_idle_workers(
+        workers,
+        "pathogait-classify-idle",
+        |_| {
+            while let Some(k) = take() {
+                // Quiet: the generator's stages hold the progress display meanwhile.
+                store(k, ctx.run(&jobs, k, early, &NoProgress, &stop));
+            }
+        },
+        || {
+            let made = synthesise();
+            let left: Vec<usize> = queue
+                .lock()
+                .ok()
+                .and_then(|mut q| q.take())
+                .map(|q| q.into_iter().collect())
+                .unwrap_or_default();
+            let (s, model_w) = match made {
+                Ok(m) => m,
+                Err(e) => {
+                    stop.cancel();
+                    return Err(e);
+                }
+            };
+            let sets = ConditionSets {
+                model: &model_w,
+                ..*early
+            };
+            let late: Vec<usize> = costliest_first(&jobs, &sets)
+                .into_iter()
+                .filter(|k| left.contains(k) || jobs[*k].2.uses_model())
+                .collect();
+            let done = run_parallel(
+                &late,
+                "pathogait-classify",
+                |_, &k| {
+                    let p = prefix(&format!("{} · {}", jobs[k].1.name(), jobs[k].2.name()));
+                    ctx.run(&jobs, k, &sets, &p, cancel)
+                },
+                || ModelError::Backend("a classifier worker did not finish".into()),
+            );
+            for (&k, r) in late.iter().zip(done) {
+                store(k, r);
+            }
+            if cancel.is_cancelled() {
+                stop.cancel();
+            }
+            Ok(s)
+        },
+    );
+    let made = made?;
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
     let mut tuned = Vec::new();
-    for ((_, kind, cond), (done, fine)) in jobs.iter().zip(trained) {
+    for ((_, kind, cond), slot) in jobs.iter().zip(slots) {
+        let r = slot
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(|| Err(ModelError::Backend("a classifier job was lost".into())));
+        if cancel.is_cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let (done, fine) = r?;
         tuned.extend(fine);
         let Some((clf, result)) = done else { continue };
         results.push(result);
@@ -117,7 +215,7 @@ pub(super) fn fold_classifiers<'p>(
         }
     }
     results.extend(tuned);
-    Ok((results, feature_net))
+    Ok((made, results, feature_net))
 }
 
 /// Fine-tunes a classifier pretrained on the synthetic windows (`pre` is its result) on the
@@ -159,6 +257,7 @@ fn finetune_condition(
 }
 
 /// The window sets a fold's classifiers train and test on.
+#[derive(Clone, Copy)]
 pub(super) struct ConditionSets<'a> {
     pub(super) real: &'a [LabelledWindow],
     pub(super) model: &'a [LabelledWindow],
@@ -237,68 +336,58 @@ fn train_condition(
 /// the real windows.
 type JobDone = (Trained, Option<ConditionResult>);
 
-/// Runs [`train_condition`] for every job on parallel workers (one per core), the costliest
-/// first (so that no long job starts last and leaves the other cores idle), a Synthetic only
-/// classifier's fine-tuning on the real windows in the same job right after it (as a stage
-/// of its own it ran alone while the other cores idled); results come back in job order, so
-/// the report does not depend on the schedule.
-#[allow(clippy::too_many_arguments)] // as train_condition
-fn train_conditions<'p>(
-    jobs: &[(usize, ClassifierKind, Condition)],
-    sets: &ConditionSets,
-    cfg: &EvalConfig,
+/// One (classifier index, classifier, condition) job of a fold.
+type Job = (usize, ClassifierKind, Condition);
+
+/// What every job of a fold shares.
+struct JobContext<'c, 'p> {
+    cfg: &'c EvalConfig,
     nc: usize,
     fold_no: usize,
-    device: &burn::tensor::Device,
-    prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
-    cancel: &CancelToken,
-) -> Result<Vec<JobDone>, ModelError> {
-    let order = costliest_first(jobs, sets);
-    let done = run_parallel(
-        &order,
-        "pathogait-classify",
-        |_, &k| {
-            let job = jobs[k];
-            let p = prefix(&format!("{} · {}", job.1.name(), job.2.name()));
-            if cancel.is_cancelled() {
-                return Err(ModelError::Cancelled);
+    device: &'c burn::tensor::Device,
+    prefix: &'c (dyn Fn(&str) -> Prefixed<'p> + Sync),
+}
+
+impl JobContext<'_, '_> {
+    /// Runs [`train_condition`] for job `k`; a Synthetic only classifier is fine-tuned on the
+    /// real windows in the same job, right after it (as a stage of its own it ran alone while
+    /// the other cores idled).
+    fn run(
+        &self,
+        jobs: &[Job],
+        k: usize,
+        sets: &ConditionSets,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<JobDone, ModelError> {
+        let job = jobs[k];
+        if cancel.is_cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let (cfg, nc, fold_no) = (self.cfg, self.nc, self.fold_no);
+        let trained = train_condition(job, sets, cfg, nc, fold_no, self.device, progress, cancel)?;
+        let tuned = match (&trained, job.2) {
+            (Some((start, pre)), Condition::Synthetic) => {
+                let p = (self.prefix)(&format!(
+                    "{} · {}",
+                    job.1.name(),
+                    Condition::PretrainFinetune.name()
+                ));
+                Some(finetune_condition(
+                    job.0, start, pre, sets, cfg, nc, fold_no, &p, cancel,
+                )?)
             }
-            let trained = train_condition(job, sets, cfg, nc, fold_no, device, &p, cancel)?;
-            let tuned = match (&trained, job.2) {
-                (Some((start, pre)), Condition::Synthetic) => {
-                    let p = prefix(&format!(
-                        "{} · {}",
-                        job.1.name(),
-                        Condition::PretrainFinetune.name()
-                    ));
-                    let r =
-                        finetune_condition(job.0, start, pre, sets, cfg, nc, fold_no, &p, cancel);
-                    Some(r?)
-                }
-                _ => None,
-            };
-            Ok((trained, tuned))
-        },
-        || ModelError::Backend("a classifier worker did not finish".into()),
-    );
-    let mut slots: Vec<Option<Result<JobDone, ModelError>>> = jobs.iter().map(|_| None).collect();
-    for (&k, r) in order.iter().zip(done) {
-        slots[k] = Some(r);
+            _ => None,
+        };
+        Ok((trained, tuned))
     }
-    slots
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(ModelError::Backend("a classifier job was lost".into()))))
-        .collect()
 }
 
 /// Job indices, the costliest first: training windows (an epoch draws at most
 /// `epoch_windows` of them, but larger sets also take more epochs to settle; a Synthetic only
 /// job adds the real windows its fine-tuning trains on) times the architecture's cost per
 /// window as `bench` measures it (LSTM > GRU > CNN). Ties keep job order.
-fn costliest_first(
-    jobs: &[(usize, ClassifierKind, Condition)],
-    sets: &ConditionSets,
-) -> Vec<usize> {
+fn costliest_first(jobs: &[Job], sets: &ConditionSets) -> Vec<usize> {
     let windows = |c: Condition| -> usize {
         let own: usize = sets.parts(c).iter().map(|p| p.len()).sum();
         own + if c == Condition::Synthetic {

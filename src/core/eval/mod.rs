@@ -72,6 +72,15 @@ impl Condition {
         }
     }
 
+    /// True when the condition trains on the generator's windows (so it waits for them).
+    #[must_use]
+    pub fn uses_model(self) -> bool {
+        matches!(
+            self,
+            Self::Synthetic | Self::RealSynthetic | Self::PretrainFinetune
+        )
+    }
+
     /// True when the condition includes the real training walks.
     #[must_use]
     pub fn uses_real(self) -> bool {

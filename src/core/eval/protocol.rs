@@ -8,7 +8,8 @@
 //!    number of jitter/time-warp baseline windows from the fit subjects' real windows.
 //! 4. Train each classifier on Real, Synthetic only, Real+Synthetic, Baseline only and
 //!    Real+Baseline, fine-tune the Synthetic only one on the real windows; test on the held-out
-//!    subjects' walks (one prediction per walk). See [`super::conditions`].
+//!    subjects' walks (one prediction per walk). The conditions without generated windows
+//!    train during step 3, on the cores the generator leaves idle. See [`super::conditions`].
 //! 5. Measure the synthetic sets: Fréchet distance in the real-data GRU's feature space per
 //!    class, diversity, prior adherence, foot skating and bone-length error.
 
@@ -291,11 +292,7 @@ fn synthetic_windows<'w>(
         .collect()
 }
 
-/// A fold's generator, its windows and the baseline's `(class, window)` pairs.
-type FoldSynthetic = (GaitGenerator, Vec<ModelWindow>, Vec<(usize, RawWindow)>);
-
-/// Step 3: the generator trained on the fit subjects and its windows, and the same number of
-/// jitter/time-warp baseline windows from the fit subjects' real windows.
+/// Step 3: the generator trained on the fit subjects and its windows.
 #[allow(clippy::too_many_arguments)] // run_fold is the one caller
 fn fold_synthetic<'p>(
     ds: &Dataset,
@@ -307,7 +304,7 @@ fn fold_synthetic<'p>(
     backend: &str,
     prefix: &(dyn Fn(&str) -> Prefixed<'p> + Sync),
     cancel: &CancelToken,
-) -> Result<FoldSynthetic, ModelError> {
+) -> Result<(GaitGenerator, Vec<ModelWindow>), ModelError> {
     let fit_ds = Dataset::new(
         format!("{} (fold {}: fit subjects)", ds.name, fold_no + 1),
         fit.iter().map(|&i| ds.sequences[i].clone()).collect(),
@@ -334,6 +331,17 @@ fn fold_synthetic<'p>(
         &prefix("synthetic"),
         cancel,
     )?;
+    Ok((g, model))
+}
+
+/// Step 3's baseline: as many jitter/time-warp windows per class as the generator makes, from
+/// the fit subjects' real windows.
+fn fold_baseline(
+    prep: &Prepared,
+    fit: &[usize],
+    fold_no: usize,
+    cfg: &EvalConfig,
+) -> Vec<(usize, RawWindow)> {
     let sources: Vec<(usize, &[[f32; FEATURES]])> = fit
         .iter()
         .flat_map(|&i| {
@@ -341,14 +349,13 @@ fn fold_synthetic<'p>(
             prep.windows[i].1.iter().map(move |w| (c, w.as_slice()))
         })
         .collect();
-    let base = baseline_windows(
+    baseline_windows(
         &sources,
         prep.classes.len(),
         cfg.synthetic_per_class,
         &cfg.baseline,
         cfg.seed ^ 0xba5e ^ fold_no as u64,
-    );
-    Ok((g, model, base))
+    )
 }
 
 /// Runs one fold (the steps of the module notes). `prep` comes from
@@ -375,24 +382,31 @@ pub(crate) fn run_fold(
         inner: progress,
         prefix: format!("fold {} · {s}", fold_no + 1),
     };
-    let (g, model, base) = fold_synthetic(
-        ds, prep, &split.fit, fold_no, cfg, device, backend, &prefix, cancel,
-    )?;
     let n = ds.sequences.len();
-    let model_w = synthetic_windows(model.iter().map(|(c, w, _)| (*c, w)), &norm, n);
+    let base = fold_baseline(prep, &split.fit, fold_no, cfg);
     let base_w = synthetic_windows(base.iter().map(|(c, w)| (*c, w)), &norm, n);
     let val_r: Vec<&LabelledWindow> = real_val.iter().collect();
     let test_r: Vec<&LabelledWindow> = real_test.iter().collect();
-    let sets = ConditionSets {
+    // Every window set but the model's, which the generator makes while the classifiers that
+    // need none of it train (step 4 overlaps step 3).
+    let early = ConditionSets {
         real: &real_fit,
-        model: &model_w,
+        model: &[],
         baseline: &base_w,
         val: &val_r,
         test: &test_r,
     };
+    let synthesise = || -> Result<_, ModelError> {
+        let (g, model) = fold_synthetic(
+            ds, prep, &split.fit, fold_no, cfg, device, backend, &prefix, cancel,
+        )?;
+        let model_w = synthetic_windows(model.iter().map(|(c, w, _)| (*c, w)), &norm, n);
+        Ok(((g, model), model_w))
+    };
     let nc = prep.classes.len();
-    let (results, feature_net) =
-        fold_classifiers(&sets, cfg, nc, fold_no, device, &prefix, cancel)?;
+    let ((g, model), results, feature_net) = fold_classifiers(
+        &early, synthesise, cfg, nc, fold_no, device, &prefix, cancel,
+    )?;
     // 5. Synthetic data quality.
     let generative = measure(
         prep,

@@ -11,7 +11,7 @@ use super::ModelError;
 use super::checkpoint::StageCheckpoint;
 use super::data::{TrainingSet, augment};
 use super::gpt::{Gpt, GptConfig};
-use super::parallel::{lm_mean_loss, lm_step, materialise};
+use super::parallel::{lm_mean_loss, lm_step, materialise, seeded};
 use super::training::{
     LOSS_READ_EVERY, Plateau, StageConfig, StageEnd, StepLog, check_due, check_subset, read_due,
     read_pending,
@@ -115,14 +115,16 @@ pub fn train_gpt(
         return Err(ModelError::Data("no training windows".into()));
     }
     let ad = device.clone().autodiff();
-    // Weight initialisation and dropout draw from the backend's generator: seed it so a run
-    // is repeatable (the seed may be process-wide, see `Device::seed`).
-    ad.seed(seed);
-    let mut model = cfg.init(&ad);
-    if let Some(path) = init {
-        model = model.load_gpt2(path)?.0;
-    }
-    materialise(&model);
+    // Weight initialisation draws from the backend's process-wide generator: seeded, so a run
+    // is repeatable, and under the lock other threads' models are built under.
+    let mut model = seeded(&ad, seed, || -> Result<Gpt, ModelError> {
+        let mut m = cfg.init(&ad);
+        if let Some(path) = init {
+            m = m.load_gpt2(path)?.0;
+        }
+        materialise(&m);
+        Ok(m)
+    })?;
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let prompt_len = set.vocab.prompt_len();

@@ -232,6 +232,23 @@ pub fn materialise<M: Module>(model: &M) {
     model.visit(&mut Touch);
 }
 
+/// Seeding the backend and drawing a model's initial weights happen under this lock.
+static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Seeds the backend's generator with `seed` and runs `build` (which makes a model and calls
+/// [`materialise`] on it) under one process-wide lock. The CPU backend's generator is
+/// process-wide and models train on several threads at once (a fold's classifiers beside
+/// each other and beside its generator): without the lock another thread could reseed the
+/// generator or draw from it between this seed and these draws, and the weights would depend
+/// on the thread schedule.
+pub fn seeded<T>(device: &Device, seed: u64, build: impl FnOnce() -> T) -> T {
+    let _turn = INIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    device.seed(seed);
+    build()
+}
+
 /// Gradients of several shards summed parameter by parameter, in order.
 #[must_use]
 pub fn sum_grads<M: Module>(model: &M, parts: Vec<GradientsParams>) -> GradientsParams {

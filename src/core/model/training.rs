@@ -16,7 +16,7 @@ use super::data::{TrainingSet, Window};
 use super::ema::DeviceEma;
 use super::features::{FEATURES, Normalizer};
 use super::losses::biomech_losses;
-use super::parallel::{materialise, run_shards, shards_for, sum_grads};
+use super::parallel::{materialise, run_shards, seeded, shards_for, sum_grads};
 pub(super) use super::stage::{Plateau, check_due, check_subset};
 pub use super::stage::{StageConfig, StageEnd};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig, TokenizerOutput};
@@ -272,11 +272,13 @@ pub fn train_tokenizer(
         return Err(ModelError::Data("no training windows".into()));
     }
     let ad = device.clone().autodiff();
-    // Weight initialisation and dropout draw from the backend's generator: seed it so a run
-    // is repeatable (the seed may be process-wide, see `Device::seed`).
-    ad.seed(seed);
-    let mut model = cfg.init(&ad);
-    materialise(&model);
+    // Weight initialisation draws from the backend's process-wide generator: seeded, so a run
+    // is repeatable, and under the lock other threads' models are built under.
+    let mut model = seeded(&ad, seed, || {
+        let m = cfg.init(&ad);
+        materialise(&m);
+        m
+    });
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut host_emas = cfg.codes.map(|k| VqEma::new(k, cfg.latent));

@@ -29,6 +29,7 @@ use crate::core::data::{CommonJoint, Dataset, GaitSequence, Provenance};
 use crate::core::jobs::{CancelToken, Progress};
 use crate::core::math::{norm, quantile, sub};
 use crate::core::model::features::{FEATURES, Normalizer, features_to_sequence, sequence_features};
+use crate::core::model::parallel::{materialise, seeded};
 use crate::core::model::{ModelError, read_floats, read_scalar};
 
 mod store;
@@ -328,8 +329,13 @@ pub fn train_twin(
         )));
     }
     let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let mut mae = Mae::new(cfg, &ad);
+    // Seeded under the lock other threads' models are built under (the studio may train a
+    // twin while an evaluation trains its classifiers).
+    let mut mae = seeded(&ad, cfg.seed, || {
+        let m = Mae::new(cfg, &ad);
+        materialise(&m);
+        m
+    });
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let n = cfg.frames * JOINTS;
