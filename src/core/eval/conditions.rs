@@ -95,8 +95,8 @@ fn classify(
 /// Steps 3 and 4 of a fold, overlapped. The (classifier, condition) jobs that need no
 /// generated windows (Real, Baseline only, Real+Baseline) start at once on background workers
 /// of the lowest CPU priority, while `synthesise` trains the fold's generator and makes its
-/// windows on this thread; they use what the generator leaves idle (its steps keep about 1.6
-/// of 2 cores busy, 4-5 of 16) without slowing it down. Once the windows exist, the jobs not
+/// windows on this thread; they get only CPU time the generator leaves idle (it keeps about 1.8
+/// of 2 cores busy, 4-5 of 16; beside them it ran 3-6 % slower on 2 cores). Once the windows exist, the jobs not
 /// yet started and those that need the windows run on workers of normal priority (their
 /// small recurrent kernels keep one core busy each). `early` holds every window set but the
 /// model's. Returns what `synthesise` made, the results in job order and the real-data
