@@ -117,8 +117,9 @@ fn lower_own_priority() -> bool {
 /// the lowest CPU priority, and returns `foreground`'s value once every background worker has
 /// returned. Background work gets only CPU time the foreground leaves idle (a fold's generator
 /// keeps about 1.8 of 2 cores busy; of 16 cores, 4-5). The foreground still shares caches and
-/// memory with it: a fold's generator ran 3-6 % slower beside it on 2 cores. A panicking background worker ends there; it does not unwind
-/// into the caller (whatever it did not finish, the caller's own bookkeeping must notice).
+/// memory with it: a fold's generator ran 3-6 % slower beside it on 2 cores. A panicking
+/// background worker ends there; it does not unwind into the caller (whatever it did not
+/// finish, the caller's own bookkeeping must notice).
 pub fn with_idle_workers<T>(
     workers: usize,
     thread_name: &str,

@@ -96,9 +96,9 @@ fn classify(
 /// generated windows (Real, Baseline only, Real+Baseline) start at once on background workers
 /// of the lowest CPU priority, while `synthesise` trains the fold's generator and makes its
 /// windows on this thread; they get only CPU time the generator leaves idle (it keeps about 1.8
-/// of 2 cores busy, 4-5 of 16; beside them it ran 3-6 % slower on 2 cores). Once the windows exist, the jobs not
-/// yet started and those that need the windows run on workers of normal priority (their
-/// small recurrent kernels keep one core busy each). `early` holds every window set but the
+/// of 2 cores busy, 4-5 of 16; beside them it ran 3-6 % slower on 2 cores). Once the windows
+/// exist, the jobs not yet started and those that need the windows run on workers of normal
+/// priority (their small recurrent kernels keep one core busy each). `early` holds every window set but the
 /// model's. Returns what `synthesise` made, the results in job order and the real-data
 /// classifier whose features the generative measures use (the GRU when there is one). The
 /// schedule never changes a result: each job seeds its own weights and dropout.
@@ -195,6 +195,9 @@ pub(super) fn fold_classifiers<'p, S>(
         },
     );
     let made = made?;
+    if cancel.is_cancelled() {
+        return Err(ModelError::Cancelled);
+    }
     let mut results = Vec::new();
     let mut feature_net: Option<Classifier> = None;
     let mut tuned = Vec::new();
@@ -203,9 +206,6 @@ pub(super) fn fold_classifiers<'p, S>(
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .unwrap_or_else(|| Err(ModelError::Backend("a classifier job was lost".into())));
-        if cancel.is_cancelled() {
-            return Err(ModelError::Cancelled);
-        }
         let (done, fine) = r?;
         tuned.extend(fine);
         let Some((clf, result)) = done else { continue };
