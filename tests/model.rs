@@ -566,6 +566,7 @@ fn classifier_free_guidance_is_deterministic_and_changes_the_samples() {
         }
         p => panic!("{p:?}"),
     }
+    random_starts(&g, &prompt);
     let bad = Sampling {
         guidance: f32::NAN,
         ..Sampling::default()
@@ -574,6 +575,58 @@ fn classifier_free_guidance_is_deterministic_and_changes_the_samples() {
         generate(&g, &prompt, &bad, &NoProgress, &CancelToken::new()),
         Err(ModelError::Prompt(_))
     ));
+}
+
+/// `random_start`: each walk is cut from the walk continued for half a window, at an offset
+/// of its own that its provenance names, with and without guidance; the same seed gives the
+/// same walks and the same offsets.
+fn random_starts(g: &GaitGenerator, prompt: &Prompt) {
+    let m = &g.manifest;
+    let steps = m.tokenizer.latent_steps(m.window.frames);
+    let continued = (steps + steps / 2) * m.tokenizer.downsample;
+    let run = |guidance: f32| {
+        let s = Sampling {
+            count: 12,
+            frames: 50,
+            seed: 4,
+            guidance,
+            random_start: true,
+            ..Sampling::default()
+        };
+        generate(g, prompt, &s, &NoProgress, &CancelToken::new()).unwrap()
+    };
+    let offsets = |walks: &[pathogait::core::data::GaitSequence]| -> Vec<usize> {
+        walks
+            .iter()
+            .map(|q| {
+                assert_eq!(q.frames(), 50);
+                assert!(q.positions.iter().all(|p| p.iter().all(|x| x.is_finite())));
+                let Provenance::Generated { sampling, .. } = &q.provenance else {
+                    panic!("generated provenance");
+                };
+                let tail = format!(" of a {continued}-frame walk (random start)");
+                let end = sampling
+                    .find(&tail)
+                    .unwrap_or_else(|| panic!("no '{tail}' in {sampling}"));
+                let head = &sampling[..end];
+                let off: usize = head[head.rfind("cut from frame ").unwrap() + 15..]
+                    .parse()
+                    .unwrap();
+                assert!(off + m.window.frames <= continued, "{off}");
+                off
+            })
+            .collect()
+    };
+    let (a, again, guided) = (run(1.0), run(1.0), run(3.0));
+    assert_eq!(a.sequences, again.sequences, "same seed, same output");
+    let offs = offsets(&a.sequences);
+    assert!(
+        offs.iter().any(|o| *o != offs[0]),
+        "walks start at different points: {offs:?}"
+    );
+    // The offsets are drawn apart from the sampler: guidance changes the walks, not them.
+    assert_eq!(offsets(&guided.sequences), offs);
+    assert_ne!(a.sequences[0].positions, guided.sequences[0].positions);
 }
 
 #[test]

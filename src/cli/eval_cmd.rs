@@ -47,6 +47,11 @@ pub struct SyntheticArgs {
     /// drawn per window, instead of the decoder's average build.
     #[arg(long)]
     subject_bodies: bool,
+    /// Start each synthetic window at a random point of its stride, as real windows cut from
+    /// longer walks do: the generator continues each walk for half a window and the window is
+    /// cut from it at a seeded offset.
+    #[arg(long)]
+    random_start: bool,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +193,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
             top_p: c.top_p,
             guidance: c.guidance,
             subject_bodies: c.synthetic.subject_bodies,
+            random_start: c.synthetic.random_start,
             ..EvalConfig::default().sampling
         },
         ..EvalConfig::default()

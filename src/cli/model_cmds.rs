@@ -148,6 +148,10 @@ pub struct GenerateCmd {
     /// per walk, instead of the decoder's average build (named in the provenance).
     #[arg(long)]
     subject_bodies: bool,
+    /// Start each walk at a random point of its stride: the model continues the walk for half
+    /// a window and the frames are cut from it at a seeded offset (named in the provenance).
+    #[arg(long)]
+    random_start: bool,
     /// Prompt each walk with the values (severity, descriptor bins, side) of one of the
     /// model's training walks of the class, using every one before repeating one, instead of
     /// the prompt options (with --subject-bodies, that walk's subject's build).
@@ -442,6 +446,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             augment: c.augment,
             guidance: c.guidance,
             subject_bodies: c.subject_bodies,
+            random_start: c.random_start,
         };
         let out = if c.like_training_walks {
             generate_like(&g, class, &s, &Bars::default(), &CancelToken::new())?

@@ -26,6 +26,8 @@ pub struct SyntheticKnobs {
     pub like_fit_walks: bool,
     /// Give each synthetic window the build of one of the fit subjects.
     pub subject_bodies: bool,
+    /// Start each synthetic window at a random point of its stride.
+    pub random_start: bool,
 }
 
 /// Evaluation panel state.
@@ -133,6 +135,7 @@ impl EvaluationState {
                 like_fit_walks: self.synthetic.like_fit_walks,
                 sampling: Sampling {
                     subject_bodies: self.synthetic.subject_bodies,
+                    random_start: self.synthetic.random_start,
                     ..EvalConfig::default().sampling
                 },
                 ..EvalConfig::default()
@@ -237,6 +240,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             .on_disabled_hover_text("Walks prompted like the real walks take their values from them");
             ui.checkbox(&mut k.subject_bodies, "subjects' builds")
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
+            ui.checkbox(&mut k.random_start, "random start")
+                .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

@@ -366,6 +366,10 @@ fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {
                     ui.checkbox(&mut s.subject_bodies, "a training subject's per walk")
                         .on_hover_text("Give each walk the bone lengths of one of the model's training subjects, drawn per walk from the seed, instead of the decoder's average build (named in each walk's provenance)");
                     ui.end_row();
+                    ui.label("start");
+                    ui.checkbox(&mut s.random_start, "anywhere in the stride")
+                        .on_hover_text("Continue each walk for half a window and cut the frames from it at a seeded offset, so walks start at any point of the stride as real recordings do (named in each walk's provenance)");
+                    ui.end_row();
                 });
         });
 }

@@ -99,7 +99,9 @@ mod tests {
         // change it, or every fold saved by an earlier version would rerun.
         let off = ron::to_string(&EvalConfig::default()).unwrap();
         assert!(
-            !off.contains("like_fit_walks") && !off.contains("subject_bodies"),
+            !off.contains("like_fit_walks")
+                && !off.contains("subject_bodies")
+                && !off.contains("random_start"),
             "{off}"
         );
         let mut cfg = EvalConfig {
@@ -107,9 +109,12 @@ mod tests {
             ..EvalConfig::default()
         };
         cfg.sampling.subject_bodies = true;
+        cfg.sampling.random_start = true;
         let on = ron::to_string(&cfg).unwrap();
         assert!(
-            on.contains("like_fit_walks:true") && on.contains("subject_bodies:true"),
+            on.contains("like_fit_walks:true")
+                && on.contains("subject_bodies:true")
+                && on.contains("random_start:true"),
             "{on}"
         );
         let back: EvalConfig = ron::from_str(&on).unwrap();

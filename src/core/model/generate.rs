@@ -50,6 +50,13 @@ pub struct Sampling {
     /// [`super::style`]). No effect with a model saved before builds were recorded.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub subject_bodies: bool,
+    /// Start each walk at a seeded random point of its stride, as real windows cut from
+    /// longer walks do: the GPT continues the walk for half a window more (seeing the prompt
+    /// and the last half window of gait tokens, as a training window that starts mid-walk),
+    /// and the window is cut from the longer walk at an offset drawn per walk. Off, every
+    /// walk starts where the GPT's first tokens put it, and those favour the common starts.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub random_start: bool,
 }
 
 impl Default for Sampling {
@@ -64,6 +71,7 @@ impl Default for Sampling {
             augment: 0.0,
             guidance: 1.0,
             subject_bodies: false,
+            random_start: false,
         }
     }
 }
@@ -327,7 +335,15 @@ fn generate_batch(
             m.vocab.prompt_tokens(&augment(&v, s.augment, r))
         })
         .collect();
-    sample_tokens(g, s, &mut tokens, &mut rngs, cancel)?;
+    let window_steps = m.tokenizer.latent_steps(m.window.frames);
+    sample_tokens(g, s, &mut tokens, &mut rngs, 0, 3 * window_steps, cancel)?;
+    let extra_steps = continuation_steps(g, s);
+    if extra_steps > 0 {
+        // The continuation sees the prompt and the last half window, so the GPT's context
+        // holds exactly one window's tokens, as in training.
+        let keep = 3 * (window_steps - extra_steps);
+        sample_tokens(g, s, &mut tokens, &mut rngs, keep, 3 * extra_steps, cancel)?;
+    }
     // L2G: tokens back to codebook indices, per branch, row-major per sample.
     let mut codes: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for t in &tokens {
@@ -341,14 +357,25 @@ fn generate_batch(
     let feats = g.tokenizer.decode(&codes, b, device).swap_dims(1, 2); // [B, T, F]
     let t = feats.dims()[1];
     let rows = feature_rows(&read_floats(feats, "decoding generated tokens")?);
+    // With a continuation, T is longer than the window: each walk's window starts at an
+    // offset of its own (a stream apart from the sampler's, so the tokens do not change).
+    let frames = m.window.frames.min(t);
     Ok((0..b)
         .map(|i| {
+            let index = start + i;
+            let off = if t > frames {
+                ChaCha8Rng::seed_from_u64(s.seed.wrapping_add(index as u64) ^ 0x5747_a127)
+                    .random_range(0..=t - frames)
+            } else {
+                0
+            };
             let walk = DecodedWalk {
-                index: start + i,
+                index,
                 side: sides[i],
                 mirror: mirrored[i],
                 request: walks.map(|w| &w[i]),
-                rows: &rows[i * t..(i + 1) * t],
+                rows: &rows[i * t + off..i * t + off + frames],
+                start: (t > frames).then_some((off, t)),
             };
             finish_walk(g, prompt, expanded, s, &walk)
         })
@@ -365,6 +392,8 @@ struct DecodedWalk<'a> {
     request: Option<&'a WalkRequest>,
     /// Standardised feature rows.
     rows: &'a [[f32; FEATURES]],
+    /// With a continuation: the first frame of `rows` in the continued walk, and its frames.
+    start: Option<(usize, usize)>,
 }
 
 /// A decoded walk as a sequence: de-standardised, mirrored back, given a build, resampled to
@@ -398,6 +427,9 @@ fn finish_walk(
             r.values.severity_bin, r.values.bins
         )
     });
+    let start_note = w.start.map_or_else(String::new, |(off, t)| {
+        format!("; cut from frame {off} of a {t}-frame walk (random start)")
+    });
     // Arms swing with the decoded legs where the training walks had arms.
     let arms = arm_targets(expanded, &m.vocab, &m.class_priors, severity, w.side);
     let arm_note = arms.map_or_else(String::new, |r| {
@@ -411,7 +443,7 @@ fn finish_walk(
         prompt: expanded.text.clone(),
         seed,
         sampling: format!(
-            "temperature {} top-k {} top-p {} guidance {}{like_note}{body_note}{arm_note}",
+            "temperature {} top-k {} top-p {} guidance {}{like_note}{body_note}{start_note}{arm_note}",
             s.temperature, s.top_k, s.top_p, s.guidance
         ),
     };
@@ -456,19 +488,41 @@ fn subject_body(
     )
 }
 
-/// Extends every prompt in `tokens` with the model's gait tokens, one latent step's code per
-/// position (spatial, temporal, pathological in turn), sampling each sequence with its own
-/// generator; with guidance, a null-prompt pass over the same tokens shifts the logits.
+/// Latent steps sampled past the window for [`Sampling::random_start`]: half a window (about
+/// one stride at the default 64 frames), or none.
+fn continuation_steps(g: &GaitGenerator, s: &Sampling) -> usize {
+    if s.random_start {
+        g.manifest.tokenizer.latent_steps(g.manifest.window.frames) / 2
+    } else {
+        0
+    }
+}
+
+/// Extends every sequence in `tokens` (prompt, then the gait tokens sampled so far) by `steps`
+/// gait tokens, one latent step's code per position (spatial, temporal, pathological in
+/// turn), sampling each sequence with its own generator. The GPT sees the prompt and the last
+/// `keep` gait tokens (all of them on the first call, `keep` 0, when there are none), from
+/// position 0, as a training window that starts there. With guidance, a null-prompt pass
+/// over the same gait tokens shifts the logits.
 fn sample_tokens(
     g: &GaitGenerator,
     s: &Sampling,
     tokens: &mut [Vec<usize>],
     rngs: &mut [ChaCha8Rng],
+    keep: usize,
+    steps: usize,
     cancel: &CancelToken,
 ) -> Result<(), ModelError> {
     let m = &g.manifest;
     let b = tokens.len();
-    let steps = 3 * m.tokenizer.latent_steps(m.window.frames);
+    let p = m.vocab.prompt_len();
+    let done = tokens.first().map_or(0, |t| t.len().saturating_sub(p));
+    if keep > done || p + keep + steps > g.gpt.context() {
+        return Err(ModelError::Prompt(format!(
+            "sampling {steps} gait tokens after {keep} of {done}: more than the model's context of {}",
+            g.gpt.context()
+        )));
+    }
     let input = |feed: &[Vec<usize>]| {
         let l = feed.first().map_or(0, Vec::len);
         let flat: Vec<i64> = feed
@@ -478,12 +532,17 @@ fn sample_tokens(
         Tensor::<2, Int>::from_data(TensorData::new(flat, [b, l]), &g.device)
     };
     let mut cache = KvCache::default();
-    // The prompt goes in whole; afterwards only the newest token each step (KV cache).
-    let mut feed: Vec<Vec<usize>> = tokens.to_vec();
+    // The prompt and kept tokens go in whole; afterwards only the newest token each step
+    // (KV cache).
+    let context = |head: &[usize], t: &[usize]| -> Vec<usize> {
+        head.iter().chain(&t[t.len() - keep..]).copied().collect()
+    };
+    let mut feed: Vec<Vec<usize>> = tokens.iter().map(|t| context(&t[..p], t)).collect();
     // Guidance runs a second, null-prompt pass over the same sampled gait tokens.
     let guided = (s.guidance - 1.0).abs() > f32::EPSILON;
     let mut ucache = KvCache::default();
-    let mut ufeed: Vec<Vec<usize>> = vec![m.vocab.null_prompt(); b];
+    let null = m.vocab.null_prompt();
+    let mut ufeed: Vec<Vec<usize>> = tokens.iter().map(|t| context(&null, t)).collect();
     for step in 0..steps {
         if cancel.is_cancelled() {
             return Err(ModelError::Cancelled);
@@ -507,7 +566,7 @@ fn sample_tokens(
                 b * v
             )));
         }
-        let range = m.vocab.code_range(CodeKind::ORDER[step % 3]);
+        let range = m.vocab.code_range(CodeKind::ORDER[(done + step) % 3]);
         for (i, t) in tokens.iter_mut().enumerate() {
             let next = sample_token(&last[i * v..(i + 1) * v], range, s, &mut rngs[i]);
             t.push(next);
@@ -530,12 +589,22 @@ pub fn generation_flops(g: &GaitGenerator, s: &Sampling) -> f64 {
     for k in 1..steps {
         gpt += m.gpt.forward_flops(s.count, 1, prompt + k);
     }
+    // A continuation feeds the prompt and half a window whole, then one token per step.
+    let extra = 3 * continuation_steps(g, s);
+    if extra > 0 {
+        let keep = steps - extra;
+        gpt += m.gpt.forward_flops(s.count, prompt + keep, prompt + keep);
+        for k in 1..extra {
+            gpt += m.gpt.forward_flops(s.count, 1, prompt + keep + k);
+        }
+    }
     let passes = if (s.guidance - 1.0).abs() > f32::EPSILON {
         2.0
     } else {
         1.0
     };
-    passes * gpt + m.tokenizer.decode_flops(s.count, m.window.frames)
+    let decoded = m.window.frames + continuation_steps(g, s) * m.tokenizer.downsample.max(1);
+    passes * gpt + m.tokenizer.decode_flops(s.count, decoded)
 }
 
 #[cfg(test)]
