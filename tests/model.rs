@@ -567,6 +567,7 @@ fn classifier_free_guidance_is_deterministic_and_changes_the_samples() {
         p => panic!("{p:?}"),
     }
     random_starts(&g, &prompt);
+    matched_variance(&g, &prompt);
     let bad = Sampling {
         guidance: f32::NAN,
         ..Sampling::default()
@@ -627,6 +628,41 @@ fn random_starts(g: &GaitGenerator, prompt: &Prompt) {
     // The offsets are drawn apart from the sampler: guidance changes the walks, not them.
     assert_eq!(offsets(&guided.sequences), offs);
     assert_ne!(a.sequences[0].positions, guided.sequences[0].positions);
+}
+
+/// `match_variance`: the model carries a fitted filter (one scale per feature), the walks it
+/// filters differ from the plain ones only in that, and their provenance says so.
+fn matched_variance(g: &GaitGenerator, prompt: &Prompt) {
+    let v = &g.manifest.variance;
+    assert!(!v.is_empty(), "fitted at training");
+    let (lo, hi) = v.scale_range();
+    assert!(
+        (1.0 / 3.0..=3.0).contains(&lo) && lo <= hi && hi <= 3.0,
+        "{lo} {hi}"
+    );
+    let s = Sampling {
+        count: 4,
+        frames: 64,
+        seed: 8,
+        ..Sampling::default()
+    };
+    let plain = generate(g, prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    let on = Sampling {
+        match_variance: true,
+        ..s
+    };
+    let matched = generate(g, prompt, &on, &NoProgress, &CancelToken::new()).unwrap();
+    for (a, b) in plain.sequences.iter().zip(&matched.sequences) {
+        assert_ne!(a.positions, b.positions);
+        assert!(b.positions.iter().all(|p| p.iter().all(|x| x.is_finite())));
+        let Provenance::Generated { sampling, .. } = &b.provenance else {
+            panic!("generated provenance");
+        };
+        assert!(
+            sampling.contains("decoder variance matched to the training windows"),
+            "{sampling}"
+        );
+    }
 }
 
 #[test]

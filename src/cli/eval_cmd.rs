@@ -52,6 +52,10 @@ pub struct SyntheticArgs {
     /// cut from it at a seeded offset.
     #[arg(long)]
     random_start: bool,
+    /// Move each decoded feature's mean and variance to the fit windows' (the decoder's global
+    /// variance compensation: its reconstructions vary less than the data).
+    #[arg(long)]
+    match_variance: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
             guidance: c.guidance,
             subject_bodies: c.synthetic.subject_bodies,
             random_start: c.synthetic.random_start,
+            match_variance: c.synthetic.match_variance,
             ..EvalConfig::default().sampling
         },
         ..EvalConfig::default()

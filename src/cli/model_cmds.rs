@@ -152,6 +152,10 @@ pub struct GenerateCmd {
     /// a window and the frames are cut from it at a seeded offset (named in the provenance).
     #[arg(long)]
     random_start: bool,
+    /// Move each decoded feature's mean and variance to the training windows' (the decoder's
+    /// global variance compensation: its reconstructions vary less than the data).
+    #[arg(long)]
+    match_variance: bool,
     /// Prompt each walk with the values (severity, descriptor bins, side) of one of the
     /// model's training walks of the class, using every one before repeating one, instead of
     /// the prompt options (with --subject-bodies, that walk's subject's build).
@@ -447,6 +451,7 @@ pub fn generate_cmd(c: &GenerateCmd) -> Result<ExitCode> {
             guidance: c.guidance,
             subject_bodies: c.subject_bodies,
             random_start: c.random_start,
+            match_variance: c.match_variance,
         };
         let out = if c.like_training_walks {
             generate_like(&g, class, &s, &Bars::default(), &CancelToken::new())?

@@ -28,6 +28,8 @@ pub struct SyntheticKnobs {
     pub subject_bodies: bool,
     /// Start each synthetic window at a random point of its stride.
     pub random_start: bool,
+    /// Match the decoded features' variance to the fit windows'.
+    pub match_variance: bool,
 }
 
 /// Evaluation panel state.
@@ -136,6 +138,7 @@ impl EvaluationState {
                 sampling: Sampling {
                     subject_bodies: self.synthetic.subject_bodies,
                     random_start: self.synthetic.random_start,
+                    match_variance: self.synthetic.match_variance,
                     ..EvalConfig::default().sampling
                 },
                 ..EvalConfig::default()
@@ -242,6 +245,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
             ui.checkbox(&mut k.random_start, "random start")
                 .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
+            ui.checkbox(&mut k.match_variance, "match variance")
+                .on_hover_text("Move each decoded feature's mean and variance to the fit windows' (the decoder's global variance compensation: its reconstructions vary less than the data)");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

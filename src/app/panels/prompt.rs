@@ -370,6 +370,10 @@ fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {
                     ui.checkbox(&mut s.random_start, "anywhere in the stride")
                         .on_hover_text("Continue each walk for half a window and cut the frames from it at a seeded offset, so walks start at any point of the stride as real recordings do (named in each walk's provenance)");
                     ui.end_row();
+                    ui.label("variance");
+                    ui.checkbox(&mut s.match_variance, "match the training windows'")
+                        .on_hover_text("Move each decoded feature's mean and variance to the training windows' (the decoder's global variance compensation: its reconstructions vary less than the data; named in each walk's provenance)");
+                    ui.end_row();
                 });
         });
 }

@@ -22,6 +22,7 @@ use super::metrics::{
 use super::style::{SubjectStyle, subject_styles};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
+use super::variance::VarianceMatch;
 use super::vocab::Vocab;
 use super::vq::{CodeUsage, VqEma, code_usage};
 use crate::core::biomech::priors::GroupPriors;
@@ -203,6 +204,10 @@ pub struct Manifest {
     /// (for [`super::generate::generate_like`]). Empty in older bundles.
     #[serde(default)]
     pub subjects: Vec<SubjectStyle>,
+    /// The decoder's variance compensation, fitted on the training windows (applied with
+    /// [`super::generate::Sampling`]'s `match_variance`). Empty in older bundles.
+    #[serde(default, skip_serializing_if = "VarianceMatch::is_empty")]
+    pub variance: VarianceMatch,
 }
 
 /// A loaded generator.
@@ -615,6 +620,7 @@ pub fn train(
         class_priors: std::mem::take(&mut set.priors.classes),
         report,
         subjects: training_subjects(ds, &set),
+        variance: VarianceMatch::fit(train_idx.iter().map(|&i| &tokenised[i].moments)),
     };
     Ok(GaitGenerator {
         manifest,

@@ -57,6 +57,11 @@ pub struct Sampling {
     /// walk starts where the GPT's first tokens put it, and those favour the common starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub random_start: bool,
+    /// Move each decoded feature's mean and variance to the training windows' (the decoder's
+    /// global variance compensation, see [`super::variance`]): the decoder's reconstructions
+    /// vary less than the data. No effect with a model saved before it was fitted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub match_variance: bool,
 }
 
 impl Default for Sampling {
@@ -72,6 +77,7 @@ impl Default for Sampling {
             guidance: 1.0,
             subject_bodies: false,
             random_start: false,
+            match_variance: false,
         }
     }
 }
@@ -406,11 +412,16 @@ fn finish_walk(
     w: &DecodedWalk<'_>,
 ) -> GaitSequence {
     let m = &g.manifest;
+    let matched = s.match_variance && !m.variance.is_empty();
     let decoded: Vec<[f32; FEATURES]> = w
         .rows
         .iter()
         .map(|r| {
-            let f = m.normalizer.invert(r);
+            let f = if matched {
+                m.normalizer.invert(&m.variance.apply(r))
+            } else {
+                m.normalizer.invert(r)
+            };
             if w.mirror { mirror_frame(&f) } else { f }
         })
         .collect();
@@ -427,6 +438,12 @@ fn finish_walk(
             r.values.severity_bin, r.values.bins
         )
     });
+    let variance_note = if matched {
+        let (lo, hi) = m.variance.scale_range();
+        format!("; decoder variance matched to the training windows (x{lo:.2}-{hi:.2})")
+    } else {
+        String::new()
+    };
     let start_note = w.start.map_or_else(String::new, |(off, t)| {
         format!("; cut from frame {off} of a {t}-frame walk (random start)")
     });
@@ -443,7 +460,7 @@ fn finish_walk(
         prompt: expanded.text.clone(),
         seed,
         sampling: format!(
-            "temperature {} top-k {} top-p {} guidance {}{like_note}{body_note}{start_note}{arm_note}",
+            "temperature {} top-k {} top-p {} guidance {}{like_note}{body_note}{start_note}{variance_note}{arm_note}",
             s.temperature, s.top_k, s.top_p, s.guidance
         ),
     };

@@ -20,6 +20,7 @@ use super::data::Window;
 use super::features::{FEATURES, Normalizer, feature_rows, frame_joints};
 use super::tokenizer::GaitTokenizer;
 use super::training::batch_tensor;
+use super::variance::Moments;
 use super::vocab::DESCRIPTORS;
 use super::{ModelError, read_floats};
 use crate::core::biomech::analyse;
@@ -73,6 +74,9 @@ pub struct TokenisedWindow {
     pub error_m: f64,
     /// Joint positions `error_m` sums over (frames x joints).
     pub joints: usize,
+    /// Per-feature sums of the window and its reconstruction (the decoder's variance
+    /// compensation is fitted on them).
+    pub moments: Moments,
 }
 
 /// Windows per tokeniser pass in [`tokenise_windows`]: large enough that the backend's own
@@ -125,6 +129,7 @@ fn tokenise_chunk(
                 codes: [0, 1, 2].map(|b| codes[b][i * per..(i + 1) * per].to_vec()),
                 error_m,
                 joints,
+                moments: Moments::of(&w.frames, &recon),
             }
         })
         .collect())

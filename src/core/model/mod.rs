@@ -23,6 +23,7 @@ pub mod stage;
 pub mod style;
 pub mod tokenizer;
 pub mod training;
+pub mod variance;
 pub mod vocab;
 pub mod vq;
 

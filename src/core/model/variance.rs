@@ -1,0 +1,204 @@
+//! Global variance compensation of the tokeniser's decoder.
+//!
+//! A decoder trained on a mean-squared error regresses towards the mean: its reconstructions
+//! of the training windows vary less than the windows (on the demo data they keep about 90 %
+//! of the real windows' diversity), and so do the walks it decodes from sampled codes. Speech
+//! synthesis met the same over-smoothing and answered it with global variance compensation
+//! (Toda & Tokuda 2007; Silén et al. 2012 as a post-filter): after training, each feature of
+//! the generated output is moved and scaled so its mean and variance over the training data
+//! match the data's. [`VarianceMatch`] is that post-filter, fitted per feature on the
+//! standardised training windows and their reconstructions.
+
+use serde::{Deserialize, Serialize};
+
+use super::features::FEATURES;
+
+/// Scales are kept within this factor of 1: a feature the decoder flattened almost entirely is
+/// noise, not signal, once blown up.
+const MAX_SCALE: f64 = 3.0;
+
+/// Per-feature sums of one window and its reconstruction (standardised units), to pool over
+/// many windows without keeping their frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Frames summed.
+    pub frames: usize,
+    /// Sum and sum of squares of the window's features.
+    pub real: [[f64; FEATURES]; 2],
+    /// Sum and sum of squares of the reconstruction's features.
+    pub recon: [[f64; FEATURES]; 2],
+}
+
+impl Moments {
+    /// The sums of `real` frames and their reconstruction `recon` (frames beyond the shorter
+    /// of the two are left out).
+    #[must_use]
+    pub fn of(real: &[[f32; FEATURES]], recon: &[[f32; FEATURES]]) -> Self {
+        let mut m = Self {
+            frames: 0,
+            real: [[0.0; FEATURES]; 2],
+            recon: [[0.0; FEATURES]; 2],
+        };
+        for (a, b) in real.iter().zip(recon) {
+            m.frames += 1;
+            for f in 0..FEATURES {
+                let (x, y) = (f64::from(a[f]), f64::from(b[f]));
+                m.real[0][f] += x;
+                m.real[1][f] += x * x;
+                m.recon[0][f] += y;
+                m.recon[1][f] += y * y;
+            }
+        }
+        m
+    }
+}
+
+/// Mean and SD of one feature from pooled sums (SD 0 for fewer than two frames).
+fn mean_sd(sum: f64, sq: f64, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = sum / n as f64;
+    let var = if n > 1 {
+        ((sq - n as f64 * mean * mean) / (n - 1) as f64).max(0.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// Per-feature post-filter of decoded rows (standardised units): `real_mean + scale * (x -
+/// recon_mean)`. Empty (a model trained before it existed) leaves rows as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VarianceMatch {
+    /// Mean of each feature over the training windows.
+    pub real_mean: Vec<f32>,
+    /// Mean of each feature over their reconstructions.
+    pub recon_mean: Vec<f32>,
+    /// SD of the windows over SD of the reconstructions, per feature, within 1/3..3.
+    pub scale: Vec<f32>,
+}
+
+impl VarianceMatch {
+    /// Fits the filter on the pooled moments of training windows; empty for no frames.
+    #[must_use]
+    pub fn fit<'a>(windows: impl IntoIterator<Item = &'a Moments>) -> Self {
+        let mut total = Moments::of(&[], &[]);
+        for w in windows {
+            total.frames += w.frames;
+            for k in 0..2 {
+                for f in 0..FEATURES {
+                    total.real[k][f] += w.real[k][f];
+                    total.recon[k][f] += w.recon[k][f];
+                }
+            }
+        }
+        if total.frames < 2 {
+            return Self::default();
+        }
+        let mut out = Self::default();
+        for f in 0..FEATURES {
+            let (rm, rs) = mean_sd(total.real[0][f], total.real[1][f], total.frames);
+            let (cm, cs) = mean_sd(total.recon[0][f], total.recon[1][f], total.frames);
+            // A feature the decoder outputs as a constant has no variance to rescale.
+            let scale = if cs > 1e-6 && rs > 1e-6 {
+                (rs / cs).clamp(1.0 / MAX_SCALE, MAX_SCALE)
+            } else {
+                1.0
+            };
+            out.real_mean.push(rm as f32);
+            out.recon_mean.push(cm as f32);
+            out.scale.push(scale as f32);
+        }
+        out
+    }
+
+    /// Whether there is no filter (models trained before it existed).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.scale.len() != FEATURES
+            || self.real_mean.len() != FEATURES
+            || self.recon_mean.len() != FEATURES
+    }
+
+    /// `row` with each feature's mean and variance moved to the training windows'.
+    #[must_use]
+    pub fn apply(&self, row: &[f32; FEATURES]) -> [f32; FEATURES] {
+        if self.is_empty() {
+            return *row;
+        }
+        std::array::from_fn(|f| self.real_mean[f] + self.scale[f] * (row[f] - self.recon_mean[f]))
+    }
+
+    /// The smallest and largest scale (1, 1 when empty), for provenance and reports.
+    #[must_use]
+    pub fn scale_range(&self) -> (f32, f32) {
+        if self.is_empty() {
+            return (1.0, 1.0);
+        }
+        self.scale
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), s| {
+                (lo.min(*s), hi.max(*s))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(f: impl Fn(usize) -> f32, n: usize) -> Vec<[f32; FEATURES]> {
+        (0..n).map(|t| [f(t); FEATURES]).collect()
+    }
+
+    #[test]
+    fn a_shrunk_and_shifted_reconstruction_is_restored() {
+        // Real: a wave of SD ~0.7 around 0.2; reconstruction: half its amplitude around 0.
+        let wave = |t: usize| (t as f32 * 0.37).sin();
+        let real = rows(|t| 0.2 + wave(t), 200);
+        let recon = rows(|t| 0.5 * wave(t), 200);
+        let m = VarianceMatch::fit([&Moments::of(&real, &recon)]);
+        assert!(!m.is_empty());
+        for f in 0..FEATURES {
+            assert!((m.scale[f] - 2.0).abs() < 1e-3, "{}", m.scale[f]);
+        }
+        for (r, c) in real.iter().zip(&recon) {
+            let back = m.apply(c);
+            assert!((back[0] - r[0]).abs() < 1e-3, "{} vs {}", back[0], r[0]);
+        }
+        assert_eq!(m.scale_range(), (m.scale[0], m.scale[0]));
+    }
+
+    #[test]
+    fn moments_pool_over_windows_as_over_their_frames() {
+        let real = rows(|t| (t % 7) as f32, 60);
+        let recon = rows(|t| 0.3 * (t % 5) as f32, 60);
+        let whole = VarianceMatch::fit([&Moments::of(&real, &recon)]);
+        let parts = [
+            Moments::of(&real[..25], &recon[..25]),
+            Moments::of(&real[25..], &recon[25..]),
+        ];
+        let pooled = VarianceMatch::fit(&parts);
+        for f in 0..FEATURES {
+            assert!((whole.scale[f] - pooled.scale[f]).abs() < 1e-4);
+            assert!((whole.recon_mean[f] - pooled.recon_mean[f]).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn flat_or_absent_statistics_leave_rows_alone_and_scales_are_bounded() {
+        let row = [0.25; FEATURES];
+        assert_eq!(VarianceMatch::default().apply(&row), row);
+        assert!(VarianceMatch::fit([]).is_empty());
+        // A constant reconstruction: no variance to scale.
+        let m = VarianceMatch::fit([&Moments::of(&rows(|t| t as f32, 10), &rows(|_| 1.0, 10))]);
+        assert!(m.scale.iter().all(|s| *s == 1.0));
+        // A nearly flat one: the scale stops at 3.
+        let m = VarianceMatch::fit([&Moments::of(
+            &rows(|t| t as f32, 10),
+            &rows(|t| 1e-3 * t as f32, 10),
+        )]);
+        assert!(m.scale.iter().all(|s| (*s - 3.0).abs() < 1e-6));
+    }
+}
