@@ -218,7 +218,8 @@ fn train_then_generate_with_a_tiny_model() {
     let (ok, text, err) = pathogait(&["import", out.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(text.contains("Files: 4 imported, 0 failed"), "{text}");
-    // Walks like the training walks, with their subjects' builds.
+    // Walks like the training walks, with their subjects' builds, starting anywhere in the
+    // stride, with the decoder's variance matched to the training windows'.
     let like = dir.path().join("like");
     let (ok, _, err) = pathogait(&[
         "generate",
@@ -228,6 +229,8 @@ fn train_then_generate_with_a_tiny_model() {
         "steppage",
         "--like-training-walks",
         "--subject-bodies",
+        "--random-start",
+        "--match-variance",
         "--count",
         "3",
         "--out",
@@ -237,7 +240,13 @@ fn train_then_generate_with_a_tiny_model() {
     ]);
     assert!(ok, "{err}");
     let manifest = std::fs::read_to_string(like.join("generation.ron")).unwrap();
-    assert!(manifest.contains("subject_bodies: true"), "{manifest}");
+    for on in [
+        "subject_bodies: true",
+        "random_start: true",
+        "match_variance: true",
+    ] {
+        assert!(manifest.contains(on), "{on} in {manifest}");
+    }
     let (ok, text, err) = pathogait(&["import", like.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(text.contains("Files: 3 imported, 0 failed"), "{text}");

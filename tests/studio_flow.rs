@@ -302,9 +302,12 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
         e.cuts = "1,all".into();
     }
     h.run_steps(2);
-    // Synthetic windows walk like the fold's real walks, each with its subject's build.
+    // Synthetic windows walk like the fold's real walks, each with its subject's build,
+    // starting anywhere in the stride, with the decoder's variance matched.
     h.get_by_label("like the real walks").click();
     h.get_by_label("subjects' builds").click();
+    h.get_by_label("random start").click();
+    h.get_by_label("match variance").click();
     h.run_steps(2);
     h.get_by_label("Run evaluation").click();
     h.run_steps(2);
@@ -321,6 +324,7 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     assert_eq!(run.runs[0].1.folds[0].fit_subjects.len(), 1);
     let settings = &run.runs[0].1.settings;
     assert!(settings.like_fit_walks && settings.sampling.subject_bodies);
+    assert!(settings.sampling.random_start && settings.sampling.match_variance);
     assert!(run.scarcity.is_some());
     let dir = tmp.path().join("flow.data/evaluations/scarce");
     for f in [
