@@ -33,6 +33,7 @@ pub enum ProtocolArg {
 
 /// How the synthetic windows are asked for.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches, each independent
 pub struct SyntheticArgs {
     /// Spread each class's synthetic prompts over severities 0.1-0.9 and slow/normal/fast
     /// speed instead of asking for the typical walk every time.

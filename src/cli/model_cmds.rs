@@ -104,6 +104,7 @@ pub struct TrainCmd {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // command-line switches, each independent
 pub struct GenerateCmd {
     /// Model bundle folder (from `pathogait train`).
     #[arg(long)]

@@ -19,6 +19,7 @@ use crate::core::model::generate::Sampling;
 
 /// How the synthetic windows of a run are asked for (see [`EvalConfig`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // one per checkbox, each independent of the others
 pub struct SyntheticKnobs {
     /// Spread the synthetic prompts over severities and speeds.
     pub prompt_spread: bool,
