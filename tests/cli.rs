@@ -296,7 +296,11 @@ fn evaluate_writes_the_table_and_resumes() {
     let data = small_demo_data(dir.path());
     let out = dir.path().join("eval");
     let mut args = evaluate_args(&data, &out, "gru,cnn");
-    args.extend(["--temperature".into(), "0.7".into()]);
+    args.extend(
+        ["--temperature", "0.7", "--generator-hop", "8"]
+            .map(str::to_string)
+            .to_vec(),
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, text, err) = pathogait(&args);
     assert!(ok, "{err}");
@@ -317,6 +321,7 @@ fn evaluate_writes_the_table_and_resumes() {
         .as_f64()
         .unwrap();
     assert!((t - 0.7).abs() < 1e-6, "{t}");
+    assert_eq!(report["settings"]["generator"]["window"]["hop"], 8);
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 2 * 6, "{summary}");
     for f in [

@@ -99,6 +99,11 @@ pub struct EvaluateCmd {
     /// real walks' spread, at twice the GPT tokens).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["2", "4"]))]
     downsample: Option<String>,
+    /// Frames between the starts of the generator's training windows (default 16). Smaller
+    /// hops give its GPT the same walks cut at more points of the stride, each with its own
+    /// tokens, at no cost in training steps.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    generator_hop: Option<u32>,
     /// Classifier epoch limit (overrides the preset).
     #[arg(long)]
     epochs: Option<usize>,
@@ -165,6 +170,9 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     }
     if let Some(r) = c.downsample.as_deref().and_then(|r| r.parse().ok()) {
         generator.tokenizer.downsample = r;
+    }
+    if let Some(h) = c.generator_hop {
+        generator.window.hop = h as usize;
     }
     if let Some(e) = c.epochs {
         classifier.max_epochs = e;

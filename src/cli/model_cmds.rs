@@ -95,6 +95,10 @@ pub struct TrainCmd {
     /// windows hold more complete gait cycles per generated walk, at a longer GPT context.
     #[arg(long)]
     window_frames: Option<usize>,
+    /// Frames between the starts of training windows (default 16). Smaller hops give the GPT
+    /// the same walks cut at more points of the stride, each with its own tokens.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    window_hop: Option<u32>,
     /// Frames per gait-token step: 4 (default) or 2 (finer strides, twice the GPT tokens).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["2", "4"]))]
     downsample: Option<String>,
@@ -242,6 +246,9 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
     }
     if let Some(f) = c.window_frames {
         p.window.frames = WindowConfig::whole_frames(f);
+    }
+    if let Some(h) = c.window_hop {
+        p.window.hop = h as usize;
     }
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());
