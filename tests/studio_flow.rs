@@ -308,6 +308,7 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     h.get_by_label("subjects' builds").click();
     h.get_by_label("random start").click();
     h.get_by_label("match variance").click();
+    h.get_by_label("dense generator windows").click();
     h.run_steps(2);
     h.get_by_label("Run evaluation").click();
     h.run_steps(2);
@@ -325,6 +326,8 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     let settings = &run.runs[0].1.settings;
     assert!(settings.like_fit_walks && settings.sampling.subject_bodies);
     assert!(settings.sampling.random_start && settings.sampling.match_variance);
+    let tiny = TrainPlan::tiny();
+    assert_eq!(settings.generator.window.hop, tiny.tokenizer.downsample);
     assert!(run.scarcity.is_some());
     let dir = tmp.path().join("flow.data/evaluations/scarce");
     for f in [

@@ -31,6 +31,9 @@ pub struct SyntheticKnobs {
     pub random_start: bool,
     /// Match the decoded features' variance to the fit windows'.
     pub match_variance: bool,
+    /// Train the generator on windows starting at every gait-token step instead of every 16
+    /// frames.
+    pub dense_windows: bool,
 }
 
 /// Evaluation panel state.
@@ -116,11 +119,14 @@ impl EvaluationState {
         if self.classifiers.is_empty() {
             return Err("tick at least one classifier".into());
         }
-        let (generator, classifier) = if self.quick {
+        let (mut generator, classifier) = if self.quick {
             (TrainPlan::tiny(), ClassifierConfig::tiny())
         } else {
             (TrainPlan::default(), ClassifierConfig::default())
         };
+        if self.synthetic.dense_windows {
+            generator.window.hop = generator.tokenizer.downsample.max(1);
+        }
         Ok(EvalSpec {
             name: name.to_string(),
             config: EvalConfig {
@@ -246,6 +252,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
             ui.checkbox(&mut k.random_start, "random start")
                 .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
+            ui.checkbox(&mut k.dense_windows, "dense generator windows")
+                .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
             ui.checkbox(&mut k.match_variance, "match variance")
                 .on_hover_text("Move each decoded feature's mean and variance to the fit windows' (the decoder's global variance compensation: its reconstructions vary less than the data)");
         });
