@@ -630,16 +630,32 @@ fn random_starts(g: &GaitGenerator, prompt: &Prompt) {
     assert_ne!(a.sequences[0].positions, guided.sequences[0].positions);
 }
 
-/// `match_variance`: the model carries a fitted filter (one scale per feature), the walks it
-/// filters differ from the plain ones only in that, and their provenance says so.
+/// `match_variance`: the model carries fitted filters (one scale per feature; overall and one
+/// per class), the walks it filters differ from the plain ones only in that, and their
+/// provenance says whose windows they were matched to.
 fn matched_variance(g: &GaitGenerator, prompt: &Prompt) {
-    let v = &g.manifest.variance;
-    assert!(!v.is_empty(), "fitted at training");
-    let (lo, hi) = v.scale_range();
-    assert!(
-        (1.0 / 3.0..=3.0).contains(&lo) && lo <= hi && hi <= 3.0,
-        "{lo} {hi}"
-    );
+    let m = &g.manifest;
+    assert!(!m.variance.is_empty(), "fitted at training");
+    assert_eq!(m.variance_by_class.len(), m.vocab.classes.len());
+    let class = m
+        .vocab
+        .classes
+        .iter()
+        .position(|c| *c == prompt.class)
+        .unwrap();
+    let own = &m.variance_by_class[class];
+    assert!(!own.is_empty(), "the prompt's class had windows enough");
+    assert_ne!(own, &m.variance);
+    for v in std::iter::once(&m.variance).chain(&m.variance_by_class) {
+        if v.is_empty() {
+            continue;
+        }
+        let (lo, hi) = v.scale_range();
+        assert!(
+            (1.0 / 3.0..=3.0).contains(&lo) && lo <= hi && hi <= 3.0,
+            "{lo} {hi}"
+        );
+    }
     let s = Sampling {
         count: 4,
         frames: 64,
@@ -659,7 +675,7 @@ fn matched_variance(g: &GaitGenerator, prompt: &Prompt) {
             panic!("generated provenance");
         };
         assert!(
-            sampling.contains("decoder variance matched to the training windows"),
+            sampling.contains("decoder variance matched to the class's training windows"),
             "{sampling}"
         );
     }

@@ -53,8 +53,8 @@ pub struct SyntheticArgs {
     /// cut from it at a seeded offset.
     #[arg(long)]
     random_start: bool,
-    /// Move each decoded feature's mean and variance to the fit windows' (the decoder's global
-    /// variance compensation: its reconstructions vary less than the data).
+    /// Move each decoded feature's mean and variance to the fit windows' of the window's class
+    /// (the decoder's variance compensation: its reconstructions vary less than the data).
     #[arg(long)]
     match_variance: bool,
 }

@@ -157,8 +157,8 @@ pub struct GenerateCmd {
     /// a window and the frames are cut from it at a seeded offset (named in the provenance).
     #[arg(long)]
     random_start: bool,
-    /// Move each decoded feature's mean and variance to the training windows' (the decoder's
-    /// global variance compensation: its reconstructions vary less than the data).
+    /// Move each decoded feature's mean and variance to the training windows' of the walk's
+    /// class (the decoder's variance compensation: its reconstructions vary less than the data).
     #[arg(long)]
     match_variance: bool,
     /// Prompt each walk with the values (severity, descriptor bins, side) of one of the

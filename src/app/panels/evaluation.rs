@@ -255,7 +255,7 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             ui.checkbox(&mut k.dense_windows, "dense generator windows")
                 .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
             ui.checkbox(&mut k.match_variance, "match variance")
-                .on_hover_text("Move each decoded feature's mean and variance to the fit windows' (the decoder's global variance compensation: its reconstructions vary less than the data)");
+                .on_hover_text("Move each decoded feature's mean and variance to the fit windows' of the window's class (the decoder's variance compensation: its reconstructions vary less than the data)");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

@@ -372,7 +372,7 @@ fn sampling_form(ui: &mut egui::Ui, s: &mut Sampling) {
                     ui.end_row();
                     ui.label("variance");
                     ui.checkbox(&mut s.match_variance, "match the training windows'")
-                        .on_hover_text("Move each decoded feature's mean and variance to the training windows' (the decoder's global variance compensation: its reconstructions vary less than the data; named in each walk's provenance)");
+                        .on_hover_text("Move each decoded feature's mean and variance to the training windows' of the walk's class (the decoder's variance compensation: its reconstructions vary less than the data; named in each walk's provenance)");
                     ui.end_row();
                 });
         });

@@ -22,7 +22,7 @@ use super::metrics::{
 use super::style::{SubjectStyle, subject_styles};
 use super::tokenizer::{GaitTokenizer, TokenizerConfig};
 use super::training::{LossWeights, StageConfig, StageEnd, StepLog, train_tokenizer};
-use super::variance::VarianceMatch;
+use super::variance::{Moments, VarianceMatch};
 use super::vocab::Vocab;
 use super::vq::{CodeUsage, VqEma, code_usage};
 use crate::core::biomech::priors::GroupPriors;
@@ -208,6 +208,10 @@ pub struct Manifest {
     /// [`super::generate::Sampling`]'s `match_variance`). Empty in older bundles.
     #[serde(default, skip_serializing_if = "VarianceMatch::is_empty")]
     pub variance: VarianceMatch,
+    /// The same compensation fitted on each class's training windows alone, by class index
+    /// (an empty filter where a class had too few windows). Empty in older bundles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variance_by_class: Vec<VarianceMatch>,
 }
 
 /// A loaded generator.
@@ -621,6 +625,16 @@ pub fn train(
         report,
         subjects: training_subjects(ds, &set),
         variance: VarianceMatch::fit(train_idx.iter().map(|&i| &tokenised[i].moments)),
+        variance_by_class: (0..set.vocab.classes.len())
+            .map(|c| {
+                let of_class: Vec<&Moments> = train_idx
+                    .iter()
+                    .filter(|&&i| set.windows[i].class == c)
+                    .map(|&i| &tokenised[i].moments)
+                    .collect();
+                VarianceMatch::fit_class(&of_class)
+            })
+            .collect(),
     };
     Ok(GaitGenerator {
         manifest,

@@ -57,9 +57,10 @@ pub struct Sampling {
     /// walk starts where the GPT's first tokens put it, and those favour the common starts.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub random_start: bool,
-    /// Move each decoded feature's mean and variance to the training windows' (the decoder's
-    /// global variance compensation, see [`super::variance`]): the decoder's reconstructions
-    /// vary less than the data. No effect with a model saved before it was fitted.
+    /// Move each decoded feature's mean and variance to the training windows' of the walk's
+    /// class (all classes' where a class had too few; the decoder's variance compensation, see
+    /// [`super::variance`]): the decoder's reconstructions vary less than the data. No effect
+    /// with a model saved before it was fitted.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub match_variance: bool,
 }
@@ -412,13 +413,19 @@ fn finish_walk(
     w: &DecodedWalk<'_>,
 ) -> GaitSequence {
     let m = &g.manifest;
-    let matched = s.match_variance && !m.variance.is_empty();
+    // The class's own filter where it had windows enough: pooled over the classes, the gaps
+    // between them (which the decoder keeps) hide how much it squashes each class's spread.
+    let (filter, whose) = match m.variance_by_class.get(expanded.values.class) {
+        Some(v) if !v.is_empty() => (v, "the class's training windows"),
+        _ => (&m.variance, "the training windows"),
+    };
+    let matched = s.match_variance && !filter.is_empty();
     let decoded: Vec<[f32; FEATURES]> = w
         .rows
         .iter()
         .map(|r| {
             let f = if matched {
-                m.normalizer.invert(&m.variance.apply(r))
+                m.normalizer.invert(&filter.apply(r))
             } else {
                 m.normalizer.invert(r)
             };
@@ -439,8 +446,8 @@ fn finish_walk(
         )
     });
     let variance_note = if matched {
-        let (lo, hi) = m.variance.scale_range();
-        format!("; decoder variance matched to the training windows (x{lo:.2}-{hi:.2})")
+        let (lo, hi) = filter.scale_range();
+        format!("; decoder variance matched to {whose} (x{lo:.2}-{hi:.2})")
     } else {
         String::new()
     };

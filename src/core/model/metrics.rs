@@ -197,8 +197,10 @@ pub fn bone_length_violation_pct(seqs: &[GaitSequence]) -> f64 {
     mean(&cvs).unwrap_or(f64::NAN)
 }
 
-/// Sequences [`diversity_m`] compares pairwise.
-pub const DIVERSITY_SAMPLE: usize = 50;
+/// Sequences [`diversity_m`] compares pairwise: every window of an evaluation's quality sample
+/// (30 per class), since a sample of 50 moved the figure by about as much as the differences it
+/// was read for.
+pub const DIVERSITY_SAMPLE: usize = 200;
 
 fn pose_signature(s: &GaitSequence) -> Vec<f32> {
     let Some(pelvis) = s.common_track(CommonJoint::Pelvis) else {
@@ -216,9 +218,9 @@ fn pose_signature(s: &GaitSequence) -> Vec<f32> {
     out
 }
 
-/// Mean pairwise root-relative pose distance (m per joint and frame) over up to 50 sequences,
-/// evenly spaced over `seqs` (the first 50 of a set grouped by class would measure one or two
-/// classes only).
+/// Mean pairwise root-relative pose distance (m per joint and frame) over up to
+/// [`DIVERSITY_SAMPLE`] sequences, evenly spaced over `seqs` (the first ones of a set grouped by
+/// class would measure one or two classes only).
 #[must_use]
 pub fn diversity_m(seqs: &[GaitSequence]) -> f64 {
     let sigs: Vec<Vec<f32>> = evenly_spaced(seqs, DIVERSITY_SAMPLE)

@@ -8,6 +8,11 @@
 //! the generated output is moved and scaled so its mean and variance over the training data
 //! match the data's. [`VarianceMatch`] is that post-filter, fitted per feature on the
 //! standardised training windows and their reconstructions.
+//!
+//! A model keeps one filter over all its training windows and one per class
+//! ([`VarianceMatch::fit_class`]). Generation uses the class's: pooled over the classes, a
+//! feature's spread is mostly the gaps between the classes' means, which the decoder keeps, so
+//! the pooled scale reads close to 1 while each class's own spread is squashed.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +21,9 @@ use super::features::FEATURES;
 /// Scales are kept within this factor of 1: a feature the decoder flattened almost entirely is
 /// noise, not signal, once blown up.
 const MAX_SCALE: f64 = 3.0;
+
+/// Training windows a class needs for a filter of its own.
+pub const MIN_CLASS_WINDOWS: usize = 8;
 
 /// Per-feature sums of one window and its reconstruction (standardised units), to pool over
 /// many windows without keeping their frames.
@@ -113,6 +121,16 @@ impl VarianceMatch {
         out
     }
 
+    /// [`Self::fit`] on one class's windows; empty for fewer than [`MIN_CLASS_WINDOWS`], whose
+    /// pooled spread says more about the few walks than about the class.
+    #[must_use]
+    pub fn fit_class(windows: &[&Moments]) -> Self {
+        if windows.len() < MIN_CLASS_WINDOWS {
+            return Self::default();
+        }
+        Self::fit(windows.iter().copied())
+    }
+
     /// Whether there is no filter (models trained before it existed).
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -183,6 +201,33 @@ mod tests {
         for f in 0..FEATURES {
             assert!((whole.scale[f] - pooled.scale[f]).abs() < 1e-4);
             assert!((whole.recon_mean[f] - pooled.recon_mean[f]).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn a_class_filter_sees_the_squashing_that_the_classes_spread_hides() {
+        // Two classes 6 apart, each reconstructed at half its own spread: pooled, the gap
+        // between the classes (kept by the decoder) dominates and the scale reads ~1.1; per
+        // class it is 2.
+        let wave = |t: usize| (t as f32 * 0.37).sin();
+        let class = |offset: f32| -> Vec<Moments> {
+            (0..8)
+                .map(|k| {
+                    let real = rows(|t| offset + wave(t + 20 * k), 40);
+                    let recon = rows(|t| offset + 0.5 * wave(t + 20 * k), 40);
+                    Moments::of(&real, &recon)
+                })
+                .collect()
+        };
+        let (a, b) = (class(0.0), class(6.0));
+        let pooled = VarianceMatch::fit(a.iter().chain(&b));
+        assert!(pooled.scale[0] < 1.2, "{}", pooled.scale[0]);
+        for c in [&a, &b] {
+            let refs: Vec<&Moments> = c.iter().collect();
+            let m = VarianceMatch::fit_class(&refs);
+            assert!((m.scale[0] - 2.0).abs() < 0.05, "{}", m.scale[0]);
+            // Too few windows: no filter of the class's own.
+            assert!(VarianceMatch::fit_class(&refs[..MIN_CLASS_WINDOWS - 1]).is_empty());
         }
     }
 
