@@ -4,6 +4,7 @@
 //!
 //! Shapes: tokens `[B, L]` -> logits `[B, L, V]`.
 
+use super::kernels::gelu;
 use burn::nn::attention::{
     MhaInput, MultiHeadAttention, MultiHeadAttentionConfig, generate_autoregressive_mask,
 };
@@ -12,7 +13,7 @@ use burn::nn::{
     LinearConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
 use super::dropout::DropMasks;

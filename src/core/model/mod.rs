@@ -15,6 +15,7 @@ pub mod generate;
 pub mod gpt;
 pub mod gpt2_import;
 pub mod gpt_training;
+pub mod kernels;
 pub mod losses;
 pub mod metrics;
 pub mod parallel;
