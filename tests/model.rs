@@ -805,3 +805,80 @@ fn one_tokeniser_pass_gives_each_window_its_own_codes_and_error() {
     assert!(pooled > 0.0 && (pooled - by_hand).abs() < 1e-9 * by_hand);
     assert!(pooled_mpjpe_mm(t.iter().take(0)).is_nan());
 }
+
+#[test]
+fn a_gpt_that_keeps_its_best_check_returns_that_steps_weights() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = tiny_demo();
+    // A high learning rate and no early stop: the held-out loss passes its best well before
+    // the last step, and the last measurement is taken after the last step.
+    let plan = |steps: usize, keep_best: bool| TrainPlan {
+        gpt_stage: pathogait::core::model::training::StageConfig {
+            eval_every: 10,
+            patience: 0,
+            keep_best,
+            ..pathogait::core::model::training::StageConfig::fixed(steps, 16, 2e-2)
+        },
+        ..TrainPlan::tiny()
+    };
+    let run = |p: &TrainPlan| {
+        train(
+            &ds,
+            p,
+            "best",
+            &Device::flex(),
+            "cpu",
+            None,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
+    let kept = run(&plan(150, true));
+    let end = &kept.manifest.report.gpt_end;
+    let k = end
+        .kept_step
+        .expect("the held-out loss is best before the last step");
+    let best = end
+        .heldout
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert_eq!(best.0, k, "kept the best check: {:?}", end.heldout);
+    assert_eq!(
+        end.heldout.last().unwrap().0,
+        150,
+        "the last step is measured"
+    );
+    let why = end.stopped.as_deref().unwrap();
+    assert!(
+        why.contains(&format!("kept the weights of step {k}")),
+        "{why}"
+    );
+    // The same run cut at step k holds the same weights: it samples the same walks.
+    let short = run(&plan(k, false));
+    assert_eq!(short.manifest.report.gpt_end.kept_step, None);
+    let prompt = Prompt {
+        class: "steppage".into(),
+        ..Prompt::default()
+    };
+    let s = Sampling {
+        count: 2,
+        frames: 48,
+        seed: 5,
+        ..Sampling::default()
+    };
+    let a = generate(&kept, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    let b = generate(&short, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    let last = run(&plan(150, false));
+    let c = generate(&last, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    for i in 0..2 {
+        assert_eq!(a.sequences[i].positions, b.sequences[i].positions);
+    }
+    assert_ne!(
+        a.sequences[0].positions, c.sequences[0].positions,
+        "the last step's weights differ from the kept ones"
+    );
+}

@@ -60,7 +60,7 @@ fn train_generate_curate_export_twin_report() {
     plan.tokenizer_stage.steps = 20;
     plan.gpt_stage.steps = 20;
     h.state_mut().pending.push(Command::Train {
-        plan,
+        plan: Box::new(plan),
         name: "tiny".into(),
     });
     h.step();

@@ -57,8 +57,8 @@ pub enum Command {
     ComputePriors,
     /// Train a generator.
     Train {
-        /// Plan.
-        plan: TrainPlan,
+        /// Plan (boxed: the largest of the commands by far).
+        plan: Box<TrainPlan>,
         /// Model name (also its folder name).
         name: String,
     },

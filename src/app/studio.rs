@@ -313,7 +313,7 @@ impl Studio {
             }
             Command::Train { plan, name } => {
                 self.push_job(
-                    actions::train_model(&self.ws, plan, name).map_err(|e| e.to_string()),
+                    actions::train_model(&self.ws, *plan, name).map_err(|e| e.to_string()),
                 );
             }
             Command::Generate {

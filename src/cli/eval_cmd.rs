@@ -104,6 +104,14 @@ pub struct EvaluateCmd {
     /// tokens, at no cost in training steps.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     generator_hop: Option<u32>,
+    /// Dropout of the generator's GPT (default 0.1): more holds it back from learning the few
+    /// fit subjects' walks by heart.
+    #[arg(long, value_parser = parse_dropout)]
+    generator_dropout: Option<f64>,
+    /// Keep the generator's GPT weights from its best held-out check instead of its last step
+    /// (a GPT that stops on a plateau has trained past its best by then).
+    #[arg(long)]
+    generator_keep_best: bool,
     /// Classifier epoch limit (overrides the preset).
     #[arg(long)]
     epochs: Option<usize>,
@@ -174,6 +182,12 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     if let Some(h) = c.generator_hop {
         generator.window.hop = h as usize;
     }
+    if let Some(p) = c.generator_dropout {
+        generator.gpt_dropout = p;
+    }
+    if c.generator_keep_best {
+        generator.gpt_stage.keep_best = true;
+    }
     if let Some(e) = c.epochs {
         classifier.max_epochs = e;
     }
@@ -212,6 +226,18 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         },
         ..EvalConfig::default()
     })
+}
+
+/// A dropout probability in [0, 0.9].
+fn parse_dropout(s: &str) -> Result<f64, String> {
+    let p: f64 = s
+        .parse()
+        .map_err(|e| format!("'{s}' is not a number: {e}"))?;
+    if (0.0..=0.9).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("dropout {p} is outside 0-0.9"))
+    }
 }
 
 /// Picks one set's quality figures out of a fold.

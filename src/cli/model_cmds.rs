@@ -105,6 +105,9 @@ pub struct TrainCmd {
     /// Codebook sizes spatial,temporal,pathological (default 128,64,32).
     #[arg(long, value_delimiter = ',', num_args = 3)]
     codes: Option<Vec<usize>>,
+    /// Keep the GPT weights of its best held-out check instead of its last step.
+    #[arg(long)]
+    keep_best: bool,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +253,7 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
     if let Some(h) = c.window_hop {
         p.window.hop = h as usize;
     }
+    p.gpt_stage.keep_best |= c.keep_best;
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());
         p.gpt_width = 768;

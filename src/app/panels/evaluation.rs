@@ -34,6 +34,8 @@ pub struct SyntheticKnobs {
     /// Train the generator on windows starting at every gait-token step instead of every 16
     /// frames.
     pub dense_windows: bool,
+    /// Keep the generator GPT's weights from its best held-out check.
+    pub keep_best: bool,
 }
 
 /// Evaluation panel state.
@@ -127,6 +129,7 @@ impl EvaluationState {
         if self.synthetic.dense_windows {
             generator.window.hop = generator.tokenizer.downsample.max(1);
         }
+        generator.gpt_stage.keep_best = self.synthetic.keep_best;
         Ok(EvalSpec {
             name: name.to_string(),
             config: EvalConfig {
@@ -254,6 +257,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
             ui.checkbox(&mut k.dense_windows, "dense generator windows")
                 .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
+            ui.checkbox(&mut k.keep_best, "GPT's best check")
+                .on_hover_text("Keep each fold's generator GPT weights from its best held-out check instead of its last step (evaluate --generator-keep-best): more accurate classifiers on the demo folds, windows further from the real ones");
             ui.checkbox(&mut k.match_variance, "match variance")
                 .on_hover_text("Move each decoded feature's mean and variance to the fit windows' of the window's class (the decoder's variance compensation: its reconstructions vary less than the data)");
         });

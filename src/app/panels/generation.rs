@@ -172,7 +172,7 @@ fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
             st.commands.push(Command::Train {
-                plan: g.plan(normal.clone()),
+                plan: Box::new(g.plan(normal.clone())),
                 name: g.name.trim().to_string(),
             });
         }

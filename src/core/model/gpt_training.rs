@@ -140,6 +140,8 @@ pub fn train_gpt(
             (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
     }
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+    // The weights of the best held-out check so far, when the stage keeps them.
+    let mut best: Option<(usize, Gpt)> = None;
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training GPT", stage.steps as u64);
@@ -201,8 +203,13 @@ pub fn train_gpt(
             c.save("gpt", step, &model, &optim, &log, &rng, &order)?;
         }
         if check {
-            let loss = gpt_heldout_loss(&model.valid(), set, codes, heldout, cfg.context, device)?;
-            if let Some(why) = plateau.record(step, loss, stage, &mut end) {
+            let valid = model.valid();
+            let loss = gpt_heldout_loss(&valid, set, codes, heldout, cfg.context, device)?;
+            let stop = plateau.record(step, loss, stage, &mut end);
+            if stage.keep_best && plateau.best_step() == step {
+                best = Some((step, valid));
+            }
+            if let Some(why) = stop {
                 progress.advance(0, &why);
                 end.stopped = Some(why);
                 break;
@@ -210,5 +217,23 @@ pub fn train_gpt(
         }
     }
     progress.finish();
-    Ok((model.valid(), log, end))
+    let last = log.last().map_or(0, |l| l.step);
+    let mut model = model.valid();
+    if let Some((best_step, best_model)) = best {
+        // A stage that ran all its steps is measured once more: its last weights may be the best.
+        if end.stopped.is_none() && last > best_step {
+            let loss = gpt_heldout_loss(&model, set, codes, heldout, cfg.context, device)?;
+            let _ = plateau.record(last, loss, stage, &mut end);
+        }
+        if plateau.best_step() == best_step && best_step < last {
+            model = best_model;
+            end.kept_step = Some(best_step);
+            let kept = format!("kept the weights of step {best_step}, its best held-out check");
+            end.stopped = Some(match end.stopped.take() {
+                Some(why) => format!("{why}; {kept}"),
+                None => format!("ran all {last} steps; {kept}"),
+            });
+        }
+    }
+    Ok((model, log, end))
 }

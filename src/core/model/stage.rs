@@ -21,6 +21,11 @@ pub struct StageConfig {
     /// 0.5 % (0 = always run every step). Needs held-out subjects and `eval_every`.
     #[serde(default)]
     pub patience: usize,
+    /// Return the weights of the best held-out check instead of the last step's: a stage that
+    /// stops on a plateau has by then trained `patience` checks past its best. Needs
+    /// `eval_every` and held-out subjects; off in plans from before it existed.
+    #[serde(default)]
+    pub keep_best: bool,
 }
 
 impl StageConfig {
@@ -33,6 +38,7 @@ impl StageConfig {
             lr,
             eval_every: 0,
             patience: 0,
+            keep_best: false,
         }
     }
 }
@@ -45,6 +51,10 @@ pub struct StageEnd {
     pub heldout: Vec<(usize, f32)>,
     /// Set when the stage stopped early: at which step, and why.
     pub stopped: Option<String>,
+    /// The step whose weights the stage returned, when that is not its last
+    /// ([`StageConfig::keep_best`]).
+    #[serde(default)]
+    pub kept_step: Option<usize>,
 }
 
 /// Early stopping on a held-out loss plateau.
@@ -61,6 +71,11 @@ impl Plateau {
             best_step: 0,
             since: 0,
         }
+    }
+
+    /// Step of the best measurement so far (0 before any).
+    pub(super) fn best_step(&self) -> usize {
+        self.best_step
     }
 
     /// Records a measurement; returns the reason to stop, if the plateau is long enough.
