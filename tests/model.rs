@@ -882,3 +882,90 @@ fn a_gpt_that_keeps_its_best_check_returns_that_steps_weights() {
         "the last step's weights differ from the kept ones"
     );
 }
+
+#[test]
+fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = tiny_demo();
+    let plan = TrainPlan {
+        calibrate_walks: 16,
+        ..TrainPlan::tiny()
+    };
+    let g = pathogait::core::model::calibrate::train(
+        &ds,
+        &plan,
+        "calibrated",
+        &Device::flex(),
+        "cpu",
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let m = &g.manifest;
+    assert_eq!(m.variance_sampled_by_class.len(), m.vocab.classes.len());
+    let c = m.vocab.class_index("steppage").unwrap();
+    let (own, sampled) = (&m.variance_by_class[c], &m.variance_sampled_by_class[c]);
+    assert!(!own.is_empty() && !sampled.is_empty());
+    // Same target, another reference: the sampled walks' means and spreads, not the
+    // reconstructions'.
+    assert_eq!(own.real_mean, sampled.real_mean);
+    assert_ne!(own.recon_mean, sampled.recon_mean);
+    let s = Sampling {
+        count: 3,
+        frames: 48,
+        seed: 2,
+        match_variance: true,
+        ..Sampling::default()
+    };
+    let prompt = Prompt {
+        class: "steppage".into(),
+        ..Prompt::default()
+    };
+    let a = generate(&g, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    match &a.sequences[0].provenance {
+        Provenance::Generated { sampling, .. } => {
+            assert!(
+                sampling.contains("fitted to the model's own sampled walks"),
+                "{sampling}"
+            );
+        }
+        p => panic!("{p:?}"),
+    }
+    // Without calibration the same model, seed and prompt sample the same tokens: only the
+    // filter differs.
+    let mut plain = pathogait::core::model::calibrate::train(
+        &ds,
+        &TrainPlan::tiny(),
+        "plain",
+        &Device::flex(),
+        "cpu",
+        None,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert!(plain.manifest.variance_sampled_by_class.is_empty());
+    let b = generate(&plain, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    assert_ne!(a.sequences[0].positions, b.sequences[0].positions);
+    pathogait::core::model::calibrate::calibrate_variance(
+        &mut plain,
+        16,
+        plan.seed,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let again = generate(&plain, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(a.sequences[0].positions, again.sequences[0].positions);
+    // The calibrated filters travel with the bundle.
+    let dir = tempfile::tempdir().unwrap();
+    g.save(dir.path()).unwrap();
+    let loaded = GaitGenerator::load(dir.path(), &Device::flex()).unwrap();
+    assert_eq!(
+        loaded.manifest.variance_sampled_by_class,
+        m.variance_sampled_by_class
+    );
+}

@@ -112,6 +112,11 @@ pub struct EvaluateCmd {
     /// (a GPT that stops on a plateau has trained past its best by then).
     #[arg(long)]
     generator_keep_best: bool,
+    /// After training each fold's generator, sample this many walks per class like its
+    /// training walks and fit --match-variance's filter to them instead of to the decoder's
+    /// reconstructions alone (0 = off).
+    #[arg(long, default_value_t = 0)]
+    calibrate_variance: usize,
     /// Classifier epoch limit (overrides the preset).
     #[arg(long)]
     epochs: Option<usize>,
@@ -188,6 +193,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     if c.generator_keep_best {
         generator.gpt_stage.keep_best = true;
     }
+    generator.calibrate_walks = c.calibrate_variance;
     if let Some(e) = c.epochs {
         classifier.max_epochs = e;
     }

@@ -12,7 +12,8 @@ use pathogait::core::demo::{DemoConfig, demo_dataset};
 use pathogait::core::fsutil::write_atomic;
 use pathogait::core::io::trc;
 use pathogait::core::jobs::{CancelToken, NoProgress, Progress};
-use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use pathogait::core::model::bundle::{GaitGenerator, TrainPlan};
+use pathogait::core::model::calibrate::train;
 use pathogait::core::model::features::WindowConfig;
 use pathogait::core::model::generate::{Sampling, generate, generate_like};
 use pathogait::core::model::metrics::{
@@ -108,6 +109,11 @@ pub struct TrainCmd {
     /// Keep the GPT weights of its best held-out check instead of its last step.
     #[arg(long)]
     keep_best: bool,
+    /// After training, sample this many walks per class like the training walks and fit the
+    /// decoder's variance compensation (generate --match-variance) to them instead of to the
+    /// reconstructions alone (0 = off).
+    #[arg(long, default_value_t = 0)]
+    calibrate_variance: usize,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +260,7 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
         p.window.hop = h as usize;
     }
     p.gpt_stage.keep_best |= c.keep_best;
+    p.calibrate_walks = c.calibrate_variance;
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());
         p.gpt_width = 768;

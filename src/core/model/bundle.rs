@@ -78,6 +78,11 @@ pub struct TrainPlan {
     /// Off in models from before it existed.
     #[serde(default)]
     pub mirror_right: bool,
+    /// Walks per class sampled after training to fit the decoder's variance compensation
+    /// to what the model samples rather than to its reconstructions (0 = not calibrated; see
+    /// [`super::calibrate`]).
+    #[serde(default)]
+    pub calibrate_walks: usize,
 }
 
 impl Default for TrainPlan {
@@ -110,6 +115,7 @@ impl Default for TrainPlan {
             gpt2_init: None,
             checkpoint_every: 100,
             mirror_right: true,
+            calibrate_walks: 0,
         }
     }
 }
@@ -212,6 +218,11 @@ pub struct Manifest {
     /// (an empty filter where a class had too few windows). Empty in older bundles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variance_by_class: Vec<VarianceMatch>,
+    /// The class filters fitted again to walks the model sampled like its training walks
+    /// ([`TrainPlan::calibrate_walks`] per class; see [`super::calibrate`]), used before
+    /// `variance_by_class` where a class has one. Empty when not calibrated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variance_sampled_by_class: Vec<VarianceMatch>,
 }
 
 /// A loaded generator.
@@ -635,6 +646,7 @@ pub fn train(
                 VarianceMatch::fit_class(&of_class)
             })
             .collect(),
+        variance_sampled_by_class: Vec::new(),
     };
     Ok(GaitGenerator {
         manifest,

@@ -307,6 +307,57 @@ fn generate_batch(
     walks: Option<&[WalkRequest]>,
     cancel: &CancelToken,
 ) -> Result<Vec<GaitSequence>, ModelError> {
+    let d = sample_decode(g, prompt, expanded, s, start, b, walks, cancel)?;
+    Ok((0..b)
+        .map(|i| {
+            let walk = DecodedWalk {
+                index: start + i,
+                side: d.sides[i],
+                mirror: d.mirrored[i],
+                request: walks.map(|w| &w[i]),
+                rows: d.window(i),
+                start: (d.t > d.frames).then_some((d.offsets[i], d.t)),
+            };
+            finish_walk(g, prompt, expanded, s, &walk)
+        })
+        .collect())
+}
+
+/// One batch of walks sampled and decoded, before they become sequences.
+pub(super) struct DecodedBatch {
+    /// Standardised feature rows of every walk, `t` per walk, in the model's (mirrored) space.
+    rows: Vec<[f32; FEATURES]>,
+    /// Decoded frames per walk (longer than the window with a continuation).
+    t: usize,
+    /// Frames of each walk's window.
+    frames: usize,
+    /// Where each walk's window starts in its decoded frames.
+    offsets: Vec<usize>,
+    sides: Vec<Option<Side>>,
+    /// Prompted as left, to be mirrored back.
+    mirrored: Vec<bool>,
+}
+
+impl DecodedBatch {
+    /// Walk `i`'s window of standardised rows, before any variance filter.
+    pub(super) fn window(&self, i: usize) -> &[[f32; FEATURES]] {
+        let at = i * self.t + self.offsets[i];
+        &self.rows[at..at + self.frames]
+    }
+}
+
+/// Samples the gait tokens of walks `start..start + b` of a request and decodes them.
+#[allow(clippy::too_many_arguments)] // as generate_batch
+pub(super) fn sample_decode(
+    g: &GaitGenerator,
+    prompt: &Prompt,
+    expanded: &ExpandedPrompt,
+    s: &Sampling,
+    start: usize,
+    b: usize,
+    walks: Option<&[WalkRequest]>,
+    cancel: &CancelToken,
+) -> Result<DecodedBatch, ModelError> {
     let m = &g.manifest;
     let device = &g.device;
     let mut rngs: Vec<ChaCha8Rng> = (0..b)
@@ -367,26 +418,24 @@ fn generate_batch(
     // With a continuation, T is longer than the window: each walk's window starts at an
     // offset of its own (a stream apart from the sampler's, so the tokens do not change).
     let frames = m.window.frames.min(t);
-    Ok((0..b)
+    let offsets = (0..b)
         .map(|i| {
-            let index = start + i;
-            let off = if t > frames {
-                ChaCha8Rng::seed_from_u64(s.seed.wrapping_add(index as u64) ^ 0x5747_a127)
+            if t > frames {
+                ChaCha8Rng::seed_from_u64(s.seed.wrapping_add((start + i) as u64) ^ 0x5747_a127)
                     .random_range(0..=t - frames)
             } else {
                 0
-            };
-            let walk = DecodedWalk {
-                index,
-                side: sides[i],
-                mirror: mirrored[i],
-                request: walks.map(|w| &w[i]),
-                rows: &rows[i * t + off..i * t + off + frames],
-                start: (t > frames).then_some((off, t)),
-            };
-            finish_walk(g, prompt, expanded, s, &walk)
+            }
         })
-        .collect())
+        .collect();
+    Ok(DecodedBatch {
+        rows,
+        t,
+        frames,
+        offsets,
+        sides,
+        mirrored,
+    })
 }
 
 /// One decoded walk of a batch, before it becomes a sequence.
@@ -415,8 +464,16 @@ fn finish_walk(
     let m = &g.manifest;
     // The class's own filter where it had windows enough: pooled over the classes, the gaps
     // between them (which the decoder keeps) hide how much it squashes each class's spread.
-    let (filter, whose) = match m.variance_by_class.get(expanded.values.class) {
-        Some(v) if !v.is_empty() => (v, "the class's training windows"),
+    let class = expanded.values.class;
+    let (filter, whose) = match (
+        m.variance_sampled_by_class.get(class),
+        m.variance_by_class.get(class),
+    ) {
+        (Some(v), _) if !v.is_empty() => (
+            v,
+            "the class's training windows, fitted to the model's own sampled walks",
+        ),
+        (_, Some(v)) if !v.is_empty() => (v, "the class's training windows"),
         _ => (&m.variance, "the training windows"),
     };
     let matched = s.match_variance && !filter.is_empty();

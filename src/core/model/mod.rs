@@ -6,6 +6,7 @@
 pub mod arms;
 pub mod backend;
 pub mod bundle;
+pub mod calibrate;
 pub mod checkpoint;
 pub mod data;
 pub mod dropout;

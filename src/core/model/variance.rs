@@ -85,6 +85,10 @@ pub struct VarianceMatch {
     pub recon_mean: Vec<f32>,
     /// SD of the windows over SD of the reconstructions, per feature, within 1/3..3.
     pub scale: Vec<f32>,
+    /// SD of each feature over the training windows, kept so the filter can be fitted again
+    /// to sampled walks ([`Self::calibrated`]). Empty in models from before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub real_sd: Vec<f32>,
 }
 
 impl VarianceMatch {
@@ -117,6 +121,7 @@ impl VarianceMatch {
             out.real_mean.push(rm as f32);
             out.recon_mean.push(cm as f32);
             out.scale.push(scale as f32);
+            out.real_sd.push(rs as f32);
         }
         out
     }
@@ -129,6 +134,44 @@ impl VarianceMatch {
             return Self::default();
         }
         Self::fit(windows.iter().copied())
+    }
+
+    /// The same target (the training windows' mean and SD) fitted to rows the model sampled
+    /// and decoded itself, instead of its reconstructions of the training windows: sampling
+    /// keeps the common codes and squashes the spread further than decoding alone, which a
+    /// filter fitted on reconstructions cannot see. `None` without a target SD (a filter from
+    /// before it was kept) or with fewer than two rows.
+    #[must_use]
+    pub fn calibrated(&self, sampled: &[[f32; FEATURES]]) -> Option<Self> {
+        if self.is_empty() || self.real_sd.len() != FEATURES || sampled.len() < 2 {
+            return None;
+        }
+        let mut sums = Moments::of(&[], &[]);
+        for r in sampled {
+            sums.frames += 1;
+            for f in 0..FEATURES {
+                let x = f64::from(r[f]);
+                sums.recon[0][f] += x;
+                sums.recon[1][f] += x * x;
+            }
+        }
+        let mut out = Self {
+            real_mean: self.real_mean.clone(),
+            real_sd: self.real_sd.clone(),
+            ..Self::default()
+        };
+        for f in 0..FEATURES {
+            let (sm, ss) = mean_sd(sums.recon[0][f], sums.recon[1][f], sums.frames);
+            let rs = f64::from(self.real_sd[f]);
+            let scale = if ss > 1e-6 && rs > 1e-6 {
+                (rs / ss).clamp(1.0 / MAX_SCALE, MAX_SCALE)
+            } else {
+                1.0
+            };
+            out.recon_mean.push(sm as f32);
+            out.scale.push(scale as f32);
+        }
+        Some(out)
     }
 
     /// Whether there is no filter (models trained before it existed).
@@ -186,6 +229,43 @@ mod tests {
             assert!((back[0] - r[0]).abs() < 1e-3, "{} vs {}", back[0], r[0]);
         }
         assert_eq!(m.scale_range(), (m.scale[0], m.scale[0]));
+    }
+
+    #[test]
+    fn a_filter_calibrated_on_sampled_rows_gives_them_the_windows_mean_and_sd() {
+        let wave = |t: usize| (t as f32 * 0.37).sin();
+        let real = rows(|t| 0.2 + wave(t), 300);
+        let recon = rows(|t| 0.5 * wave(t), 300);
+        let m = VarianceMatch::fit([&Moments::of(&real, &recon)]);
+        // Sampled walks squashed further (0.4 of the spread) and shifted: the filter fitted
+        // on reconstructions (scale 2) leaves them at 0.8 of the windows' SD; the calibrated
+        // one (scale 2.5) restores it.
+        let sampled = rows(|t| -0.1 + 0.4 * wave(t + 7), 300);
+        let sd = |v: &[[f32; FEATURES]]| {
+            let n = v.len() as f32;
+            let mean = v.iter().map(|r| r[3]).sum::<f32>() / n;
+            let var = v.iter().map(|r| (r[3] - mean).powi(2)).sum::<f32>() / (n - 1.0);
+            (mean, var.sqrt())
+        };
+        let (_, real_sd) = sd(&real);
+        let plain: Vec<_> = sampled.iter().map(|r| m.apply(r)).collect();
+        assert!(
+            (sd(&plain).1 / real_sd - 0.8).abs() < 0.02,
+            "{:?}",
+            sd(&plain)
+        );
+        let c = m.calibrated(&sampled).unwrap();
+        let fixed: Vec<_> = sampled.iter().map(|r| c.apply(r)).collect();
+        let (mean, s) = sd(&fixed);
+        assert!((s / real_sd - 1.0).abs() < 1e-3, "{s} vs {real_sd}");
+        assert!((mean - sd(&real).0).abs() < 1e-3, "{mean}");
+        // Nothing to calibrate against: a filter without its target SD, or one row.
+        let old = VarianceMatch {
+            real_sd: Vec::new(),
+            ..m.clone()
+        };
+        assert!(old.calibrated(&sampled).is_none());
+        assert!(m.calibrated(&sampled[..1]).is_none());
     }
 
     #[test]
