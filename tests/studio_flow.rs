@@ -310,6 +310,9 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     h.get_by_label("match variance").click();
     h.get_by_label("dense generator windows").click();
     h.run_steps(2);
+    // Enabled once "match variance" is ticked.
+    h.get_by_label("calibrated").click();
+    h.run_steps(2);
     h.get_by_label("Run evaluation").click();
     h.run_steps(2);
     assert!(
@@ -328,6 +331,10 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     assert!(settings.sampling.random_start && settings.sampling.match_variance);
     let tiny = TrainPlan::tiny();
     assert_eq!(settings.generator.window.hop, tiny.tokenizer.downsample);
+    assert_eq!(
+        settings.generator.calibrate_walks,
+        pathogait::core::model::calibrate::DEFAULT_WALKS
+    );
     assert!(run.scarcity.is_some());
     let dir = tmp.path().join("flow.data/evaluations/scarce");
     for f in [

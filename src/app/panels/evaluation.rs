@@ -15,6 +15,7 @@ use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
 use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
 use crate::core::model::bundle::TrainPlan;
+use crate::core::model::calibrate;
 use crate::core::model::generate::Sampling;
 
 /// How the synthetic windows of a run are asked for (see [`EvalConfig`]).
@@ -36,6 +37,8 @@ pub struct SyntheticKnobs {
     pub dense_windows: bool,
     /// Keep the generator GPT's weights from its best held-out check.
     pub keep_best: bool,
+    /// Fit each fold generator's variance compensation to its own samples.
+    pub calibrate: bool,
 }
 
 /// Evaluation panel state.
@@ -130,6 +133,11 @@ impl EvaluationState {
             generator.window.hop = generator.tokenizer.downsample.max(1);
         }
         generator.gpt_stage.keep_best = self.synthetic.keep_best;
+        generator.calibrate_walks = if self.synthetic.calibrate {
+            calibrate::DEFAULT_WALKS
+        } else {
+            0
+        };
         Ok(EvalSpec {
             name: name.to_string(),
             config: EvalConfig {
@@ -255,12 +263,19 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
             ui.checkbox(&mut k.random_start, "random start")
                 .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
+            ui.checkbox(&mut k.match_variance, "match variance")
+                .on_hover_text("Move each decoded feature's mean and variance to the fit windows' of the window's class (the decoder's variance compensation: its reconstructions vary less than the data)");
+            ui.add_enabled(k.match_variance, egui::Checkbox::new(&mut k.calibrate, "calibrated"))
+                .on_hover_text("Fit the variance match to 32 walks per class each fold's generator samples like its training walks, not to its reconstructions (evaluate --calibrate-variance 32)");
+        });
+        ui.end_row();
+        ui.label("Fold generators");
+        ui.horizontal(|ui| {
+            let k = &mut e.synthetic;
             ui.checkbox(&mut k.dense_windows, "dense generator windows")
                 .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
             ui.checkbox(&mut k.keep_best, "GPT's best check")
                 .on_hover_text("Keep each fold's generator GPT weights from its best held-out check instead of its last step (evaluate --generator-keep-best): more accurate classifiers on the demo folds, windows further from the real ones");
-            ui.checkbox(&mut k.match_variance, "match variance")
-                .on_hover_text("Move each decoded feature's mean and variance to the fit windows' of the window's class (the decoder's variance compensation: its reconstructions vary less than the data)");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

@@ -11,6 +11,7 @@ use super::PanelCtx;
 use crate::app::commands::Command;
 use crate::core::export::{CurationEntry, Decision};
 use crate::core::model::bundle::TrainPlan;
+use crate::core::model::calibrate;
 use crate::core::model::features::WindowConfig;
 use crate::core::model::metrics::prior_adherence;
 
@@ -42,6 +43,9 @@ pub struct GenerationState {
     pub window_frames: usize,
     /// Learn right-affected walks mirrored (see `TrainPlan::mirror_right`).
     pub mirror_right: bool,
+    /// Fit the variance compensation to sampled walks after training (see
+    /// `TrainPlan::calibrate_walks`).
+    pub calibrate_variance: bool,
     /// Walk ids shown in the gallery.
     gallery: Vec<String>,
     /// Gallery walks whose badge is known, counted from the start (badges are computed a
@@ -77,6 +81,7 @@ impl Default for GenerationState {
             gpt_steps: t.gpt_stage.steps,
             window_frames: t.window.frames,
             mirror_right: t.mirror_right,
+            calibrate_variance: false,
             gallery: Vec::new(),
             tally: (0, 0),
             last_metrics: None,
@@ -97,6 +102,11 @@ impl GenerationState {
         p.gpt_stage.steps = self.gpt_steps.max(1);
         p.window.frames = WindowConfig::whole_frames(self.window_frames);
         p.mirror_right = self.mirror_right;
+        p.calibrate_walks = if self.calibrate_variance {
+            calibrate::DEFAULT_WALKS
+        } else {
+            0
+        };
         p.normal_class = normal;
         p
     }
@@ -169,6 +179,8 @@ fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         );
         ui.checkbox(&mut g.mirror_right, "mirror right-affected walks")
             .on_hover_text("Learn one-sided pathologies once, as left-affected; right-side walks are mirrored back");
+        ui.checkbox(&mut g.calibrate_variance, "calibrate variance")
+            .on_hover_text("After training, sample 32 walks per class like the training walks and fit \"match variance\" to them rather than to the decoder's reconstructions (train --calibrate-variance 32)");
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
             st.commands.push(Command::Train {
@@ -406,11 +418,14 @@ mod tests {
         assert_eq!(p.gpt_stage.steps, 400);
         assert_eq!(p.window.frames, 96, "rounded down to whole latent steps");
         assert!(!p.mirror_right);
+        assert_eq!(p.calibrate_walks, 0);
         assert_eq!(p.normal_class.as_deref(), Some("normal"));
         g.mirror_right = true;
+        g.calibrate_variance = true;
         g.window_frames = 4;
         let p = g.plan(None);
         assert!(p.mirror_right);
+        assert_eq!(p.calibrate_walks, calibrate::DEFAULT_WALKS);
         assert_eq!(p.window.frames, 16);
     }
 }

@@ -19,6 +19,9 @@ use super::variance::VarianceMatch;
 use crate::core::data::Dataset;
 use crate::core::jobs::{CancelToken, Progress};
 
+/// Walks per class the studio's "calibrate" boxes ask for (measured in README).
+pub const DEFAULT_WALKS: usize = 32;
+
 /// Walks decoded together while calibrating.
 const BATCH: usize = 64;
 
