@@ -261,6 +261,12 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             .on_disabled_hover_text("Walks prompted like the real walks take their values from them");
             ui.checkbox(&mut k.subject_bodies, "subjects' builds")
                 .on_hover_text("Give each synthetic window the bone lengths of one of the fold's training subjects, drawn per window, instead of the decoder's average build");
+        });
+        ui.end_row();
+        // The options go on over a second row: one row outgrows a narrow window.
+        ui.label("");
+        ui.horizontal(|ui| {
+            let k = &mut e.synthetic;
             ui.checkbox(&mut k.random_start, "random start")
                 .on_hover_text("Start each synthetic window at a random point of its stride, as real windows cut from longer walks do: the generator continues each walk for half a window and the window is cut from it at a seeded offset");
             ui.checkbox(&mut k.match_variance, "match variance")
