@@ -13,7 +13,7 @@ use burn::prelude::*;
 
 use super::ModelError;
 use super::bundle::{GaitGenerator, TrainPlan};
-use super::generate::{Sampling, WalkRequest, sample_decode};
+use super::generate::{Sampling, WalkRequest, sample_decode, training_walks};
 use super::prompt::{Prompt, expand};
 use super::variance::VarianceMatch;
 use crate::core::data::Dataset;
@@ -69,20 +69,7 @@ pub fn calibrate_variance(
     let mut out = Vec::with_capacity(m.vocab.classes.len());
     for (c, class) in m.vocab.classes.iter().enumerate() {
         let filter = m.variance_by_class.get(c).filter(|f| !f.is_empty());
-        let pool: Vec<WalkRequest> = m
-            .subjects
-            .iter()
-            .enumerate()
-            .flat_map(|(k, st)| {
-                st.prompts
-                    .iter()
-                    .filter(|v| v.class == c)
-                    .map(move |v| WalkRequest {
-                        values: v.clone(),
-                        subject: Some(k),
-                    })
-            })
-            .collect();
+        let pool = training_walks(g, c);
         let (Some(filter), false) = (filter, pool.is_empty() || per_class < 2) else {
             out.push(VarianceMatch::default());
             progress.advance(1, class);

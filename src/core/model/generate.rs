@@ -255,20 +255,7 @@ pub fn generate_like(
         .vocab
         .class_index(class)
         .ok_or_else(|| ModelError::Prompt(format!("the model does not know class '{class}'")))?;
-    let mut pool: Vec<WalkRequest> = m
-        .subjects
-        .iter()
-        .enumerate()
-        .flat_map(|(k, st)| {
-            st.prompts
-                .iter()
-                .filter(|v| v.class == c)
-                .map(move |v| WalkRequest {
-                    values: v.clone(),
-                    subject: Some(k),
-                })
-        })
-        .collect();
+    let mut pool = training_walks(g, c);
     if pool.is_empty() {
         return Err(ModelError::Prompt(format!(
             "the model recorded no training walks of '{class}' (saved before walks were recorded: retrain it)"
@@ -281,6 +268,25 @@ pub fn generate_like(
         ..Prompt::default()
     };
     generate_walks(g, &prompt, Some(&walks), s, GEN_BATCH, progress, cancel)
+}
+
+/// Requests for walks like each of the model's training walks of class index `c`, with the
+/// build of the walk's subject, in the order the manifest records them.
+pub(super) fn training_walks(g: &GaitGenerator, c: usize) -> Vec<WalkRequest> {
+    g.manifest
+        .subjects
+        .iter()
+        .enumerate()
+        .flat_map(|(k, st)| {
+            st.prompts
+                .iter()
+                .filter(|v| v.class == c)
+                .map(move |v| WalkRequest {
+                    values: v.clone(),
+                    subject: Some(k),
+                })
+        })
+        .collect()
 }
 
 /// One walk of a request whose walks differ (see [`generate_walks`]).
