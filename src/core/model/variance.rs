@@ -75,6 +75,16 @@ fn mean_sd(sum: f64, sq: f64, n: usize) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// The factor that takes a feature's spread `have` to `target`, within 1/3..3; 1 where either
+/// is flat (a feature the decoder outputs as a constant has no variance to rescale).
+fn scale_between(target: f64, have: f64) -> f64 {
+    if have > 1e-6 && target > 1e-6 {
+        (target / have).clamp(1.0 / MAX_SCALE, MAX_SCALE)
+    } else {
+        1.0
+    }
+}
+
 /// Per-feature post-filter of decoded rows (standardised units): `real_mean + scale * (x -
 /// recon_mean)`. Empty (a model trained before it existed) leaves rows as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -112,12 +122,7 @@ impl VarianceMatch {
         for f in 0..FEATURES {
             let (rm, rs) = mean_sd(total.real[0][f], total.real[1][f], total.frames);
             let (cm, cs) = mean_sd(total.recon[0][f], total.recon[1][f], total.frames);
-            // A feature the decoder outputs as a constant has no variance to rescale.
-            let scale = if cs > 1e-6 && rs > 1e-6 {
-                (rs / cs).clamp(1.0 / MAX_SCALE, MAX_SCALE)
-            } else {
-                1.0
-            };
+            let scale = scale_between(rs, cs);
             out.real_mean.push(rm as f32);
             out.recon_mean.push(cm as f32);
             out.scale.push(scale as f32);
@@ -162,12 +167,7 @@ impl VarianceMatch {
         };
         for f in 0..FEATURES {
             let (sm, ss) = mean_sd(sums.recon[0][f], sums.recon[1][f], sums.frames);
-            let rs = f64::from(self.real_sd[f]);
-            let scale = if ss > 1e-6 && rs > 1e-6 {
-                (rs / ss).clamp(1.0 / MAX_SCALE, MAX_SCALE)
-            } else {
-                1.0
-            };
+            let scale = scale_between(f64::from(self.real_sd[f]), ss);
             out.recon_mean.push(sm as f32);
             out.scale.push(scale as f32);
         }
