@@ -142,6 +142,8 @@ pub fn train_gpt(
     let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
     // The weights of the best held-out check so far, when the stage keeps them.
     let mut best: Option<(usize, Gpt)> = None;
+    // The last step taken (the step log keeps only some steps).
+    let mut last = start - 1;
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training GPT", stage.steps as u64);
@@ -175,6 +177,7 @@ pub fn train_gpt(
             &ad,
         )?;
         model = optim.step(stage.lr, model, grads);
+        last = step;
         pending.push((step, loss));
         progress.advance(1, &shown);
         let ckpt_due = ckpt.is_some_and(|c| c.due(step, stage.steps));
@@ -217,7 +220,6 @@ pub fn train_gpt(
         }
     }
     progress.finish();
-    let last = log.last().map_or(0, |l| l.step);
     let mut model = model.valid();
     if let Some((best_step, best_model)) = best {
         // A stage that ran all its steps is measured once more: its last weights may be the best.
