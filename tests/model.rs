@@ -21,12 +21,13 @@ fn tiny_demo() -> pathogait::core::data::Dataset {
     common::small_demo(3)
 }
 
-fn tiny_model() -> GaitGenerator {
-    let ds = tiny_demo();
-    train(
-        &ds,
-        &TrainPlan::tiny(),
-        "tiny",
+/// `plan` trained on `ds` on the CPU, with no checkpoint, progress or cancel, calibrated
+/// when the plan asks for it.
+fn trained(ds: &pathogait::core::data::Dataset, plan: &TrainPlan, name: &str) -> GaitGenerator {
+    pathogait::core::model::calibrate::train(
+        ds,
+        plan,
+        name,
         &Device::flex(),
         "CPU (Flex)",
         None,
@@ -34,6 +35,10 @@ fn tiny_model() -> GaitGenerator {
         &CancelToken::new(),
     )
     .unwrap()
+}
+
+fn tiny_model() -> GaitGenerator {
+    trained(&tiny_demo(), &TrainPlan::tiny(), "tiny")
 }
 
 fn mean(v: &[f32]) -> f32 {
@@ -690,17 +695,7 @@ fn two_frames_per_token_step_doubles_the_gait_tokens() {
     plan.tokenizer.downsample = 2;
     plan.tokenizer_stage.steps = 10;
     plan.gpt_stage.steps = 5;
-    let g = train(
-        &tiny_demo(),
-        &plan,
-        "r2",
-        &Device::flex(),
-        "CPU (Flex)",
-        None,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let g = trained(&tiny_demo(), &plan, "r2");
     let m = &g.manifest;
     assert_eq!(
         m.tokenizer.latent_steps(m.window.frames),
@@ -823,19 +818,7 @@ fn a_gpt_that_keeps_its_best_check_returns_that_steps_weights() {
         },
         ..TrainPlan::tiny()
     };
-    let run = |p: &TrainPlan| {
-        train(
-            &ds,
-            p,
-            "best",
-            &Device::flex(),
-            "cpu",
-            None,
-            &NoProgress,
-            &CancelToken::new(),
-        )
-        .unwrap()
-    };
+    let run = |p: &TrainPlan| trained(&ds, p, "best");
     let kept = run(&plan(150, true));
     let end = &kept.manifest.report.gpt_end;
     let k = end
@@ -893,17 +876,7 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
         calibrate_walks: 16,
         ..TrainPlan::tiny()
     };
-    let g = pathogait::core::model::calibrate::train(
-        &ds,
-        &plan,
-        "calibrated",
-        &Device::flex(),
-        "cpu",
-        None,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let g = trained(&ds, &plan, "calibrated");
     let m = &g.manifest;
     assert_eq!(m.variance_sampled_by_class.len(), m.vocab.classes.len());
     let c = m.vocab.class_index("steppage").unwrap();
@@ -936,17 +909,7 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
     }
     // Without calibration the same model, seed and prompt sample the same tokens: only the
     // filter differs.
-    let mut plain = pathogait::core::model::calibrate::train(
-        &ds,
-        &TrainPlan::tiny(),
-        "plain",
-        &Device::flex(),
-        "cpu",
-        None,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let mut plain = trained(&ds, &TrainPlan::tiny(), "plain");
     assert!(plain.manifest.variance_sampled_by_class.is_empty());
     let b = generate(&plain, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     assert_ne!(a.sequences[0].positions, b.sequences[0].positions);
