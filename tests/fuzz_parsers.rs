@@ -195,7 +195,7 @@ fn fuzz_model_files(ds: &pathogait::core::data::Dataset, dir: &Path) {
     plan.tokenizer_stage.steps = 2;
     plan.gpt_stage.steps = 2;
     let device = Device::flex();
-    let trained = pathogait::core::model::bundle::train(
+    let trained = pathogait::core::model::fit::train(
         ds,
         &plan,
         "fuzz",

@@ -9,7 +9,8 @@ use burn::tensor::Device;
 use pathogait::core::data::{CommonJoint, Provenance, Side};
 use pathogait::core::jobs::{CancelToken, NoProgress};
 use pathogait::core::model::ModelError;
-use pathogait::core::model::bundle::{GaitGenerator, TrainPlan, train};
+use pathogait::core::model::bundle::{GaitGenerator, TrainPlan};
+use pathogait::core::model::fit::train;
 use pathogait::core::model::generate::{Sampling, generate, generate_like};
 use pathogait::core::model::prompt::Prompt;
 
@@ -930,5 +931,63 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
     assert_eq!(
         loaded.manifest.variance_sampled_by_class,
         m.variance_sampled_by_class
+    );
+}
+
+#[test]
+fn a_gpt_judged_by_samples_keeps_the_weights_whose_samples_came_closest() {
+    use pathogait::core::model::data::build_training_set;
+    use pathogait::core::model::fit::heldout_split;
+    use pathogait::core::model::gpt_training::SAMPLE_MEASURE;
+    use pathogait::core::model::sample_check::sample_distance;
+    use pathogait::core::model::training::StageConfig;
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ds = tiny_demo();
+    let plan = TrainPlan {
+        gpt_stage: StageConfig {
+            eval_every: 10,
+            patience: 0,
+            keep_best: true,
+            ..StageConfig::fixed(60, 16, 2e-2)
+        },
+        sample_checks: 24,
+        ..TrainPlan::tiny()
+    };
+    let g = trained(&ds, &plan, "samples");
+    let end = &g.manifest.report.gpt_end;
+    assert_eq!(end.measure.as_deref(), Some(SAMPLE_MEASURE));
+    let steps: Vec<usize> = end.heldout.iter().map(|m| m.0).collect();
+    assert_eq!(&steps[..5], &[10, 20, 30, 40, 50], "{:?}", end.heldout);
+    assert!(
+        end.heldout.iter().all(|m| m.1.is_finite() && m.1 > 0.0),
+        "{:?}",
+        end.heldout
+    );
+    // The weights returned are those of the closest check, and measuring them again with the
+    // same windows and seed gives that check's distance: the record is of the samples.
+    let best = end
+        .heldout
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert_eq!(end.kept_step.unwrap_or(60), best.0, "{:?}", end.heldout);
+    let set = build_training_set(
+        &ds,
+        &plan.window,
+        plan.tokenizer.codes,
+        None,
+        plan.mirror_right,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let (_, heldout, _) = heldout_split(&ds, &plan, &set);
+    let again = sample_distance(&g, &set, &heldout, 24, plan.seed, &CancelToken::new()).unwrap();
+    assert!(
+        (again - best.1).abs() <= 1e-3 * best.1.max(1.0),
+        "remeasured {again}, recorded {}",
+        best.1
     );
 }

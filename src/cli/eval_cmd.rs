@@ -112,6 +112,11 @@ pub struct EvaluateCmd {
     /// (a GPT that stops on a plateau has trained past its best by then).
     #[arg(long)]
     generator_keep_best: bool,
+    /// At each of the generator GPT's held-out checks, sample this many windows with the
+    /// held-out subjects' prompts and judge the GPT by their distance to those subjects'
+    /// windows instead of by its next-token loss (0 = the loss).
+    #[arg(long, default_value_t = 0)]
+    generator_sample_checks: usize,
     /// After training each fold's generator, sample this many walks per class like its
     /// training walks and fit --match-variance's filter to them instead of to the decoder's
     /// reconstructions alone (0 = off).
@@ -194,6 +199,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
         generator.gpt_stage.keep_best = true;
     }
     generator.calibrate_walks = c.calibrate_variance;
+    generator.sample_checks = c.generator_sample_checks;
     if let Some(e) = c.epochs {
         classifier.max_epochs = e;
     }

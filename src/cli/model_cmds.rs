@@ -114,6 +114,11 @@ pub struct TrainCmd {
     /// reconstructions alone (0 = off).
     #[arg(long, default_value_t = 0)]
     calibrate_variance: usize,
+    /// At each of the GPT's held-out checks, sample this many windows with the held-out
+    /// subjects' prompts and judge the GPT by their distance to those subjects' windows instead
+    /// of by its next-token loss (0 = the loss; needs the default preset's checks).
+    #[arg(long, default_value_t = 0)]
+    sample_checks: usize,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +266,7 @@ fn plan_for(c: &TrainCmd) -> TrainPlan {
     }
     p.gpt_stage.keep_best |= c.keep_best;
     p.calibrate_walks = c.calibrate_variance;
+    p.sample_checks = c.sample_checks;
     if let Some(f) = &c.gpt2 {
         p.gpt2_init = Some(f.clone());
         p.gpt_width = 768;
@@ -361,7 +367,8 @@ pub fn train_cmd(c: &TrainCmd) -> Result<ExitCode> {
                 .stopped
                 .as_deref()
                 .unwrap_or("no plateau: ran all its steps");
-            println!("{stage}: held-out loss {loss:.4} at step {step}; {what}");
+            let measure = end.measure.as_deref().unwrap_or("held-out loss");
+            println!("{stage}: {measure} {loss:.4} at step {step}; {what}");
         }
     }
     Ok(ExitCode::SUCCESS)

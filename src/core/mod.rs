@@ -10,6 +10,7 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod frechet;
 pub mod fsutil;
 pub mod io;
 pub mod jobs;

@@ -15,8 +15,8 @@ use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
 use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
 use crate::core::model::bundle::TrainPlan;
-use crate::core::model::calibrate;
 use crate::core::model::generate::Sampling;
+use crate::core::model::{calibrate, sample_check};
 
 /// How the synthetic windows of a run are asked for (see [`EvalConfig`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct SyntheticKnobs {
     pub keep_best: bool,
     /// Fit each fold generator's variance compensation to its own samples.
     pub calibrate: bool,
+    /// Judge each fold generator's GPT at its held-out checks by what it samples instead of
+    /// by its next-token loss.
+    pub sample_checks: bool,
 }
 
 /// Evaluation panel state.
@@ -133,6 +136,11 @@ impl EvaluationState {
             generator.window.hop = generator.tokenizer.downsample.max(1);
         }
         generator.gpt_stage.keep_best = self.synthetic.keep_best;
+        generator.sample_checks = if self.synthetic.sample_checks {
+            sample_check::DEFAULT_WINDOWS
+        } else {
+            0
+        };
         generator.calibrate_walks = if self.synthetic.calibrate {
             calibrate::DEFAULT_WALKS
         } else {
@@ -282,6 +290,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
                 .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
             ui.checkbox(&mut k.keep_best, "GPT's best check")
                 .on_hover_text("Keep each fold's generator GPT weights from its best held-out check instead of its last step (evaluate --generator-keep-best): more accurate classifiers on the demo folds, windows further from the real ones");
+            ui.checkbox(&mut k.sample_checks, "judge GPT by samples")
+                .on_hover_text("At each held-out check the GPT samples 96 windows with the held-out subjects' prompts and is judged by their Fréchet distance to those subjects' real windows, not by its next-token loss (evaluate --generator-sample-checks 96); with \"GPT's best check\" it keeps the weights whose samples came closest");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

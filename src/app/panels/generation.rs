@@ -11,9 +11,9 @@ use super::PanelCtx;
 use crate::app::commands::Command;
 use crate::core::export::{CurationEntry, Decision};
 use crate::core::model::bundle::TrainPlan;
-use crate::core::model::calibrate;
 use crate::core::model::features::WindowConfig;
 use crate::core::model::metrics::prior_adherence;
+use crate::core::model::{calibrate, sample_check};
 
 /// Logged metric series: `"stage / name"` -> `(step, value)` points.
 pub type Series = BTreeMap<String, Vec<[f64; 2]>>;
@@ -46,6 +46,9 @@ pub struct GenerationState {
     /// Fit the variance compensation to sampled walks after training (see
     /// `TrainPlan::calibrate_walks`).
     pub calibrate_variance: bool,
+    /// Judge the GPT at its held-out checks by what it samples (see
+    /// `TrainPlan::sample_checks`).
+    pub sample_checks: bool,
     /// Walk ids shown in the gallery.
     gallery: Vec<String>,
     /// Gallery walks whose badge is known, counted from the start (badges are computed a
@@ -82,6 +85,7 @@ impl Default for GenerationState {
             window_frames: t.window.frames,
             mirror_right: t.mirror_right,
             calibrate_variance: false,
+            sample_checks: false,
             gallery: Vec::new(),
             tally: (0, 0),
             last_metrics: None,
@@ -104,6 +108,11 @@ impl GenerationState {
         p.mirror_right = self.mirror_right;
         p.calibrate_walks = if self.calibrate_variance {
             calibrate::DEFAULT_WALKS
+        } else {
+            0
+        };
+        p.sample_checks = if self.sample_checks {
+            sample_check::DEFAULT_WINDOWS
         } else {
             0
         };
@@ -181,6 +190,13 @@ fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             .on_hover_text("Learn one-sided pathologies once, as left-affected; right-side walks are mirrored back");
         ui.checkbox(&mut g.calibrate_variance, "calibrate variance")
             .on_hover_text("After training, sample 32 walks per class like the training walks and fit \"match variance\" to them rather than to the decoder's reconstructions (train --calibrate-variance 32)");
+        // Only the default preset's GPT stage has held-out checks to judge by.
+        ui.add_enabled(
+            g.preset == Preset::Default,
+            egui::Checkbox::new(&mut g.sample_checks, "judge GPT by samples"),
+        )
+        .on_hover_text("At each held-out check the GPT samples 96 windows with the held-out subjects' prompts and is judged by their distance to those subjects' real windows instead of by its next-token loss (train --sample-checks 96)")
+        .on_disabled_hover_text("The Quick preset's GPT has no held-out checks");
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {
             st.commands.push(Command::Train {
@@ -419,13 +435,16 @@ mod tests {
         assert_eq!(p.window.frames, 96, "rounded down to whole latent steps");
         assert!(!p.mirror_right);
         assert_eq!(p.calibrate_walks, 0);
+        assert_eq!(p.sample_checks, 0);
         assert_eq!(p.normal_class.as_deref(), Some("normal"));
         g.mirror_right = true;
         g.calibrate_variance = true;
+        g.sample_checks = true;
         g.window_frames = 4;
         let p = g.plan(None);
         assert!(p.mirror_right);
         assert_eq!(p.calibrate_walks, calibrate::DEFAULT_WALKS);
+        assert_eq!(p.sample_checks, sample_check::DEFAULT_WINDOWS);
         assert_eq!(p.window.frames, 16);
     }
 }

@@ -13,8 +13,11 @@ use burn::prelude::*;
 
 use super::ModelError;
 use super::bundle::{GaitGenerator, TrainPlan};
+use super::data::TrainingSet;
+use super::fit::{GeneratorScore, train_with};
 use super::generate::{Sampling, WalkRequest, sample_decode, training_walks};
 use super::prompt::{Prompt, expand};
+use super::sample_check::sample_distance;
 use super::variance::VarianceMatch;
 use crate::core::data::Dataset;
 use crate::core::jobs::{CancelToken, Progress};
@@ -25,12 +28,14 @@ pub const DEFAULT_WALKS: usize = 32;
 /// Walks decoded together while calibrating.
 const BATCH: usize = 64;
 
-/// Trains a generator ([`super::bundle::train`]) and, when the plan asks for calibration
-/// walks ([`TrainPlan::calibrate_walks`]), fits its variance compensation to its own samples.
+/// Trains a generator ([`super::fit::train`]), its GPT judged by sample checks when the plan
+/// asks for them ([`TrainPlan::sample_checks`], see [`super::sample_check`]), and, when the
+/// plan asks for calibration walks ([`TrainPlan::calibrate_walks`]), fits its variance
+/// compensation to its own samples.
 ///
 /// # Errors
-/// As [`super::bundle::train`], or a calibration that fails to sample.
-#[allow(clippy::too_many_arguments)] // as super::bundle::train
+/// As [`super::fit::train`], or a sample check or calibration that fails to sample.
+#[allow(clippy::too_many_arguments)] // as super::fit::train
 pub fn train(
     ds: &Dataset,
     plan: &TrainPlan,
@@ -41,8 +46,12 @@ pub fn train(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<GaitGenerator, ModelError> {
-    let mut g = super::bundle::train(
-        ds, plan, name, device, backend, checkpoint, progress, cancel,
+    let check = |g: &GaitGenerator, set: &TrainingSet, heldout: &[usize]| {
+        sample_distance(g, set, heldout, plan.sample_checks, plan.seed, cancel)
+    };
+    let score = (plan.sample_checks > 0).then_some(&check as &GeneratorScore);
+    let mut g = train_with(
+        ds, plan, name, device, backend, checkpoint, score, progress, cancel,
     )?;
     if plan.calibrate_walks > 0 {
         calibrate_variance(&mut g, plan.calibrate_walks, plan.seed, progress, cancel)?;

@@ -87,10 +87,18 @@ fn gpt_heldout_loss(
     Ok((total / seqs.len().max(1) as f64) as f32)
 }
 
+/// A held-out measure of the GPT's weights other than its next-token loss (lower is better),
+/// e.g. [`super::sample_check::sample_distance`] of what it samples.
+pub type SampleScore<'a> = dyn Fn(&Gpt) -> Result<f32, ModelError> + 'a;
+
+/// What a sample check's measurements are called in logs and reasons to stop.
+pub const SAMPLE_MEASURE: &str = "held-out sample distance";
+
 /// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
 /// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait
 /// tokens and EOS (the prompt is given, not predicted). `init` optionally loads pretrained
-/// GPT-2 blocks first (see [`super::gpt2_import`]).
+/// GPT-2 blocks first (see [`super::gpt2_import`]). `score`, when given, replaces the held-out
+/// next-token loss at every check (plateau stops and kept weights follow it).
 ///
 /// # Errors
 /// Cancellation, or no training windows.
@@ -108,6 +116,7 @@ pub fn train_gpt(
     device: &Device,
     seed: u64,
     ckpt: Option<&StageCheckpoint>,
+    score: Option<&SampleScore>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(Gpt, Vec<StepLog>, StageEnd), ModelError> {
@@ -139,13 +148,23 @@ pub fn train_gpt(
         (model, optim, rng, log, order, start) =
             (r.model, r.optim, r.rng, r.log, r.extra, r.step + 1);
     }
-    let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
     // The weights of the best held-out check so far, when the stage keeps them.
     let mut best: Option<(usize, Gpt)> = None;
     // The last step taken (the step log keeps only some steps).
     let mut last = start - 1;
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
+    let measure = |m: &Gpt| match score {
+        Some(f) => f(m),
+        None => gpt_heldout_loss(m, set, codes, heldout, cfg.context, device),
+    };
+    let what = if score.is_some() {
+        SAMPLE_MEASURE
+    } else {
+        "held-out loss"
+    };
+    let (mut plateau, mut end) = (Plateau::new(what), StageEnd::default());
+    end.measure = score.map(|_| SAMPLE_MEASURE.to_string());
     progress.start("training GPT", stage.steps as u64);
     progress.advance((start - 1) as u64, "resumed from checkpoint");
     // Step losses wait on the device and are read LOSS_READ_EVERY steps at a time.
@@ -207,7 +226,8 @@ pub fn train_gpt(
         }
         if check {
             let valid = model.valid();
-            let loss = gpt_heldout_loss(&valid, set, codes, heldout, cfg.context, device)?;
+            progress.advance(0, &format!("measuring the {what}"));
+            let loss = measure(&valid)?;
             let stop = plateau.record(step, loss, stage, &mut end);
             if stage.keep_best && plateau.best_step() == step {
                 best = Some((step, valid));
@@ -224,13 +244,13 @@ pub fn train_gpt(
     if let Some((best_step, best_model)) = best {
         // A stage that ran all its steps is measured once more: its last weights may be the best.
         if end.stopped.is_none() && last > best_step {
-            let loss = gpt_heldout_loss(&model, set, codes, heldout, cfg.context, device)?;
+            let loss = measure(&model)?;
             let _ = plateau.record(last, loss, stage, &mut end);
         }
         if plateau.best_step() == best_step && best_step < last {
             model = best_model;
             end.kept_step = Some(best_step);
-            let kept = format!("kept the weights of step {best_step}, its best held-out check");
+            let kept = format!("kept the weights of step {best_step}, its best {what}");
             end.stopped = Some(match end.stopped.take() {
                 Some(why) => format!("{why}; {kept}"),
                 None => format!("ran all {last} steps; {kept}"),

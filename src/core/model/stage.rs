@@ -43,7 +43,7 @@ impl StageConfig {
     }
 }
 
-/// How a stage ended: the held-out losses it measured and, when it stopped before its last
+/// How a stage ended: the held-out losses (or sample distances) it measured and, when it stopped before its last
 /// step, why.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageEnd {
@@ -55,18 +55,25 @@ pub struct StageEnd {
     /// ([`StageConfig::keep_best`]).
     #[serde(default)]
     pub kept_step: Option<usize>,
+    /// What the checks measured when it was not the next-token loss (a sample check's
+    /// distance, see [`super::sample_check`]); `None` for the loss and in older bundles.
+    #[serde(default)]
+    pub measure: Option<String>,
 }
 
-/// Early stopping on a held-out loss plateau.
+/// Early stopping on a plateau of a held-out measure (lower is better).
 pub(super) struct Plateau {
+    /// What is measured, for the reason to stop ("held-out loss").
+    what: &'static str,
     best: f32,
     best_step: usize,
     since: usize,
 }
 
 impl Plateau {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(what: &'static str) -> Self {
         Self {
+            what,
             best: f32::INFINITY,
             best_step: 0,
             since: 0,
@@ -96,8 +103,8 @@ impl Plateau {
         self.since += 1;
         (stage.patience > 0 && self.since >= stage.patience).then(|| {
             format!(
-                "stopped at step {step} of {}: the held-out loss ({loss:.4}) has not improved on its best ({:.4}, step {}) by 0.5 % in {} checks every {} steps",
-                stage.steps, self.best, self.best_step, self.since, stage.eval_every
+                "stopped at step {step} of {}: the {} ({loss:.4}) has not improved on its best ({:.4}, step {}) by 0.5 % in {} checks every {} steps",
+                stage.steps, self.what, self.best, self.best_step, self.since, stage.eval_every
             )
         })
     }
@@ -129,7 +136,7 @@ mod tests {
             patience: 2,
             ..StageConfig::fixed(400, 32, 1e-3)
         };
-        let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+        let (mut plateau, mut end) = (Plateau::new("held-out loss"), StageEnd::default());
         let mut stop = None;
         // 2.49 is under 0.5 % better than 2.5: not an improvement.
         for (step, loss) in [

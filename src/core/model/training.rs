@@ -300,7 +300,7 @@ pub fn train_tokenizer(
     let mut emas = host_emas
         .each_ref()
         .map(|e| DeviceEma::from_host(e, device));
-    let (mut plateau, mut end) = (Plateau::new(), StageEnd::default());
+    let (mut plateau, mut end) = (Plateau::new("held-out loss"), StageEnd::default());
     let heldout = check_subset(heldout);
     let heldout = heldout.as_slice();
     progress.start("training tokeniser", stage.steps as u64);
