@@ -983,8 +983,8 @@ fn a_gpt_judged_by_samples_keeps_the_weights_whose_samples_came_closest() {
         &CancelToken::new(),
     )
     .unwrap();
-    let (_, heldout, _) = heldout_split(&ds, &plan, &set);
-    let again = sample_distance(&g, &set, &heldout, 24, plan.seed, &CancelToken::new()).unwrap();
+    let (_, _, train_idx) = heldout_split(&ds, &plan, &set);
+    let again = sample_distance(&g, &set, &train_idx, 24, plan.seed, &CancelToken::new()).unwrap();
     assert!(
         (again - best.1).abs() <= 1e-3 * best.1.max(1.0),
         "remeasured {again}, recorded {}",

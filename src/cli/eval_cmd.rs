@@ -112,9 +112,9 @@ pub struct EvaluateCmd {
     /// (a GPT that stops on a plateau has trained past its best by then).
     #[arg(long)]
     generator_keep_best: bool,
-    /// At each of the generator GPT's held-out checks, sample this many windows with the
-    /// held-out subjects' prompts and judge the GPT by their distance to those subjects'
-    /// windows instead of by its next-token loss (0 = the loss).
+    /// At each of the generator GPT's held-out checks, sample this many windows prompted like
+    /// its training windows and judge the GPT by their distance to those windows instead of by
+    /// its held-out next-token loss (0 = the loss).
     #[arg(long, default_value_t = 0)]
     generator_sample_checks: usize,
     /// After training each fold's generator, sample this many walks per class like its

@@ -114,9 +114,9 @@ pub struct TrainCmd {
     /// reconstructions alone (0 = off).
     #[arg(long, default_value_t = 0)]
     calibrate_variance: usize,
-    /// At each of the GPT's held-out checks, sample this many windows with the held-out
-    /// subjects' prompts and judge the GPT by their distance to those subjects' windows instead
-    /// of by its next-token loss (0 = the loss; needs the default preset's checks).
+    /// At each of the GPT's held-out checks, sample this many windows prompted like its
+    /// training windows and judge the GPT by their distance to those windows instead of by its
+    /// held-out next-token loss (0 = the loss; needs the default preset's checks).
     #[arg(long, default_value_t = 0)]
     sample_checks: usize,
 }

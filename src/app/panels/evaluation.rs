@@ -291,7 +291,7 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             ui.checkbox(&mut k.keep_best, "GPT's best check")
                 .on_hover_text("Keep each fold's generator GPT weights from its best held-out check instead of its last step (evaluate --generator-keep-best): more accurate classifiers on the demo folds, windows further from the real ones");
             ui.checkbox(&mut k.sample_checks, "judge GPT by samples")
-                .on_hover_text("At each held-out check the GPT samples 96 windows with the held-out subjects' prompts and is judged by their Fréchet distance to those subjects' real windows, not by its next-token loss (evaluate --generator-sample-checks 96); with \"GPT's best check\" it keeps the weights whose samples came closest");
+                .on_hover_text("At each held-out check the GPT samples 96 windows prompted like its training windows and is judged by their Fréchet distance to those windows, not by its held-out next-token loss (evaluate --generator-sample-checks 96); with \"GPT's best check\" it keeps the weights whose samples came closest");
         });
         ui.end_row();
         ui.label("Real subjects per fold")

@@ -195,7 +195,7 @@ fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             g.preset == Preset::Default,
             egui::Checkbox::new(&mut g.sample_checks, "judge GPT by samples"),
         )
-        .on_hover_text("At each held-out check the GPT samples 96 windows with the held-out subjects' prompts and is judged by their distance to those subjects' real windows instead of by its next-token loss (train --sample-checks 96)")
+        .on_hover_text("At each held-out check the GPT samples 96 windows prompted like its training windows and is judged by their distance to those windows instead of by its held-out next-token loss (train --sample-checks 96)")
         .on_disabled_hover_text("The Quick preset's GPT has no held-out checks");
         let ok = !training && !g.name.trim().is_empty() && st.ws.loaded;
         if ui.add_enabled(ok, egui::Button::new("Train")).clicked() {

@@ -46,8 +46,8 @@ pub fn train(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<GaitGenerator, ModelError> {
-    let check = |g: &GaitGenerator, set: &TrainingSet, heldout: &[usize]| {
-        sample_distance(g, set, heldout, plan.sample_checks, plan.seed, cancel)
+    let check = |g: &GaitGenerator, set: &TrainingSet, like: &[usize]| {
+        sample_distance(g, set, like, plan.sample_checks, plan.seed, cancel)
     };
     let score = (plan.sample_checks > 0).then_some(&check as &GeneratorScore);
     let mut g = train_with(

@@ -216,7 +216,7 @@ fn training_subjects(ds: &Dataset, set: &TrainingSet) -> Vec<SubjectStyle> {
 
 /// A held-out measure of a generator whose GPT is still training (lower is better): the
 /// draft generator (its tokeniser finished, its GPT at the current step), the training set
-/// and the held-out windows (indices into it). See [`super::sample_check`].
+/// and the GPT's training windows (indices into it). See [`super::sample_check`].
 pub type GeneratorScore<'a> =
     dyn Fn(&GaitGenerator, &TrainingSet, &[usize]) -> Result<f32, ModelError> + 'a;
 
@@ -325,7 +325,7 @@ pub fn train_with(
             device: device.clone(),
             weights_hash: "training".into(),
         };
-        f(&g, &set, &heldout)
+        f(&g, &set, &train_idx)
     };
     let (gpt, gpt_log, gpt_end) = train_gpt(
         plan.gpt2_init.as_deref(),

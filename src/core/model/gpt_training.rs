@@ -92,7 +92,7 @@ fn gpt_heldout_loss(
 pub type SampleScore<'a> = dyn Fn(&Gpt) -> Result<f32, ModelError> + 'a;
 
 /// What a sample check's measurements are called in logs and reasons to stop.
-pub const SAMPLE_MEASURE: &str = "held-out sample distance";
+pub const SAMPLE_MEASURE: &str = "sample distance";
 
 /// Trains the GPT on token sequences of the `train` windows, with semantic augmentation of the
 /// prompts (probability `augment_p` per bin). Loss is next-token cross-entropy on the gait

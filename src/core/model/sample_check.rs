@@ -4,14 +4,17 @@
 //! the fit subjects by heart, yet the walks it samples keep changing after that: keeping the
 //! weights of the lowest loss gave better classifiers and windows further from the real ones
 //! (README, *Dropout, the GPT's best check and calibrated variance*). A sample check asks the
-//! question the evaluation asks instead: at each held-out check the GPT samples windows with
-//! the held-out subjects' own prompts, the tokeniser decodes them, and the check measures the
-//! Fréchet distance between those windows and the held-out subjects' real ones. Each window
-//! is summarised by the mean and SD of every standardised feature over its frames (72
-//! numbers): the distance sees where the windows sit and how far they swing, and how those
-//! vary between windows, without a classifier (none is trained yet while the generator
-//! trains). The sampling seed is the same at every check, so the distances differ by the
-//! weights alone.
+//! question the evaluation asks of the windows instead: at each check the GPT samples windows
+//! prompted like its own training windows (their prompt values), the tokeniser decodes them,
+//! and the check measures the Fréchet distance between those windows and the training windows
+//! they were prompted like, as the evaluation measures windows made like the fit walks against
+//! the fit walks. (Measured against the held-out subjects' windows with their prompts, the
+//! distance was dominated by how those people differ from the training subjects and barely
+//! moved with the weights; README.) Each window is summarised by the mean and SD of every
+//! standardised feature over its frames (72 numbers): the distance sees where the windows sit
+//! and how far they swing, and how those vary between windows, without a classifier (none is
+//! trained yet while the generator trains). The sampling seed is the same at every check, so
+//! the distances differ by the weights alone.
 
 use super::ModelError;
 use super::bundle::GaitGenerator;
@@ -49,27 +52,23 @@ pub fn window_summary(rows: &[[f32; FEATURES]]) -> Vec<f32> {
 }
 
 /// The Fréchet distance between window summaries ([`window_summary`]) of `windows` sampled by
-/// `g` and of the real held-out windows they are prompted like: up to `windows` of `heldout`
-/// (indices into `set`), evenly spread, each sampled with its own prompt values (default
-/// sampling, `seed`).
+/// `g` and of the real windows they are prompted like: up to `windows` of `like` (indices into
+/// `set`), evenly spread, each sampled with its own prompt values (default sampling, `seed`).
 ///
 /// # Errors
-/// Fewer than two held-out windows, sampling errors or cancellation.
+/// Fewer than two windows to prompt like, sampling errors or cancellation.
 pub fn sample_distance(
     g: &GaitGenerator,
     set: &TrainingSet,
-    heldout: &[usize],
+    like: &[usize],
     windows: usize,
     seed: u64,
     cancel: &CancelToken,
 ) -> Result<f32, ModelError> {
-    let picked: Vec<usize> = evenly_spaced(heldout, windows)
-        .into_iter()
-        .copied()
-        .collect();
+    let picked: Vec<usize> = evenly_spaced(like, windows).into_iter().copied().collect();
     if picked.len() < 2 {
         return Err(ModelError::Data(
-            "a sample check needs two or more held-out windows".into(),
+            "a sample check needs two or more windows to prompt like".into(),
         ));
     }
     let real: Vec<Vec<f32>> = picked
