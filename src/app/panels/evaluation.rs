@@ -135,8 +135,9 @@ impl EvaluationState {
         if self.synthetic.dense_windows {
             generator.window.hop = generator.tokenizer.downsample.max(1);
         }
-        generator.gpt_stage.keep_best = self.synthetic.keep_best;
-        generator.sample_checks = if self.synthetic.sample_checks {
+        // A quick check's tiny generators have no held-out checks: the boxes are off there.
+        generator.gpt_stage.keep_best = self.synthetic.keep_best && !self.quick;
+        generator.sample_checks = if self.synthetic.sample_checks && !self.quick {
             sample_check::DEFAULT_WINDOWS
         } else {
             0
@@ -284,13 +285,17 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         });
         ui.end_row();
         ui.label("Fold generators");
+        // The tiny generators of a quick check have no held-out checks to keep or judge by.
+        let checks = !e.quick;
         ui.horizontal(|ui| {
             let k = &mut e.synthetic;
             ui.checkbox(&mut k.dense_windows, "dense generator windows")
                 .on_hover_text("Train each fold's generator on windows starting at every gait-token step (4 frames) instead of every 16 frames: its GPT sees the same walks cut at more points of the stride (evaluate --generator-hop 4)");
-            ui.checkbox(&mut k.keep_best, "GPT's best check")
+            ui.add_enabled(checks, egui::Checkbox::new(&mut k.keep_best, "GPT's best check"))
+                .on_disabled_hover_text("A quick check's tiny generators have no held-out checks: choose the default models")
                 .on_hover_text("Keep each fold's generator GPT weights from its best held-out check instead of its last step (evaluate --generator-keep-best): more accurate classifiers on the demo folds, windows further from the real ones");
-            ui.checkbox(&mut k.sample_checks, "judge GPT by samples")
+            ui.add_enabled(checks, egui::Checkbox::new(&mut k.sample_checks, "judge GPT by samples"))
+                .on_disabled_hover_text("A quick check's tiny generators have no held-out checks: choose the default models")
                 .on_hover_text("At each held-out check the GPT samples 96 windows prompted like its training windows and is judged by their Fréchet distance to those windows, not by its held-out next-token loss (evaluate --generator-sample-checks 96); with \"GPT's best check\" it keeps the weights whose samples came closest");
         });
         ui.end_row();
@@ -620,5 +625,26 @@ mod tests {
         let s = e.spec().unwrap();
         assert!(s.cuts.is_empty());
         assert_eq!(s.config.protocol, Protocol::Loso);
+    }
+
+    #[test]
+    fn the_gpt_check_boxes_reach_the_plan_only_with_the_default_models() {
+        let mut e = EvaluationState::default();
+        e.synthetic.keep_best = true;
+        e.synthetic.sample_checks = true;
+        e.quick = true;
+        let g = e.spec().unwrap().config.generator;
+        assert!(
+            !g.gpt_stage.keep_best && g.sample_checks == 0,
+            "tiny models have no checks"
+        );
+        e.quick = false;
+        let g = e.spec().unwrap().config.generator;
+        assert!(g.gpt_stage.keep_best);
+        assert_eq!(g.sample_checks, sample_check::DEFAULT_WINDOWS);
+        assert!(
+            g.gpt_stage.eval_every > 0,
+            "the default GPT stage has checks to judge by"
+        );
     }
 }
