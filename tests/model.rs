@@ -13,6 +13,7 @@ use pathogait::core::model::bundle::{GaitGenerator, TrainPlan};
 use pathogait::core::model::fit::train;
 use pathogait::core::model::generate::{Sampling, generate, generate_like};
 use pathogait::core::model::prompt::Prompt;
+use pathogait::core::model::variance::VarianceMatch;
 
 /// burn's random generator may be process-wide: training tests take turns so each run sees
 /// only its own seed and stays repeatable.
@@ -841,6 +842,10 @@ fn a_gpt_that_keeps_its_best_check_returns_that_steps_weights() {
         why.contains(&format!("kept the weights of step {k}")),
         "{why}"
     );
+    assert_eq!(
+        kept.manifest.gpt_weights(),
+        format!("step {k} of 150: its best held-out loss")
+    );
     // The same run cut at step k holds the same weights: it samples the same walks.
     let short = run(&plan(k, false));
     assert_eq!(short.manifest.report.gpt_end.kept_step, None);
@@ -857,6 +862,10 @@ fn a_gpt_that_keeps_its_best_check_returns_that_steps_weights() {
     let a = generate(&kept, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     let b = generate(&short, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     let last = run(&plan(150, false));
+    assert_eq!(
+        last.manifest.gpt_weights(),
+        "step 150, its last (checks of the held-out loss)"
+    );
     let c = generate(&last, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     for i in 0..2 {
         assert_eq!(a.sequences[i].positions, b.sequences[i].positions);
@@ -887,6 +896,20 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
     // reconstructions'.
     assert_eq!(own.real_mean, sampled.real_mean);
     assert_ne!(own.recon_mean, sampled.recon_mean);
+    // The studio's model list says which filters the model carries.
+    let n = m.vocab.classes.len();
+    let count = |fs: &[VarianceMatch]| fs.iter().filter(|f| !f.is_empty()).count();
+    let (owned, calibrated) = (
+        count(&m.variance_by_class),
+        count(&m.variance_sampled_by_class),
+    );
+    assert!(calibrated > 0 && calibrated <= owned);
+    assert_eq!(
+        m.variance_filters(),
+        format!(
+            "reconstructions: pooled + {owned} of {n} classes; calibrated to 16 sampled walks: {calibrated} of {n} classes"
+        )
+    );
     let s = Sampling {
         count: 3,
         frames: 48,
@@ -912,6 +935,10 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
     // filter differs.
     let mut plain = trained(&ds, &TrainPlan::tiny(), "plain");
     assert!(plain.manifest.variance_sampled_by_class.is_empty());
+    assert_eq!(
+        plain.manifest.variance_filters(),
+        format!("reconstructions: pooled + {owned} of {n} classes")
+    );
     let b = generate(&plain, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     assert_ne!(a.sequences[0].positions, b.sequences[0].positions);
     pathogait::core::model::calibrate::calibrate_variance(
@@ -924,6 +951,7 @@ fn calibrated_variance_is_fitted_to_sampled_walks_used_and_saved() {
     .unwrap();
     let again = generate(&plain, &prompt, &s, &NoProgress, &CancelToken::new()).unwrap();
     assert_eq!(a.sequences[0].positions, again.sequences[0].positions);
+    assert_eq!(plain.manifest.variance_filters(), m.variance_filters());
     // The calibrated filters travel with the bundle.
     let dir = tempfile::tempdir().unwrap();
     g.save(dir.path()).unwrap();
@@ -973,6 +1001,17 @@ fn a_gpt_judged_by_samples_keeps_the_weights_whose_samples_came_closest() {
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap();
     assert_eq!(end.kept_step.unwrap_or(60), best.0, "{:?}", end.heldout);
+    let weights = g.manifest.gpt_weights();
+    match end.kept_step {
+        Some(k) => assert_eq!(
+            weights,
+            format!("step {k} of 60: its best {SAMPLE_MEASURE}")
+        ),
+        None => assert_eq!(
+            weights,
+            format!("step 60, its last (checks of the {SAMPLE_MEASURE})")
+        ),
+    }
     let set = build_training_set(
         &ds,
         &plan.window,

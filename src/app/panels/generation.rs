@@ -3,6 +3,7 @@
 //! prior-adherence badges (is the walk nearest, in its priors, to the class it was asked for?).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
@@ -10,7 +11,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use super::PanelCtx;
 use crate::app::commands::Command;
 use crate::core::export::{CurationEntry, Decision};
-use crate::core::model::bundle::TrainPlan;
+use crate::core::model::bundle::{Manifest, TrainPlan};
 use crate::core::model::features::WindowConfig;
 use crate::core::model::metrics::prior_adherence;
 use crate::core::model::{calibrate, sample_check};
@@ -58,6 +59,9 @@ pub struct GenerationState {
     pub last_metrics: Option<(String, Series)>,
     /// Nearest real class per generated walk (None when it cannot be analysed).
     badges: HashMap<String, Option<String>>,
+    /// Per model folder: which GPT weights and variance filters it carries (read once from
+    /// its manifest), or why the manifest could not be read.
+    traits: HashMap<PathBuf, Result<[String; 2], String>>,
 }
 
 impl GenerationState {
@@ -90,6 +94,7 @@ impl Default for GenerationState {
             tally: (0, 0),
             last_metrics: None,
             badges: HashMap::new(),
+            traits: HashMap::new(),
         }
     }
 }
@@ -141,15 +146,47 @@ fn models(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         );
         return;
     }
+    let base = st.ws.base_dir();
+    let traits = &mut st.panels.generation.traits;
     egui::Grid::new("models").striped(true).show(ui, |ui| {
-        for h in ["Name", "Trained on", "Weights", "Folder"] {
+        for h in [
+            "Name",
+            "Trained on",
+            "Weights",
+            "GPT weights",
+            "Variance filters",
+            "Folder",
+        ] {
             ui.label(RichText::new(h).strong());
         }
         ui.end_row();
         for m in &st.ws.project.models {
+            let dir = if m.path.is_absolute() {
+                m.path.clone()
+            } else {
+                base.join(&m.path)
+            };
+            // A retrained model under the same folder gets a new hash: read it again then.
+            let key = dir.join(&m.weights_hash);
+            let t = traits.entry(key).or_insert_with(|| {
+                Manifest::read(&dir)
+                    .map(|mf| [mf.gpt_weights(), mf.variance_filters()])
+                    .map_err(|e| e.to_string())
+            });
             ui.label(&m.name);
             ui.label(&m.trained_on);
             ui.label(RichText::new(&m.weights_hash).monospace());
+            match t {
+                Ok([gpt, variance]) => {
+                    ui.label(gpt.as_str());
+                    ui.label(variance.as_str());
+                }
+                Err(e) => {
+                    ui.colored_label(Color32::LIGHT_RED, "manifest unreadable")
+                        .on_hover_text(e.as_str());
+                    ui.label("");
+                }
+            }
             ui.label(m.path.display().to_string());
             ui.end_row();
         }

@@ -111,12 +111,8 @@ fn vocab(st: &mut PanelCtx<'_>) -> Result<(Vocab, String), String> {
             .filter(|(p, _)| *p == dir)
             .map(|(_, v)| v.clone());
         let v = cached.unwrap_or_else(|| {
-            let path = dir.join("manifest.ron");
-            let v = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .and_then(|t| {
-                    ron::from_str::<Manifest>(&t).map_err(|e| format!("{}: {e}", path.display()))
-                })
+            let v = Manifest::read(&dir)
+                .map_err(|e| e.to_string())
                 .map(|m| m.vocab);
             st.panels.prompt.cache = Some((dir.clone(), v.clone()));
             v

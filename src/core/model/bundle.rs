@@ -224,6 +224,81 @@ pub struct Manifest {
     pub variance_sampled_by_class: Vec<VarianceMatch>,
 }
 
+impl Manifest {
+    /// Reads the manifest of the bundle in `dir` (no weights: cheap enough to describe a
+    /// model in a list).
+    ///
+    /// # Errors
+    /// A missing or corrupt manifest, or one from a newer version, naming the file.
+    pub fn read(dir: &Path) -> Result<Self, ModelError> {
+        let mpath = dir.join("manifest.ron");
+        let text = std::fs::read_to_string(&mpath).map_err(|e| files_err(&mpath, e))?;
+        let manifest: Self = ron::from_str(&text)
+            .map_err(|e| files_err(&mpath, format!("not a valid model manifest: {e}")))?;
+        if manifest.version > BUNDLE_VERSION {
+            return Err(files_err(
+                &mpath,
+                format!(
+                    "model format {} is newer than this build ({BUNDLE_VERSION})",
+                    manifest.version
+                ),
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Which of its GPT's weights the model carries, in a line: the last step's or a kept
+    /// check's, and by what the checks judged it (shown beside the model in the studio).
+    #[must_use]
+    pub fn gpt_weights(&self) -> String {
+        let end = &self.report.gpt_end;
+        let measure = end.measure.as_deref().unwrap_or("held-out loss");
+        // A stage that stopped or kept a check measured its last step; one that did neither
+        // ran all it was given (the step log keeps only some steps).
+        let last = if end.stopped.is_some() || end.kept_step.is_some() {
+            end.heldout.last().map_or(0, |&(s, _)| s)
+        } else {
+            self.plan.gpt_stage.steps
+        };
+        if end.heldout.is_empty() {
+            return format!("step {last}, its last (no held-out checks)");
+        }
+        match (end.kept_step, &end.stopped) {
+            (Some(kept), _) => format!("step {kept} of {last}: its best {measure}"),
+            (None, Some(_)) => format!("step {last}: stopped on a plateau of the {measure}"),
+            (None, None) => format!("step {last}, its last (checks of the {measure})"),
+        }
+    }
+
+    /// Which variance filters `--match-variance` can use with this model, in a line: fitted
+    /// to the decoder's reconstructions (pooled, per class) and, when calibrated, to sampled
+    /// walks (per class).
+    #[must_use]
+    pub fn variance_filters(&self) -> String {
+        let classes = self.vocab.classes.len();
+        let count = |fs: &[VarianceMatch]| fs.iter().filter(|f| !f.is_empty()).count();
+        let mut parts = Vec::new();
+        if !self.variance.is_empty() {
+            parts.push("pooled".to_string());
+        }
+        let own = count(&self.variance_by_class);
+        if own > 0 {
+            parts.push(format!("{own} of {classes} classes"));
+        }
+        if parts.is_empty() {
+            return "none (a bundle from before the filter)".to_string();
+        }
+        let line = format!("reconstructions: {}", parts.join(" + "));
+        match count(&self.variance_sampled_by_class) {
+            0 => line,
+            sampled => format!(
+                "{line}; calibrated to {} sampled walks: {sampled} of {classes} classes",
+                self.plan.calibrate_walks
+            ),
+        }
+    }
+}
+
 /// A loaded generator.
 #[derive(Debug)]
 pub struct GaitGenerator {
@@ -300,19 +375,7 @@ impl GaitGenerator {
     /// # Errors
     /// Missing or corrupt files, or a manifest from a newer version.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
-        let mpath = dir.join("manifest.ron");
-        let text = std::fs::read_to_string(&mpath).map_err(|e| files_err(&mpath, e))?;
-        let manifest: Manifest = ron::from_str(&text)
-            .map_err(|e| files_err(&mpath, format!("not a valid model manifest: {e}")))?;
-        if manifest.version > BUNDLE_VERSION {
-            return Err(files_err(
-                &mpath,
-                format!(
-                    "model format {} is newer than this build ({BUNDLE_VERSION})",
-                    manifest.version
-                ),
-            ));
-        }
+        let manifest = Manifest::read(dir)?;
         let (tp, gp) = (dir.join("tokenizer.bpk"), dir.join("gpt.bpk"));
         let tokenizer = manifest
             .tokenizer

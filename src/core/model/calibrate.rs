@@ -110,6 +110,8 @@ pub fn calibrate_variance(
         progress.advance(1, class);
     }
     g.manifest.variance_sampled_by_class = out;
+    // The plan the bundle carries says how it was calibrated, also when that came later.
+    g.manifest.plan.calibrate_walks = per_class;
     progress.finish();
     Ok(())
 }
