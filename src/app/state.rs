@@ -113,6 +113,13 @@ impl Workspace {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
+    /// A path the project names: relative ones against [`Self::base_dir`], absolute ones as
+    /// they are (`Path::join` keeps an absolute path whole).
+    #[must_use]
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        self.base_dir().join(p)
+    }
+
     /// Folder for generated data and models (`<stem>.data` beside the project file, or
     /// `projects/untitled.data` for an unsaved project).
     #[must_use]

@@ -183,11 +183,7 @@ pub fn show(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         if st.ws.evaluations.is_empty()
             && let Some(r) = st.ws.project.evaluations.last()
         {
-            let dir = if r.path.is_absolute() {
-                r.path.clone()
-            } else {
-                st.ws.base_dir().join(&r.path)
-            };
+            let dir = st.ws.resolve(&r.path);
             st.commands.push(Command::OpenEvaluation(dir));
         }
     }
@@ -366,14 +362,9 @@ fn live(st: &PanelCtx<'_>, ui: &mut egui::Ui) {
 /// The project's recorded runs and the folder field: each opens into the panel.
 fn runs(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     ui.label(RichText::new("Runs").strong());
-    let base = st.ws.base_dir();
     for r in &st.ws.project.evaluations {
         ui.horizontal(|ui| {
-            let dir = if r.path.is_absolute() {
-                r.path.clone()
-            } else {
-                base.join(&r.path)
-            };
+            let dir = st.ws.resolve(&r.path);
             if ui.button("Open").clicked() {
                 st.commands.push(Command::OpenEvaluation(dir.clone()));
             }

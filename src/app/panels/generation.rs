@@ -146,7 +146,6 @@ fn models(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         );
         return;
     }
-    let base = st.ws.base_dir();
     let traits = &mut st.panels.generation.traits;
     egui::Grid::new("models").striped(true).show(ui, |ui| {
         for h in [
@@ -161,11 +160,7 @@ fn models(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         }
         ui.end_row();
         for m in &st.ws.project.models {
-            let dir = if m.path.is_absolute() {
-                m.path.clone()
-            } else {
-                base.join(&m.path)
-            };
+            let dir = st.ws.resolve(&m.path);
             // A retrained model under the same folder gets a new hash: read it again then.
             let key = dir.join(&m.weights_hash);
             let t = traits.entry(key).or_insert_with(|| {

@@ -98,11 +98,7 @@ fn vocab(st: &mut PanelCtx<'_>) -> Result<(Vocab, String), String> {
     if let Some(i) = st.panels.prompt.model
         && let Some(m) = st.ws.project.models.get(i)
     {
-        let dir = if m.path.is_absolute() {
-            m.path.clone()
-        } else {
-            st.ws.base_dir().join(&m.path)
-        };
+        let dir = st.ws.resolve(&m.path);
         let cached = st
             .panels
             .prompt
