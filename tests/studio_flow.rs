@@ -131,6 +131,10 @@ fn train_generate_curate_export_twin_report() {
         h.step();
     }
     h.get_by_label_contains("walks are nearest to the class they were asked for");
+    // The Models table says which weights and variance filters the model carries, read from
+    // its manifest (the tiny plan has no held-out checks and no calibration walks).
+    h.get_by_label("step 20, its last (no held-out checks)");
+    h.get_by_label_contains("reconstructions: pooled + ");
 
     // Curate: accept two, reject one, leave one pending; export accepted only.
     let ids: Vec<String> = h

@@ -147,45 +147,51 @@ fn models(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         return;
     }
     let traits = &mut st.panels.generation.traits;
-    egui::Grid::new("models").striped(true).show(ui, |ui| {
-        for h in [
-            "Name",
-            "Trained on",
-            "Weights",
-            "GPT weights",
-            "Variance filters",
-            "Folder",
-        ] {
-            ui.label(RichText::new(h).strong());
-        }
-        ui.end_row();
-        for m in &st.ws.project.models {
-            let dir = st.ws.resolve(&m.path);
-            // A retrained model under the same folder gets a new hash: read it again then.
-            let key = dir.join(&m.weights_hash);
-            let t = traits.entry(key).or_insert_with(|| {
-                Manifest::read(&dir)
-                    .map(|mf| [mf.gpt_weights(), mf.variance_filters()])
-                    .map_err(|e| e.to_string())
+    // The two manifest columns are long sentences: they come last and the table scrolls
+    // sideways rather than being cut at the panel's edge.
+    egui::ScrollArea::horizontal()
+        .id_salt("models_scroll")
+        .show(ui, |ui| {
+            egui::Grid::new("models").striped(true).show(ui, |ui| {
+                for h in [
+                    "Name",
+                    "Trained on",
+                    "Weights",
+                    "Folder",
+                    "GPT weights",
+                    "Variance filters",
+                ] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for m in &st.ws.project.models {
+                    let dir = st.ws.resolve(&m.path);
+                    // A retrained model under the same folder gets a new hash: read it again then.
+                    let key = dir.join(&m.weights_hash);
+                    let t = traits.entry(key).or_insert_with(|| {
+                        Manifest::read(&dir)
+                            .map(|mf| [mf.gpt_weights(), mf.variance_filters()])
+                            .map_err(|e| e.to_string())
+                    });
+                    ui.label(&m.name);
+                    ui.label(&m.trained_on);
+                    ui.label(RichText::new(&m.weights_hash).monospace());
+                    ui.label(m.path.display().to_string());
+                    match t {
+                        Ok([gpt, variance]) => {
+                            ui.label(gpt.as_str());
+                            ui.label(variance.as_str());
+                        }
+                        Err(e) => {
+                            ui.colored_label(Color32::LIGHT_RED, "manifest unreadable")
+                                .on_hover_text(e.as_str());
+                            ui.label("");
+                        }
+                    }
+                    ui.end_row();
+                }
             });
-            ui.label(&m.name);
-            ui.label(&m.trained_on);
-            ui.label(RichText::new(&m.weights_hash).monospace());
-            match t {
-                Ok([gpt, variance]) => {
-                    ui.label(gpt.as_str());
-                    ui.label(variance.as_str());
-                }
-                Err(e) => {
-                    ui.colored_label(Color32::LIGHT_RED, "manifest unreadable")
-                        .on_hover_text(e.as_str());
-                    ui.label("");
-                }
-            }
-            ui.label(m.path.display().to_string());
-            ui.end_row();
-        }
-    });
+        });
 }
 
 fn train_form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
