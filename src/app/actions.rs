@@ -31,14 +31,6 @@ use super::state::Workspace;
 /// A job of the studio.
 pub type StudioJob = Job<Output>;
 
-fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
-}
-
 /// Loads a project's data sources and generated sets.
 ///
 /// # Errors
@@ -172,7 +164,7 @@ pub fn generate_set(
         .get(model)
         .ok_or_else(|| "no such model in the project".to_string())?;
     let base = ws.base_dir();
-    let dir = resolve(&base, &m.path);
+    let dir = ws.resolve(&m.path);
     let data_dir = ws.data_dir();
     Job::spawn(
         "generate",
