@@ -311,6 +311,8 @@ fn evaluate_writes_the_table_and_resumes() {
         "CNN",
         "Fréchet distance",
         "fold 1/1",
+        "p vs chance (pooled walks, one-sided binomial)",
+        "paired on the same walks (exact McNemar)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }

@@ -11,7 +11,8 @@ use pathogait::core::data::{Dataset, GaitSequence};
 use pathogait::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, fine_tune, train_classifier,
 };
-use pathogait::core::eval::conditions::accuracy;
+use pathogait::core::eval::conditions::{ConditionResult, accuracy};
+use pathogait::core::eval::significance::{PAIRS, mcnemar_exact, p_vs_chance};
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate, evaluate_folds,
     size_normalise,
@@ -166,6 +167,43 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
     let csv = report.summary_csv().unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 * Condition::ALL.len());
     assert!(csv.contains("GRU,Real+Synthetic,2,"));
+    // Significance: every row against chance, every pair of conditions walk by walk.
+    assert!((report.chance - 1.0 / 6.0).abs() < 1e-12);
+    assert!(csv.lines().next().unwrap().ends_with(",p_vs_chance"));
+    for r in report.folds.iter().flat_map(|f| &f.results) {
+        assert_eq!(r.walks.len(), f_walks(&report, r), "{:?}", r.condition);
+        let right = r.walks.iter().filter(|w| w.right()).count();
+        assert_eq!(right, (0..6).map(|i| r.confusion[i][i]).sum::<usize>());
+    }
+    for s in &report.summary {
+        let right: usize = (0..6).map(|i| s.confusion[i][i]).sum();
+        let walks: usize = s.confusion.iter().flatten().sum();
+        assert_eq!(s.p_vs_chance, p_vs_chance(right, walks, 6));
+        assert!((0.0..=1.0).contains(&s.p_vs_chance));
+    }
+    assert_eq!(report.comparisons.len(), 3 * PAIRS.len());
+    for c in &report.comparisons {
+        let total: usize = report.folds.iter().map(|f| f.test_walks).sum();
+        assert_eq!(c.walks, total, "{c:?}");
+        let acc = |cond| report.row(c.classifier, cond).unwrap().pooled_accuracy;
+        // a_only - b_only is the difference of the two conditions' right walks.
+        let diff = (acc(c.a) - acc(c.b)) * total as f64;
+        assert!(
+            (diff - (c.a_only as f64 - c.b_only as f64)).abs() < 1e-6,
+            "{c:?}"
+        );
+        assert_eq!(c.p, mcnemar_exact(c.a_only as u64, c.b_only as u64));
+    }
+}
+
+/// Held-out walks of the fold holding result `r`.
+fn f_walks(report: &EvalReport, r: &ConditionResult) -> usize {
+    report
+        .folds
+        .iter()
+        .find(|f| f.results.iter().any(|x| std::ptr::eq(x, r)))
+        .unwrap()
+        .test_walks
 }
 
 #[test]

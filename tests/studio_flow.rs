@@ -358,6 +358,12 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
         h.query_all_by_label("Synthetic->Real fine-tuned").count() >= 2,
         "the tables show the fine-tuned condition"
     );
+    // Whether the differences carry weight: the paired tests of the last cut's report.
+    h.get_by_label("Paired on the same held-out walks (exact McNemar test)");
+    assert_eq!(
+        s.ws.evaluations[0].runs[1].1.comparisons.len(),
+        pathogait::core::eval::significance::PAIRS.len()
+    );
     // Saved, reopened: the record opens the run again.
     h.state_mut().pending.push(Command::SaveProject);
     h.run_steps(2);

@@ -313,6 +313,66 @@ fn print_finetune(r: &EvalReport) {
     }
 }
 
+/// A p-value as a table cell: two significant digits, small ones in scientific notation.
+fn p_cell(p: f64) -> String {
+    if !p.is_finite() {
+        "-".into()
+    } else if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// The pooled walks against chance and the paired tests between conditions: whether the
+/// table's differences are more than noise.
+fn print_significance(r: &EvalReport) {
+    let mut header = vec!["p vs chance (pooled walks, one-sided binomial)"];
+    header.extend(Condition::ALL.iter().map(|c| c.name()));
+    let mut t = Table::new(&header);
+    for &k in &r.settings.classifiers {
+        let mut row = vec![k.name().to_string()];
+        row.extend(Condition::ALL.iter().map(|&c| {
+            r.row(k, c)
+                .map_or_else(|| "-".into(), |s| p_cell(s.p_vs_chance))
+        }));
+        t.row(row);
+    }
+    println!(
+        "\nChance: {} % ({} classes).\n{}",
+        pct(r.chance),
+        r.classes.len(),
+        t.render()
+    );
+    if r.comparisons.is_empty() {
+        return;
+    }
+    let mut c = Table::new(&[
+        "paired on the same walks (exact McNemar)",
+        "A",
+        "B",
+        "walks",
+        "only A right",
+        "only B right",
+        "p",
+    ]);
+    for x in &r.comparisons {
+        c.row(vec![
+            x.classifier.name().to_string(),
+            x.a.name().to_string(),
+            x.b.name().to_string(),
+            x.walks.to_string(),
+            x.a_only.to_string(),
+            x.b_only.to_string(),
+            p_cell(x.p),
+        ]);
+    }
+    println!("\n{}", c.render());
+    println!(
+        "Walks of one subject are not independent: read these p-values as optimistic (a large one is no evidence of a difference)."
+    );
+}
+
 /// The paper-style table: rows classifiers, columns conditions, accuracy mean ± SD over folds.
 pub fn print_report(r: &EvalReport) {
     let mut header = vec!["accuracy % (mean ± SD over folds)"];
@@ -342,6 +402,7 @@ pub fn print_report(r: &EvalReport) {
     }
     println!("\n{}", t.render());
     println!("\nAll held-out walks pooled:\n{}", f.render());
+    print_significance(r);
     print_finetune(r);
     let mut d = Table::new(&[
         "Fréchet distance (GRU features)",

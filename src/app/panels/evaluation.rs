@@ -10,6 +10,7 @@ use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::PanelCtx;
+use super::eval_tables::{accuracy_table, distances, significance};
 use crate::app::commands::{Command, EvalSpec};
 use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
@@ -398,14 +399,6 @@ fn runs(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
     }
 }
 
-fn pct(v: f64) -> String {
-    if v.is_finite() {
-        format!("{:.1}", 100.0 * v)
-    } else {
-        "–".into()
-    }
-}
-
 /// A finished run: table per cut, the curve, distances and recognition, confusion matrix.
 fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
     ui.separator();
@@ -481,63 +474,10 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
             });
     }
     if let Some((_, r)) = run.runs.last() {
+        significance(ui, r);
         distances(ui, r);
         confusion(st, ui, r);
     }
-}
-
-fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
-    egui::Grid::new(id).striped(true).show(ui, |ui| {
-        ui.label(RichText::new("accuracy % (mean ± SD)").strong());
-        for c in Condition::ALL {
-            ui.label(RichText::new(c.name()).strong());
-        }
-        ui.end_row();
-        for &k in &r.settings.classifiers {
-            ui.label(k.name());
-            for c in Condition::ALL {
-                ui.label(r.row(k, c).map_or_else(
-                    || "–".into(),
-                    |s| format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd)),
-                ));
-            }
-            ui.end_row();
-        }
-    });
-}
-
-fn distances(ui: &mut egui::Ui, r: &EvalReport) {
-    ui.label(RichText::new("Per class: Fréchet distance (GRU features) and recognition").strong());
-    egui::Grid::new("eval-distances")
-        .striped(true)
-        .show(ui, |ui| {
-            for h in [
-                "class",
-                "Fréchet model",
-                "baseline",
-                "real vs real",
-                "recognised % model",
-                "baseline",
-                "real (validation)",
-            ] {
-                ui.label(RichText::new(h).strong());
-            }
-            ui.end_row();
-            for d in &r.distances {
-                ui.label(&d.class);
-                for v in [d.model, d.baseline, d.real_reference] {
-                    ui.label(if v.is_finite() {
-                        format!("{v:.2}")
-                    } else {
-                        "–".into()
-                    });
-                }
-                for v in [d.recognised.model, d.recognised.baseline, d.recognised.real] {
-                    ui.label(pct(v));
-                }
-                ui.end_row();
-            }
-        });
 }
 
 fn confusion(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, r: &EvalReport) {

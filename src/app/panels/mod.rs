@@ -6,6 +6,7 @@ pub mod angles;
 pub mod curation;
 pub mod dataset;
 pub mod demo_settings;
+pub mod eval_tables;
 pub mod evaluation;
 pub mod generation;
 pub mod priors;

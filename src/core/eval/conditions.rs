@@ -43,6 +43,29 @@ pub struct ConditionResult {
     /// Learning rate of the fine-tuning, for the fine-tuned condition.
     #[serde(default)]
     pub lr: Option<f64>,
+    /// Every held-out walk's prediction, for paired tests between conditions
+    /// ([`super::significance`]); empty in folds saved before they were recorded.
+    #[serde(default)]
+    pub walks: Vec<WalkPrediction>,
+}
+
+/// One held-out walk as a classifier saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkPrediction {
+    /// Index of the walk in the dataset.
+    pub sequence: usize,
+    /// Its class.
+    pub truth: usize,
+    /// The class predicted (window probabilities averaged over the walk).
+    pub predicted: usize,
+}
+
+impl WalkPrediction {
+    /// Whether the prediction is the walk's class.
+    #[must_use]
+    pub fn right(&self) -> bool {
+        self.truth == self.predicted
+    }
 }
 
 /// Macro-F1 over the classes that occur in the truth or the predictions.
@@ -78,18 +101,25 @@ pub fn accuracy(confusion: &[Vec<usize>]) -> f64 {
     }
 }
 
+/// Classifies the held-out walks: the confusion matrix and every walk's prediction.
 fn classify(
     clf: &Classifier,
     test: &[&LabelledWindow],
     classes: usize,
-) -> Result<Vec<Vec<usize>>, ModelError> {
+) -> Result<(Vec<Vec<usize>>, Vec<WalkPrediction>), ModelError> {
     let mut confusion = vec![vec![0usize; classes]; classes];
-    for (_, truth, pred) in clf.predict_sequences(test)? {
-        if truth < classes && pred < classes {
-            confusion[truth][pred] += 1;
+    let mut walks = Vec::new();
+    for (sequence, truth, predicted) in clf.predict_sequences(test)? {
+        if truth < classes && predicted < classes {
+            confusion[truth][predicted] += 1;
+            walks.push(WalkPrediction {
+                sequence,
+                truth,
+                predicted,
+            });
         }
     }
-    Ok(confusion)
+    Ok((confusion, walks))
 }
 
 /// Steps 3 and 4 of a fold, overlapped. The (classifier, condition) jobs that need no
@@ -242,7 +272,7 @@ fn finetune_condition(
         ..cfg.classifier
     };
     let (clf, fit) = fine_tune(start, &ft, &tr, sets.val, seed, progress, cancel)?;
-    let confusion = classify(&clf, sets.test, nc)?;
+    let (confusion, walks) = classify(&clf, sets.test, nc)?;
     Ok(ConditionResult {
         classifier: start.kind,
         condition: Condition::PretrainFinetune,
@@ -253,6 +283,7 @@ fn finetune_condition(
         fit,
         pretrain: Some(pre.fit.clone()),
         lr: Some(ft.lr),
+        walks,
     })
 }
 
@@ -317,7 +348,7 @@ fn train_condition(
         Err(ModelError::Data(_)) => return Ok(None), // e.g. no synthetic windows at all
         Err(e) => return Err(e),
     };
-    let confusion = classify(&clf, sets.test, nc)?;
+    let (confusion, walks) = classify(&clf, sets.test, nc)?;
     let result = ConditionResult {
         classifier: kind,
         condition: cond,
@@ -328,6 +359,7 @@ fn train_condition(
         fit: fit_log,
         pretrain: None,
         lr: None,
+        walks,
     };
     Ok(Some((clf, result)))
 }

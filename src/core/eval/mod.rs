@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod recurrent;
 pub mod report;
 pub mod scarcity;
+pub mod significance;
 
 use std::path::{Path, PathBuf};
 

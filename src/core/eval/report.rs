@@ -12,6 +12,7 @@ use super::conditions::{accuracy, macro_f1};
 use super::config::EvalConfig;
 use super::generative::{ClassDistance, Recognition};
 use super::protocol::FoldResult;
+use super::significance::{Comparison, comparisons, p_vs_chance};
 use crate::core::data::Dataset;
 use crate::core::fsutil::write_atomic;
 use crate::core::math::{mean, std_dev};
@@ -44,6 +45,14 @@ pub struct SummaryRow {
     pub pooled_macro_f1: f64,
     /// Pooled `confusion[true][predicted]`.
     pub confusion: Vec<Vec<usize>>,
+    /// One-sided binomial p-value of the pooled held-out walks' accuracy against guessing
+    /// among the classes ([`super::significance::p_vs_chance`]).
+    #[serde(default = "nan")]
+    pub p_vs_chance: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Fréchet distances of a class averaged over folds.
@@ -83,6 +92,12 @@ pub struct EvalReport {
     pub summary: Vec<SummaryRow>,
     /// Fréchet distances per class (mean over folds).
     pub distances: Vec<DistanceRow>,
+    /// Accuracy of guessing among the classes (1 / classes).
+    #[serde(default = "nan")]
+    pub chance: f64,
+    /// Pairs of conditions on the same held-out walks (exact McNemar tests).
+    #[serde(default)]
+    pub comparisons: Vec<Comparison>,
 }
 
 fn finite_mean(v: &[f64]) -> f64 {
@@ -136,6 +151,11 @@ impl EvalReport {
                     macro_f1_sd: finite_sd(&f1),
                     pooled_accuracy: accuracy(&confusion),
                     pooled_macro_f1: macro_f1(&confusion),
+                    p_vs_chance: {
+                        let right: usize = (0..nc).map(|i| confusion[i][i]).sum();
+                        let walks: usize = confusion.iter().flatten().sum();
+                        p_vs_chance(right, walks, nc)
+                    },
                     confusion,
                 });
             }
@@ -190,9 +210,11 @@ impl EvalReport {
             subjects: ds.subjects().len(),
             classes,
             settings: cfg.clone(),
-            folds,
             summary,
             distances,
+            chance: if nc == 0 { f64::NAN } else { 1.0 / nc as f64 },
+            comparisons: comparisons(&folds, &cfg.classifiers),
+            folds,
         }
     }
 
@@ -219,6 +241,7 @@ impl EvalReport {
             "macro_f1_sd",
             "pooled_accuracy",
             "pooled_macro_f1",
+            "p_vs_chance",
         ])];
         for r in &self.summary {
             let mut row = strings(&[r.classifier.name(), r.condition.name()]);
@@ -234,6 +257,8 @@ impl EvalReport {
                 ]
                 .map(|v| format!("{v:.4}")),
             );
+            // p-values span many orders of magnitude.
+            row.push(format!("{:.3e}", r.p_vs_chance));
             rows.push(row);
         }
         csv_text(&rows)

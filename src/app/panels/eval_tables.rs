@@ -1,0 +1,147 @@
+//! The Evaluation panel's result tables: accuracy per condition, whether its differences
+//! carry weight (against chance, and paired between conditions), and the per-class Fréchet
+//! distances and recognition.
+
+use egui::{Color32, RichText};
+
+use crate::core::eval::{Condition, EvalReport};
+
+/// A share as a percentage with one decimal, "–" when undefined.
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}", 100.0 * v)
+    } else {
+        "–".into()
+    }
+}
+
+/// A p-value: three decimals, small ones in scientific notation.
+fn p_text(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Accuracy mean ± SD over folds, rows classifiers, columns conditions. A cell whose pooled
+/// walks are no better than chance (p ≥ 0.05) is drawn weak, its hover says why.
+pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        ui.label(RichText::new("accuracy % (mean ± SD)").strong());
+        for c in Condition::ALL {
+            ui.label(RichText::new(c.name()).strong());
+        }
+        ui.end_row();
+        for &k in &r.settings.classifiers {
+            ui.label(k.name());
+            for c in Condition::ALL {
+                match r.row(k, c) {
+                    None => {
+                        ui.label("–");
+                    }
+                    Some(s) => {
+                        let text = format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd));
+                        let weak = s.p_vs_chance >= 0.05;
+                        let rich = if weak {
+                            RichText::new(text).weak()
+                        } else {
+                            RichText::new(text)
+                        };
+                        ui.label(rich).on_hover_text(format!(
+                            "All held-out walks pooled: {} % right, p = {} against guessing among {} classes ({} %){}",
+                            pct(s.pooled_accuracy),
+                            p_text(s.p_vs_chance),
+                            r.classes.len(),
+                            pct(r.chance),
+                            if weak { ": no better than chance" } else { "" }
+                        ));
+                    }
+                }
+            }
+            ui.end_row();
+        }
+    });
+}
+
+/// Paired tests between conditions on the same held-out walks (exact McNemar).
+pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
+    if r.comparisons.is_empty() {
+        return;
+    }
+    ui.label(RichText::new("Paired on the same held-out walks (exact McNemar test)").strong())
+        .on_hover_text("Walks one condition gets right and the other wrong. Walks of one subject are not independent, so read p as optimistic: a large p is no evidence of a difference.");
+    egui::Grid::new("eval-significance")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "classifier",
+                "A",
+                "B",
+                "walks",
+                "only A right",
+                "only B right",
+                "p",
+            ] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for c in &r.comparisons {
+                ui.label(c.classifier.name());
+                ui.label(c.a.name());
+                ui.label(c.b.name());
+                ui.label(c.walks.to_string());
+                ui.label(c.a_only.to_string());
+                ui.label(c.b_only.to_string());
+                let p = p_text(c.p);
+                if c.p < 0.05 {
+                    ui.colored_label(Color32::LIGHT_GREEN, p);
+                } else {
+                    ui.label(p);
+                }
+                ui.end_row();
+            }
+        });
+    ui.label(format!(
+        "Chance: {} % ({} classes); the p-values of the accuracy cells are in their hover text.",
+        pct(r.chance),
+        r.classes.len()
+    ));
+}
+
+/// Per class: Fréchet distances and recognition by the real-trained classifier.
+pub fn distances(ui: &mut egui::Ui, r: &EvalReport) {
+    ui.label(RichText::new("Per class: Fréchet distance (GRU features) and recognition").strong());
+    egui::Grid::new("eval-distances")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "class",
+                "Fréchet model",
+                "baseline",
+                "real vs real",
+                "recognised % model",
+                "baseline",
+                "real (validation)",
+            ] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for d in &r.distances {
+                ui.label(&d.class);
+                for v in [d.model, d.baseline, d.real_reference] {
+                    ui.label(if v.is_finite() {
+                        format!("{v:.2}")
+                    } else {
+                        "–".into()
+                    });
+                }
+                for v in [d.recognised.model, d.recognised.baseline, d.recognised.real] {
+                    ui.label(pct(v));
+                }
+                ui.end_row();
+            }
+        });
+}
