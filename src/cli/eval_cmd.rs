@@ -11,6 +11,7 @@ use pathogait::core::data::Dataset;
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use pathogait::core::eval::generative::SetQuality;
 use pathogait::core::eval::scarcity::{Scarcity, cut_dir, cut_name};
+use pathogait::core::eval::significance::{COLUMNS, p_label};
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
 };
@@ -313,17 +314,6 @@ fn print_finetune(r: &EvalReport) {
     }
 }
 
-/// A p-value as a table cell: two significant digits, small ones in scientific notation.
-fn p_cell(p: f64) -> String {
-    if !p.is_finite() {
-        "-".into()
-    } else if p < 0.001 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.3}")
-    }
-}
-
 /// The pooled walks against chance and the paired tests between conditions: whether the
 /// table's differences are more than noise.
 fn print_significance(r: &EvalReport) {
@@ -334,7 +324,7 @@ fn print_significance(r: &EvalReport) {
         let mut row = vec![k.name().to_string()];
         row.extend(Condition::ALL.iter().map(|&c| {
             r.row(k, c)
-                .map_or_else(|| "-".into(), |s| p_cell(s.p_vs_chance))
+                .map_or_else(|| "-".into(), |s| p_label(s.p_vs_chance))
         }));
         t.row(row);
     }
@@ -347,25 +337,13 @@ fn print_significance(r: &EvalReport) {
     if r.comparisons.is_empty() {
         return;
     }
-    let mut c = Table::new(&[
-        "paired on the same walks (exact McNemar)",
-        "A",
-        "B",
-        "walks",
-        "only A right",
-        "only B right",
-        "p",
-    ]);
+    let mut header = vec!["paired on the same walks (exact McNemar)"];
+    header.extend(COLUMNS);
+    let mut c = Table::new(&header);
     for x in &r.comparisons {
-        c.row(vec![
-            x.classifier.name().to_string(),
-            x.a.name().to_string(),
-            x.b.name().to_string(),
-            x.walks.to_string(),
-            x.a_only.to_string(),
-            x.b_only.to_string(),
-            p_cell(x.p),
-        ]);
+        let mut row = vec![x.classifier.name().to_string()];
+        row.extend(x.cells());
+        c.row(row);
     }
     println!("\n{}", c.render());
     println!(

@@ -4,6 +4,7 @@
 
 use egui::{Color32, RichText};
 
+use crate::core::eval::significance::{COLUMNS, p_label};
 use crate::core::eval::{Condition, EvalReport};
 
 /// A share as a percentage with one decimal, "–" when undefined.
@@ -12,17 +13,6 @@ fn pct(v: f64) -> String {
         format!("{:.1}", 100.0 * v)
     } else {
         "–".into()
-    }
-}
-
-/// A p-value: three decimals, small ones in scientific notation.
-fn p_text(p: f64) -> String {
-    if !p.is_finite() {
-        "–".into()
-    } else if p < 0.001 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.3}")
     }
 }
 
@@ -53,7 +43,7 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
                         ui.label(rich).on_hover_text(format!(
                             "All held-out walks pooled: {} % right, p = {} against guessing among {} classes ({} %){}",
                             pct(s.pooled_accuracy),
-                            p_text(s.p_vs_chance),
+                            p_label(s.p_vs_chance),
                             r.classes.len(),
                             pct(r.chance),
                             if weak { ": no better than chance" } else { "" }
@@ -76,26 +66,17 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
     egui::Grid::new("eval-significance")
         .striped(true)
         .show(ui, |ui| {
-            for h in [
-                "classifier",
-                "A",
-                "B",
-                "walks",
-                "only A right",
-                "only B right",
-                "p",
-            ] {
+            ui.label(RichText::new("classifier").strong());
+            for h in COLUMNS {
                 ui.label(RichText::new(h).strong());
             }
             ui.end_row();
             for c in &r.comparisons {
                 ui.label(c.classifier.name());
-                ui.label(c.a.name());
-                ui.label(c.b.name());
-                ui.label(c.walks.to_string());
-                ui.label(c.a_only.to_string());
-                ui.label(c.b_only.to_string());
-                let p = p_text(c.p);
+                let [cells @ .., p] = c.cells();
+                for v in cells {
+                    ui.label(v);
+                }
                 if c.p < 0.05 {
                     ui.colored_label(Color32::LIGHT_GREEN, p);
                 } else {

@@ -84,6 +84,24 @@ pub struct Comparison {
     pub p: f64,
 }
 
+/// Column names of a [`Comparison`] row after the classifier's ([`Comparison::cells`]).
+pub const COLUMNS: [&str; 6] = ["A", "B", "walks", "only A right", "only B right", "p"];
+
+impl Comparison {
+    /// The row's cells after the classifier, in [`COLUMNS`] order.
+    #[must_use]
+    pub fn cells(&self) -> [String; 6] {
+        [
+            self.a.name().to_string(),
+            self.b.name().to_string(),
+            self.walks.to_string(),
+            self.a_only.to_string(),
+            self.b_only.to_string(),
+            p_label(self.p),
+        ]
+    }
+}
+
 fn predictions(f: &FoldResult, kind: ClassifierKind, cond: Condition) -> Option<&[WalkPrediction]> {
     f.results
         .iter()
@@ -142,6 +160,19 @@ pub fn comparisons(folds: &[FoldResult], classifiers: &[ClassifierKind]) -> Vec<
         .collect()
 }
 
+/// A p-value as a table cell: three decimals, small ones in scientific notation, "–" when
+/// undefined (a report from before the tests).
+#[must_use]
+pub fn p_label(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// One-sided p-value of `right` of `walks` held-out walks against guessing among `classes`.
 #[must_use]
 pub fn p_vs_chance(right: usize, walks: usize, classes: usize) -> f64 {
@@ -186,5 +217,8 @@ mod tests {
         assert!(p_vs_chance(24, 80, 4) > 0.1);
         assert!(p_vs_chance(58, 72, 6) < 1e-20);
         assert!(p_vs_chance(0, 0, 4).is_nan());
+        assert_eq!(p_label(0.04912), "0.049");
+        assert_eq!(p_label(2.5e-7), "2.5e-7");
+        assert_eq!(p_label(f64::NAN), "–");
     }
 }
