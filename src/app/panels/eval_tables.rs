@@ -54,6 +54,18 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
             ui.end_row();
         }
     });
+    let weak = r.summary.iter().filter(|s| s.p_vs_chance >= 0.05).count();
+    if weak > 0 {
+        ui.label(
+            RichText::new(format!(
+                "Greyed ({weak} of {}): the pooled held-out walks are no better than guessing among {} classes ({} %; p ≥ 0.05). Hover a cell for its p.",
+                r.summary.len(),
+                r.classes.len(),
+                pct(r.chance)
+            ))
+            .weak(),
+        );
+    }
 }
 
 /// Paired tests between conditions on the same held-out walks (exact McNemar).
@@ -61,6 +73,7 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
     if r.comparisons.is_empty() {
         return;
     }
+    ui.add_space(4.0);
     ui.label(RichText::new("Paired on the same held-out walks (exact McNemar test)").strong())
         .on_hover_text("Walks one condition gets right and the other wrong. Walks of one subject are not independent, so read p as optimistic: a large p is no evidence of a difference.");
     egui::Grid::new("eval-significance")
@@ -85,11 +98,6 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
                 ui.end_row();
             }
         });
-    ui.label(format!(
-        "Chance: {} % ({} classes); the p-values of the accuracy cells are in their hover text.",
-        pct(r.chance),
-        r.classes.len()
-    ));
 }
 
 /// Per class: Fréchet distances and recognition by the real-trained classifier.
