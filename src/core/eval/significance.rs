@@ -46,10 +46,15 @@ pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
         return 1.0;
     }
     let (lp, lq) = (p.ln(), (1.0 - p).ln());
-    let s: f64 = (k..=n)
-        .map(|i| (ln_choose(n, i) + i as f64 * lp + (n - i) as f64 * lq).exp())
-        .sum();
-    s.min(1.0)
+    // ln P(X = k), then each next term from the one before (the ratio of successive binomial
+    // coefficients), so a tail over thousands of walks costs O(n), not O(n²).
+    let mut ln_term = ln_choose(n, k) + k as f64 * lp + (n - k) as f64 * lq;
+    let mut sum = 0.0;
+    for i in k..=n {
+        sum += ln_term.exp();
+        ln_term += ((n - i) as f64).ln() - ((i + 1) as f64).ln() + lp - lq;
+    }
+    sum.min(1.0)
 }
 
 /// Exact two-sided McNemar test: `a_only` walks only the first condition gets right,
@@ -124,8 +129,10 @@ pub fn compare(
         let (Some(pa), Some(pb)) = (predictions(f, kind, a), predictions(f, kind, b)) else {
             continue;
         };
+        let by_walk: std::collections::HashMap<usize, &WalkPrediction> =
+            pb.iter().map(|w| (w.sequence, w)).collect();
         for wa in pa {
-            let Some(wb) = pb.iter().find(|w| w.sequence == wa.sequence) else {
+            let Some(wb) = by_walk.get(&wa.sequence) else {
                 continue;
             };
             walks += 1;
@@ -199,6 +206,10 @@ mod tests {
         let a = binomial_upper_tail(300, 1000, 0.25);
         let b = binomial_upper_tail(320, 1000, 0.25);
         assert!(a > b && b > 0.0 && a < 0.001, "{a} {b}");
+        // The whole distribution sums to one (every term of the recurrence counted once).
+        assert!((binomial_upper_tail(1, 7200, 0.2) + 0.8_f64.powi(7200) - 1.0).abs() < 1e-9);
+        let half = binomial_upper_tail(3600, 7200, 0.5);
+        assert!((half - 0.5).abs() < 0.01, "{half}");
     }
 
     #[test]
