@@ -4,7 +4,7 @@
 
 use egui::{Color32, RichText};
 
-use crate::core::eval::significance::{COLUMNS, p_label};
+use crate::core::eval::significance::{ALPHA, COLUMNS, p_label};
 use crate::core::eval::{Condition, EvalReport};
 
 /// A share as a percentage with one decimal, "–" when undefined.
@@ -34,7 +34,7 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
                     }
                     Some(s) => {
                         let text = format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd));
-                        let weak = s.p_vs_chance >= 0.05;
+                        let weak = s.p_vs_chance >= ALPHA;
                         let rich = if weak {
                             RichText::new(text).weak()
                         } else {
@@ -54,7 +54,7 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
             ui.end_row();
         }
     });
-    let weak = r.summary.iter().filter(|s| s.p_vs_chance >= 0.05).count();
+    let weak = r.summary.iter().filter(|s| s.p_vs_chance >= ALPHA).count();
     if weak > 0 {
         ui.label(
             RichText::new(format!(
@@ -90,7 +90,7 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
                 for v in cells {
                     ui.label(v);
                 }
-                if c.p < 0.05 {
+                if c.p < ALPHA {
                     ui.colored_label(Color32::LIGHT_GREEN, p);
                 } else {
                     ui.label(p);

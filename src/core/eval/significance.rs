@@ -15,6 +15,9 @@ use super::classifier::ClassifierKind;
 use super::conditions::WalkPrediction;
 use super::protocol::FoldResult;
 
+/// The level below which the tables mark a p-value as a difference worth a second look.
+pub const ALPHA: f64 = 0.05;
+
 /// The pairs of conditions [`compare`] tests: the questions the evaluation exists for.
 pub const PAIRS: [(Condition, Condition); 4] = [
     (Condition::Synthetic, Condition::Baseline),
