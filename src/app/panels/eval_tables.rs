@@ -58,7 +58,7 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
     if weak > 0 {
         ui.label(
             RichText::new(format!(
-                "Greyed ({weak} of {}): the pooled held-out walks are no better than guessing among {} classes ({} %; p ≥ 0.05). Hover a cell for its p.",
+                "Greyed ({weak} of {}): the pooled held-out walks are no better than guessing among {} classes ({} %; p ≥ {ALPHA}). Hover a cell for its p.",
                 r.summary.len(),
                 r.classes.len(),
                 pct(r.chance)
