@@ -26,7 +26,7 @@ pub const PAIRS: [(Condition, Condition); 4] = [
     (Condition::PretrainFinetune, Condition::Real),
 ];
 
-/// `ln C(n, k)` through `ln Γ`, exact enough for the walk counts of an evaluation.
+/// `ln C(n, k)` from summed logarithms, exact enough for the walk counts of an evaluation.
 fn ln_choose(n: u64, k: u64) -> f64 {
     ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
 }
