@@ -311,7 +311,9 @@ fn evaluate_writes_the_table_and_resumes() {
         "CNN",
         "Fréchet distance",
         "fold 1/1",
-        "p vs chance (pooled walks, one-sided binomial)",
+        "p vs no-information rate (pooled accuracy, one-sided binomial)",
+        "balanced accuracy % (pooled; p, label shuffles)",
+        "No-information rate (always naming the largest class): ",
         "paired on the same walks (exact McNemar)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");

@@ -12,7 +12,8 @@ use pathogait::core::eval::classifier::{
     ClassifierConfig, ClassifierKind, LabelledWindow, fine_tune, train_classifier,
 };
 use pathogait::core::eval::conditions::accuracy;
-use pathogait::core::eval::significance::{PAIRS, mcnemar_exact, p_vs_chance};
+use pathogait::core::eval::scarcity::EvalRun;
+use pathogait::core::eval::significance::{PAIRS, mcnemar_exact, p_above_rate, p_balanced};
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate, evaluate_folds,
     size_normalise,
@@ -167,9 +168,31 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
     let csv = report.summary_csv().unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 * Condition::ALL.len());
     assert!(csv.contains("GRU,Real+Synthetic,2,"));
-    // Significance: every row against chance, every pair of conditions walk by walk.
+    // Significance: every row against always naming the largest class (computed here from the
+    // walks' own labels), its balanced accuracy against shuffled labels, and every pair of
+    // conditions walk by walk.
     assert!((report.chance - 1.0 / 6.0).abs() < 1e-12);
-    assert!(csv.lines().next().unwrap().ends_with(",p_vs_chance"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",no_information_rate,p_vs_no_information,balanced_accuracy,p_balanced")
+    );
+    let tested: Vec<&GaitSequence> = report
+        .folds
+        .iter()
+        .flat_map(|f| {
+            ds.sequences
+                .iter()
+                .filter(|s| f.test_subjects.contains(&s.subject))
+        })
+        .collect();
+    let mut per_class = std::collections::BTreeMap::<&str, usize>::new();
+    for s in &tested {
+        *per_class.entry(s.label.as_deref().unwrap()).or_default() += 1;
+    }
+    let largest = *per_class.values().max().unwrap() as f64 / tested.len() as f64;
+    assert!((report.no_information_rate() - largest).abs() < 1e-12);
     for f in &report.folds {
         for r in &f.results {
             assert_eq!(r.walks.len(), f.test_walks, "{:?}", r.condition);
@@ -180,9 +203,33 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
     for s in &report.summary {
         let right: usize = (0..6).map(|i| s.confusion[i][i]).sum();
         let walks: usize = s.confusion.iter().flatten().sum();
-        assert_eq!(s.p_vs_chance, p_vs_chance(right, walks, 6));
-        assert!((0.0..=1.0).contains(&s.p_vs_chance));
+        assert_eq!(s.no_information_rate, largest);
+        assert_eq!(s.p_vs_no_information, p_above_rate(right, walks, largest));
+        assert!((0.0..=1.0).contains(&s.p_vs_no_information));
+        // Mean recall over the classes, from the rows of the pooled matrix.
+        let recalls: Vec<f64> = s
+            .confusion
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.iter().sum::<usize>() > 0)
+            .map(|(i, r)| r[i] as f64 / r.iter().sum::<usize>() as f64)
+            .collect();
+        let bal = recalls.iter().sum::<f64>() / recalls.len() as f64;
+        assert!((s.balanced_accuracy - bal).abs() < 1e-12, "{s:?}");
+        assert_eq!(s.p_balanced, p_balanced(&s.confusion));
+        assert!(s.p_balanced > 0.0 && s.p_balanced <= 1.0);
     }
+    // Read back, a report is re-tested: a report from a build that judged against 1 / classes
+    // shows the figures of today's.
+    let mut old = report.clone();
+    for s in &mut old.summary {
+        s.p_vs_no_information = 0.5;
+        s.balanced_accuracy = f64::NAN;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    old.write(dir.path()).unwrap();
+    let back = EvalRun::load(dir.path()).unwrap();
+    assert_eq!(back.runs[0].1.summary, report.summary);
     assert_eq!(report.comparisons.len(), 3 * PAIRS.len());
     for c in &report.comparisons {
         let total: usize = report.folds.iter().map(|f| f.test_walks).sum();

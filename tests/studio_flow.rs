@@ -360,6 +360,10 @@ fn evaluation_panel_runs_records_and_reopens_a_scarcity_run() {
     );
     // Whether the differences carry weight: the paired tests of the last cut's report.
     h.get_by_label("Paired on the same held-out walks (exact McNemar test)");
+    assert!(
+        h.query_all_by_label("balanced accuracy % (pooled)").count() >= 1,
+        "the balanced accuracy grid is shown"
+    );
     assert_eq!(
         s.ws.evaluations[0].runs[1].1.comparisons.len(),
         pathogait::core::eval::significance::PAIRS.len()

@@ -3,6 +3,7 @@
 mod angles_cmd;
 mod commands;
 mod eval_cmd;
+mod eval_print;
 mod export_cmd;
 mod model_cmds;
 mod progress;

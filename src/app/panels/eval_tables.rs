@@ -1,10 +1,11 @@
 //! The Evaluation panel's result tables: accuracy per condition, whether its differences
-//! carry weight (against chance, and paired between conditions), and the per-class Fréchet
-//! distances and recognition.
+//! carry weight (against always naming the largest class, balanced accuracy against shuffled
+//! labels, and paired between conditions), and the per-class Fréchet distances and
+//! recognition.
 
 use egui::{Color32, RichText};
 
-use crate::core::eval::significance::{ALPHA, COLUMNS, p_label};
+use crate::core::eval::significance::{ALPHA, COLUMNS, PERMUTATIONS, p_label};
 use crate::core::eval::{Condition, EvalReport};
 
 /// A share as a percentage with one decimal, "–" when undefined.
@@ -17,7 +18,8 @@ fn pct(v: f64) -> String {
 }
 
 /// Accuracy mean ± SD over folds, rows classifiers, columns conditions. A cell whose pooled
-/// walks are no better than chance (p ≥ 0.05) is drawn weak, its hover says why.
+/// walks do not beat always naming the largest class (p ≥ 0.05) is drawn weak, its hover says
+/// why; the balanced accuracy grid below it judges against guessing among the classes.
 pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
     egui::Grid::new(id).striped(true).show(ui, |ui| {
         ui.label(RichText::new("accuracy % (mean ± SD)").strong());
@@ -34,19 +36,17 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
                     }
                     Some(s) => {
                         let text = format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd));
-                        let weak = s.p_vs_chance >= ALPHA;
-                        let rich = if weak {
-                            RichText::new(text).weak()
-                        } else {
-                            RichText::new(text)
-                        };
-                        ui.label(rich).on_hover_text(format!(
-                            "All held-out walks pooled: {} % right, p = {} against guessing among {} classes ({} %){}",
+                        let weak = s.p_vs_no_information >= ALPHA;
+                        ui.label(faint(text, weak)).on_hover_text(format!(
+                            "All held-out walks pooled: {} % right; always naming the largest class: {} %; p = {}{}",
                             pct(s.pooled_accuracy),
-                            p_label(s.p_vs_chance),
-                            r.classes.len(),
-                            pct(r.chance),
-                            if weak { ": no better than chance" } else { "" }
+                            pct(s.no_information_rate),
+                            p_label(s.p_vs_no_information),
+                            if weak {
+                                ": no better than that rule"
+                            } else {
+                                ""
+                            }
                         ));
                     }
                 }
@@ -54,18 +54,70 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
             ui.end_row();
         }
     });
-    let weak = r.summary.iter().filter(|s| s.p_vs_chance >= ALPHA).count();
+    let weak = r
+        .summary
+        .iter()
+        .filter(|s| s.p_vs_no_information >= ALPHA)
+        .count();
     if weak > 0 {
         ui.label(
             RichText::new(format!(
-                "Greyed ({weak} of {}): the pooled held-out walks are no better than guessing among {} classes ({} %; p ≥ {ALPHA}). Hover a cell for its p.",
+                "Greyed ({weak} of {}): the pooled held-out walks are no better than always naming the largest class ({} % of them; p ≥ {ALPHA}). Hover a cell for its p.",
                 r.summary.len(),
-                r.classes.len(),
-                pct(r.chance)
+                pct(r.no_information_rate()),
             ))
             .weak(),
         );
     }
+    balanced_table(ui, r, &format!("{id}-balanced"));
+}
+
+/// `text`, drawn weak when `weak`.
+fn faint(text: String, weak: bool) -> RichText {
+    if weak {
+        RichText::new(text).weak()
+    } else {
+        RichText::new(text)
+    }
+}
+
+/// Balanced accuracy of the pooled walks with its permutation p, greyed where shuffled labels
+/// do as well (p ≥ 0.05): on an unbalanced set, the figure that shows whether anything was
+/// learnt.
+fn balanced_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
+    ui.add_space(4.0);
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        ui.label(RichText::new("balanced accuracy % (pooled)").strong())
+            .on_hover_text(format!(
+                "Mean over classes of the share of their walks named right. Guessing scores {} % whatever the class sizes; p counts {PERMUTATIONS} shuffles of the true classes that do as well.",
+                pct(r.chance)
+            ));
+        for c in Condition::ALL {
+            ui.label(RichText::new(c.name()).strong());
+        }
+        ui.end_row();
+        for &k in &r.settings.classifiers {
+            ui.label(k.name());
+            for c in Condition::ALL {
+                match r.row(k, c) {
+                    None => {
+                        ui.label("–");
+                    }
+                    Some(s) => {
+                        let weak = s.p_balanced >= ALPHA;
+                        ui.label(faint(pct(s.balanced_accuracy), weak))
+                            .on_hover_text(format!(
+                                "p = {} against shuffled labels (guessing: {} %){}",
+                                p_label(s.p_balanced),
+                                pct(r.chance),
+                                if weak { ": nothing learnt that shows" } else { "" }
+                            ));
+                    }
+                }
+            }
+            ui.end_row();
+        }
+    });
 }
 
 /// Paired tests between conditions on the same held-out walks (exact McNemar).

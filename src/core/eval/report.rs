@@ -12,14 +12,17 @@ use super::conditions::{accuracy, macro_f1};
 use super::config::EvalConfig;
 use super::generative::{ClassDistance, Recognition};
 use super::protocol::FoldResult;
-use super::significance::{Comparison, comparisons, p_vs_chance};
+use super::significance::{
+    Comparison, balanced_accuracy, comparisons, no_information_rate, p_above_rate, p_balanced,
+};
 use crate::core::data::Dataset;
 use crate::core::fsutil::write_atomic;
 use crate::core::math::{mean, std_dev};
 use crate::core::model::ModelError;
 
-/// Report format version.
-pub const REPORT_VERSION: u32 = 1;
+/// Report format version (2: rows tested against the no-information rate, with balanced
+/// accuracy; a version-1 report is re-tested when read).
+pub const REPORT_VERSION: u32 = 2;
 
 /// One cell group of the table: a classifier on a condition, over folds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,10 +48,36 @@ pub struct SummaryRow {
     pub pooled_macro_f1: f64,
     /// Pooled `confusion[true][predicted]`.
     pub confusion: Vec<Vec<usize>>,
-    /// One-sided binomial p-value of the pooled held-out walks' accuracy against guessing
-    /// among the classes ([`super::significance::p_vs_chance`]).
+    /// Share of the largest class among the pooled held-out walks: the accuracy of always
+    /// naming it ([`super::significance::no_information_rate`]).
     #[serde(default = "nan")]
-    pub p_vs_chance: f64,
+    pub no_information_rate: f64,
+    /// One-sided binomial p-value of the pooled accuracy against the no-information rate.
+    #[serde(default = "nan")]
+    pub p_vs_no_information: f64,
+    /// Balanced accuracy (mean recall over classes) of the pooled held-out walks; guessing
+    /// scores `1 / classes` on it whatever the class sizes.
+    #[serde(default = "nan")]
+    pub balanced_accuracy: f64,
+    /// Permutation p-value of the balanced accuracy ([`super::significance::p_balanced`]).
+    #[serde(default = "nan")]
+    pub p_balanced: f64,
+}
+
+impl SummaryRow {
+    /// Fills the tests derived from the pooled confusion matrix. Reports are re-tested when
+    /// read back, so a report written before a test existed (or by a build that judged against
+    /// `1 / classes`) shows the same figures as a new one.
+    pub fn test(&mut self) {
+        let right: usize = (0..self.confusion.len())
+            .map(|i| self.confusion[i].get(i).copied().unwrap_or(0))
+            .sum();
+        let walks: usize = self.confusion.iter().flatten().sum();
+        self.no_information_rate = no_information_rate(&self.confusion);
+        self.p_vs_no_information = p_above_rate(right, walks, self.no_information_rate);
+        self.balanced_accuracy = balanced_accuracy(&self.confusion);
+        self.p_balanced = p_balanced(&self.confusion);
+    }
 }
 
 fn nan() -> f64 {
@@ -92,7 +121,9 @@ pub struct EvalReport {
     pub summary: Vec<SummaryRow>,
     /// Fréchet distances per class (mean over folds).
     pub distances: Vec<DistanceRow>,
-    /// Accuracy of guessing among the classes (1 / classes).
+    /// Balanced accuracy of guessing among the classes (1 / classes). On a balanced test set
+    /// it is the plain accuracy's chance level too; on an unbalanced one that level is each
+    /// row's [`SummaryRow::no_information_rate`].
     #[serde(default = "nan")]
     pub chance: f64,
     /// Pairs of conditions on the same held-out walks (exact McNemar tests).
@@ -141,7 +172,7 @@ impl EvalReport {
                 }
                 let acc: Vec<f64> = rs.iter().map(|r| r.accuracy).collect();
                 let f1: Vec<f64> = rs.iter().map(|r| r.macro_f1).collect();
-                summary.push(SummaryRow {
+                let mut row = SummaryRow {
                     classifier: kind,
                     condition: cond,
                     folds: rs.len(),
@@ -151,13 +182,14 @@ impl EvalReport {
                     macro_f1_sd: finite_sd(&f1),
                     pooled_accuracy: accuracy(&confusion),
                     pooled_macro_f1: macro_f1(&confusion),
-                    p_vs_chance: {
-                        let right: usize = (0..nc).map(|i| confusion[i][i]).sum();
-                        let walks: usize = confusion.iter().flatten().sum();
-                        p_vs_chance(right, walks, nc)
-                    },
+                    no_information_rate: f64::NAN,
+                    p_vs_no_information: f64::NAN,
+                    balanced_accuracy: f64::NAN,
+                    p_balanced: f64::NAN,
                     confusion,
-                });
+                };
+                row.test();
+                summary.push(row);
             }
         }
         let mut distances: Vec<DistanceRow> = classes
@@ -218,6 +250,24 @@ impl EvalReport {
         }
     }
 
+    /// Re-runs every row's tests on its pooled confusion matrix ([`SummaryRow::test`]).
+    pub fn retest(&mut self) {
+        for r in &mut self.summary {
+            r.test();
+        }
+    }
+
+    /// The no-information rate of the held-out walks when every row tested the same walks (the
+    /// usual case), else NaN (some condition failed on a fold).
+    #[must_use]
+    pub fn no_information_rate(&self) -> f64 {
+        let rates: Vec<f64> = self.summary.iter().map(|r| r.no_information_rate).collect();
+        match rates.first() {
+            Some(&first) if rates.iter().all(|r| (r - first).abs() < 1e-12) => first,
+            _ => f64::NAN,
+        }
+    }
+
     /// The row for a classifier and condition.
     #[must_use]
     pub fn row(&self, kind: ClassifierKind, cond: Condition) -> Option<&SummaryRow> {
@@ -241,7 +291,10 @@ impl EvalReport {
             "macro_f1_sd",
             "pooled_accuracy",
             "pooled_macro_f1",
-            "p_vs_chance",
+            "no_information_rate",
+            "p_vs_no_information",
+            "balanced_accuracy",
+            "p_balanced",
         ])];
         for r in &self.summary {
             let mut row = strings(&[r.classifier.name(), r.condition.name()]);
@@ -254,11 +307,14 @@ impl EvalReport {
                     r.macro_f1_sd,
                     r.pooled_accuracy,
                     r.pooled_macro_f1,
+                    r.no_information_rate,
                 ]
                 .map(|v| format!("{v:.4}")),
             );
             // p-values span many orders of magnitude.
-            row.push(format!("{:.3e}", r.p_vs_chance));
+            row.push(format!("{:.3e}", r.p_vs_no_information));
+            row.push(format!("{:.4}", r.balanced_accuracy));
+            row.push(format!("{:.3e}", r.p_balanced));
             rows.push(row);
         }
         csv_text(&rows)

@@ -85,7 +85,10 @@ impl EvalRun {
                 message: m,
             };
             let text = std::fs::read_to_string(&p).map_err(|e| bad(e.to_string()))?;
-            ron::from_str(&text).map_err(|e| bad(format!("not an evaluation report: {e}")))
+            let mut r: EvalReport =
+                ron::from_str(&text).map_err(|e| bad(format!("not an evaluation report: {e}")))?;
+            r.retest();
+            Ok(r)
         };
         if dir.join("report.ron").is_file() {
             let r = read(dir)?;

@@ -1,6 +1,8 @@
 //! Whether an evaluation's accuracies carry weight: each condition's pooled held-out walks
-//! against chance (exact one-sided binomial test) and pairs of conditions on the same walks
-//! (exact McNemar test on the walks one gets right and the other wrong).
+//! against the no-information rate (always naming the largest class; exact one-sided binomial
+//! test), their balanced accuracy against shuffled labels (permutation test), and pairs of
+//! conditions on the same walks (exact McNemar test on the walks one gets right and the other
+//! wrong).
 //!
 //! Why: on small sets (the shared BVH set holds 45 subjects, 14-17 held-out walks per fold) the
 //! fold SDs are larger than the differences between conditions, and a table of means alone
@@ -8,6 +10,9 @@
 //! on that set), so these p-values are optimistic: read a large one as "no evidence", a small
 //! one as "worth a second seed".
 
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Condition;
@@ -183,13 +188,101 @@ pub fn p_label(p: f64) -> String {
     }
 }
 
-/// One-sided p-value of `right` of `walks` held-out walks against guessing among `classes`.
+/// One-sided p-value of `right` of `walks` held-out walks against a classifier that is right
+/// with probability `rate` on each walk (exact binomial test).
 #[must_use]
-pub fn p_vs_chance(right: usize, walks: usize, classes: usize) -> f64 {
-    if walks == 0 || classes == 0 {
+pub fn p_above_rate(right: usize, walks: usize, rate: f64) -> f64 {
+    if walks == 0 || !rate.is_finite() {
         return f64::NAN;
     }
-    binomial_upper_tail(right as u64, walks as u64, 1.0 / classes as f64)
+    binomial_upper_tail(right as u64, walks as u64, rate.clamp(0.0, 1.0))
+}
+
+/// Share of the largest true class among the walks of `confusion[true][predicted]`: the
+/// accuracy of always naming that class, the "no-information rate" (caret's `NIR`). NaN without
+/// walks.
+///
+/// Why: on an unbalanced test set (the shared BVH set: 36 of its 80 walks are one class) that
+/// trivial rule scores 45 %, far above guessing among four classes (25 %); an accuracy is
+/// evidence of learning only above this rate.
+#[must_use]
+pub fn no_information_rate(confusion: &[Vec<usize>]) -> f64 {
+    let rows: Vec<usize> = confusion.iter().map(|r| r.iter().sum()).collect();
+    let total: usize = rows.iter().sum();
+    if total == 0 {
+        return f64::NAN;
+    }
+    rows.iter().copied().max().unwrap_or(0) as f64 / total as f64
+}
+
+/// Mean over the classes that have walks of the share of their walks named right (mean recall).
+/// A classifier whose predictions ignore the walk scores `1 / classes` on average whatever the
+/// class sizes, so it is the accuracy to read on an unbalanced set. NaN without walks.
+#[must_use]
+pub fn balanced_accuracy(confusion: &[Vec<usize>]) -> f64 {
+    let recalls: Vec<f64> = confusion
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let n: usize = row.iter().sum();
+            (n > 0).then(|| row.get(i).copied().unwrap_or(0) as f64 / n as f64)
+        })
+        .collect();
+    if recalls.is_empty() {
+        return f64::NAN;
+    }
+    recalls.iter().sum::<f64>() / recalls.len() as f64
+}
+
+/// Label shuffles [`p_balanced`] draws.
+pub const PERMUTATIONS: usize = 1999;
+
+/// Permutation p-value of the balanced accuracy of `confusion[true][predicted]`: the share of
+/// [`PERMUTATIONS`] shuffles of the true classes among the walks (predictions and class sizes
+/// kept) that score at least as high, counting the observed order as one shuffle, so the
+/// smallest possible p is `1 / (PERMUTATIONS + 1)` = 5e-4. Seeded: the same table always gives
+/// the same p. NaN without walks or with a single class present.
+#[must_use]
+pub fn p_balanced(confusion: &[Vec<usize>]) -> f64 {
+    let mut truth = Vec::new();
+    let mut predicted = Vec::new();
+    for (t, row) in confusion.iter().enumerate() {
+        for (p, &n) in row.iter().enumerate() {
+            truth.extend(std::iter::repeat_n(t, n));
+            predicted.extend(std::iter::repeat_n(p, n));
+        }
+    }
+    let sizes: Vec<usize> = confusion.iter().map(|r| r.iter().sum()).collect();
+    let present = sizes.iter().filter(|&&n| n > 0).count();
+    if present < 2 {
+        return f64::NAN;
+    }
+    // Balanced accuracy from per-class hits; the class sizes do not change under shuffling.
+    let score = |truth: &[usize]| -> f64 {
+        let mut hits = vec![0usize; sizes.len()];
+        for (&t, &p) in truth.iter().zip(&predicted) {
+            if t == p {
+                hits[t] += 1;
+            }
+        }
+        hits.iter()
+            .zip(&sizes)
+            .filter(|(_, n)| **n > 0)
+            .map(|(&h, &n)| h as f64 / n as f64)
+            .sum::<f64>()
+            / present as f64
+    };
+    let observed = score(&truth);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_ba1a);
+    let mut at_least = 0usize;
+    for _ in 0..PERMUTATIONS {
+        truth.shuffle(&mut rng);
+        // A tolerance so that a shuffle scoring the same sum in another order counts as equal.
+        if score(&truth) >= observed - 1e-12 {
+            at_least += 1;
+        }
+    }
+    (at_least + 1) as f64 / (PERMUTATIONS + 1) as f64
 }
 
 #[cfg(test)]
@@ -226,13 +319,57 @@ mod tests {
     }
 
     #[test]
-    fn chance_p_separates_a_real_effect_from_noise() {
-        // 30 % of 80 walks among four classes: no evidence; 80 % of 72 among six: overwhelming.
-        assert!(p_vs_chance(24, 80, 4) > 0.1);
-        assert!(p_vs_chance(58, 72, 6) < 1e-20);
-        assert!(p_vs_chance(0, 0, 4).is_nan());
+    fn rate_p_separates_a_real_effect_from_noise() {
+        // 30 % of 80 walks among four balanced classes: no evidence; 80 % of 72 among six:
+        // overwhelming.
+        assert!(p_above_rate(24, 80, 0.25) > 0.1);
+        assert!(p_above_rate(58, 72, 1.0 / 6.0) < 1e-20);
+        assert!(p_above_rate(0, 0, 0.25).is_nan());
+        assert!(p_above_rate(3, 5, f64::NAN).is_nan());
         assert_eq!(p_label(0.04912), "0.049");
         assert_eq!(p_label(2.5e-7), "2.5e-7");
         assert_eq!(p_label(f64::NAN), "–");
+    }
+
+    /// The shared BVH set's shape: 36 of 80 walks in one class. A rule that always names that
+    /// class scores 45 % accuracy, well above 1 / 4, yet learns nothing: the no-information rate
+    /// and the balanced accuracy both see through it.
+    #[test]
+    fn an_unbalanced_set_is_judged_against_its_largest_class() {
+        let always_largest = vec![
+            vec![0, 0, 10, 0],
+            vec![0, 0, 8, 0],
+            vec![0, 0, 36, 0],
+            vec![0, 0, 26, 0],
+        ];
+        assert!((no_information_rate(&always_largest) - 0.45).abs() < 1e-12);
+        assert!((balanced_accuracy(&always_largest) - 0.25).abs() < 1e-12);
+        // Against guessing among four it would look like a discovery; against the rate, nothing.
+        assert!(p_above_rate(36, 80, 0.25) < 1e-4);
+        assert!(p_above_rate(36, 80, no_information_rate(&always_largest)) > 0.4);
+        assert!(
+            p_balanced(&always_largest) > 0.9,
+            "{}",
+            p_balanced(&always_largest)
+        );
+        assert!(no_information_rate(&[]).is_nan());
+        assert!(balanced_accuracy(&[vec![0, 0], vec![0, 0]]).is_nan());
+    }
+
+    #[test]
+    fn permutation_p_finds_learning_and_is_reproducible() {
+        // Every class mostly right: no shuffle comes close, p is the smallest possible.
+        let good = vec![vec![9, 1, 0], vec![1, 8, 1], vec![0, 2, 18]];
+        let p = p_balanced(&good);
+        assert!((p - 1.0 / (PERMUTATIONS + 1) as f64).abs() < 1e-12, "{p}");
+        // Predictions unrelated to the truth: p near the middle, and the same every call.
+        let none = vec![vec![3, 3, 4], vec![3, 4, 3], vec![7, 6, 7]];
+        let q = p_balanced(&none);
+        assert!(q > 0.2, "{q}");
+        assert_eq!(q, p_balanced(&none));
+        // A single class present: nothing to shuffle.
+        assert!(p_balanced(&[vec![4, 1], vec![0, 0]]).is_nan());
+        // Recall per class, averaged: (9/10 + 8/10 + 18/20) / 3.
+        assert!((balanced_accuracy(&good) - (0.9 + 0.8 + 0.9) / 3.0).abs() < 1e-12);
     }
 }
