@@ -1,10 +1,14 @@
 //! The Evaluation panel's result tables: accuracy per condition, whether its differences
 //! carry weight (against always naming the largest class, balanced accuracy against shuffled
-//! labels, and paired between conditions), and the per-class Fréchet distances and
-//! recognition.
+//! labels, and paired between conditions), the per-class Fréchet distances and recognition,
+//! the pooled confusion matrix, and the form's warning about unbalanced classes.
+
+use std::collections::BTreeMap;
 
 use egui::{Color32, RichText};
 
+use crate::core::data::GaitSequence;
+use crate::core::eval::classifier::ClassifierKind;
 use crate::core::eval::significance::{ALPHA, COLUMNS, PERMUTATIONS, p_label};
 use crate::core::eval::{Condition, EvalReport};
 
@@ -118,6 +122,15 @@ fn balanced_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
             ui.end_row();
         }
     });
+    let weak = r.summary.iter().filter(|s| s.p_balanced >= ALPHA).count();
+    ui.label(
+        RichText::new(format!(
+            "Guessing scores {} % whatever the class sizes. Greyed ({weak} of {}): shuffled labels do as well (p ≥ {ALPHA}).",
+            pct(r.chance),
+            r.summary.len()
+        ))
+        .weak(),
+    );
 }
 
 /// Paired tests between conditions on the same held-out walks (exact McNemar).
@@ -185,4 +198,120 @@ pub fn distances(ui: &mut egui::Ui, r: &EvalReport) {
                 ui.end_row();
             }
         });
+}
+
+/// The pooled confusion matrix of the classifier and condition `m` picks (two menus above it).
+pub fn confusion(ui: &mut egui::Ui, r: &EvalReport, m: &mut (ClassifierKind, Condition)) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Confusion matrix (all held-out walks pooled)").strong());
+        egui::ComboBox::from_id_salt("eval-matrix-classifier")
+            .selected_text(m.0.name())
+            .show_ui(ui, |ui| {
+                for &k in &r.settings.classifiers {
+                    ui.selectable_value(&mut m.0, k, k.name());
+                }
+            });
+        egui::ComboBox::from_id_salt("eval-matrix-condition")
+            .selected_text(m.1.name())
+            .show_ui(ui, |ui| {
+                for c in Condition::ALL {
+                    ui.selectable_value(&mut m.1, c, c.name());
+                }
+            });
+    });
+    let Some(row) = r.row(m.0, m.1) else {
+        ui.label("No result for this classifier and condition.");
+        return;
+    };
+    egui::Grid::new("eval-confusion")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(RichText::new("true \\ predicted").strong());
+            for c in &r.classes {
+                ui.label(RichText::new(c).strong());
+            }
+            ui.end_row();
+            for (t, line) in row.confusion.iter().enumerate() {
+                ui.label(RichText::new(r.classes.get(t).map_or("?", String::as_str)).strong());
+                for (p, n) in line.iter().enumerate() {
+                    let text = RichText::new(n.to_string());
+                    ui.label(if t == p && *n > 0 {
+                        text.color(Color32::from_rgb(90, 200, 120))
+                    } else if *n > 0 {
+                        text.color(Color32::from_rgb(240, 180, 60))
+                    } else {
+                        text.weak()
+                    });
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// A warning when the recorded walks' classes are unbalanced enough that always naming the
+/// largest one beats guessing among them by a quarter or more: then plain accuracy misleads.
+#[must_use]
+pub fn imbalance(walks: &[GaitSequence]) -> Option<String> {
+    let mut counts = BTreeMap::<&str, usize>::new();
+    for w in walks {
+        if let Some(l) = &w.label {
+            *counts.entry(l.as_str()).or_default() += 1;
+        }
+    }
+    let total: usize = counts.values().sum();
+    let (name, &most) = counts.iter().max_by_key(|(_, n)| **n)?;
+    let share = most as f64 / total as f64;
+    let guess = 1.0 / counts.len() as f64;
+    (counts.len() >= 2 && share >= 1.25 * guess).then(|| {
+        format!(
+            "Unbalanced classes: {name} holds {:.0} % of the labelled walks (guessing among {}: {:.0} %). Accuracy is judged against always naming the largest class; read the balanced accuracy beside it.",
+            100.0 * share,
+            counts.len(),
+            100.0 * guess
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared BVH set's shape warns (45 % against 25 %); the balanced demo data do not.
+    #[test]
+    fn unbalanced_classes_are_named_before_a_run() {
+        use crate::core::demo::{DemoConfig, demo_dataset};
+        use crate::core::jobs::{CancelToken, NoProgress};
+        let cfg = DemoConfig {
+            subjects: 1,
+            trials: 1,
+            duration_s: 1.0,
+            ..DemoConfig::default()
+        };
+        let demo = demo_dataset(&cfg, &NoProgress, &CancelToken::new())
+            .unwrap()
+            .sequences;
+        assert_eq!(imbalance(&demo), None);
+        let walk = demo[0].clone();
+        let mut bvh = Vec::new();
+        for (label, n) in [
+            ("Healthy", 10),
+            ("Joint", 8),
+            ("Weakness", 36),
+            ("Neuro", 26),
+        ] {
+            for _ in 0..n {
+                let mut w = walk.clone();
+                w.label = Some(label.into());
+                bvh.push(w);
+            }
+        }
+        let line = imbalance(&bvh).unwrap();
+        assert!(line.contains("Weakness holds 45 %"), "{line}");
+        assert!(line.contains("guessing among 4: 25 %"), "{line}");
+        // Unlabelled walks alone: nothing to weigh.
+        for w in &mut bvh {
+            w.label = None;
+        }
+        assert_eq!(imbalance(&bvh), None);
+    }
 }

@@ -10,11 +10,11 @@ use egui::{Color32, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::PanelCtx;
-use super::eval_tables::{accuracy_table, distances, significance};
+use super::eval_tables::{accuracy_table, confusion, distances, imbalance, significance};
 use crate::app::commands::{Command, EvalSpec};
 use crate::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use crate::core::eval::scarcity::{COLOURS, EvalRun, cut_name};
-use crate::core::eval::{Condition, EvalConfig, EvalReport, Protocol};
+use crate::core::eval::{Condition, EvalConfig, Protocol};
 use crate::core::model::bundle::TrainPlan;
 use crate::core::model::generate::Sampling;
 use crate::core::model::{calibrate, sample_check};
@@ -228,7 +228,7 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
             );
         });
         ui.end_row();
-        ui.label("Classifiers");
+        ui.label("Classifiers").on_hover_text("On the shared BVH set (80 real walks, four groups) the GRU learns nothing in any condition over three seeds, while the LSTM and CNN do (balanced accuracy above guessing): tick them for small real sets");
         ui.horizontal(|ui| {
             for k in ClassifierKind::ALL {
                 let mut on = e.classifiers.contains(&k);
@@ -306,7 +306,10 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         });
         ui.end_row();
     });
-    let spec = e.spec();
+    if let Some(line) = imbalance(&st.ws.recorded) {
+        ui.label(RichText::new(line).weak());
+    }
+    let spec = st.panels.evaluation.spec();
     ui.horizontal(|ui| {
         let ok = !running && spec.is_ok() && !st.ws.recorded.is_empty();
         let clicked = ui
@@ -476,56 +479,8 @@ fn results(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, run: &EvalRun) {
     if let Some((_, r)) = run.runs.last() {
         significance(ui, r);
         distances(ui, r);
-        confusion(st, ui, r);
+        confusion(ui, r, &mut st.panels.evaluation.matrix);
     }
-}
-
-fn confusion(st: &mut PanelCtx<'_>, ui: &mut egui::Ui, r: &EvalReport) {
-    let m = &mut st.panels.evaluation.matrix;
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("Confusion matrix (all held-out walks pooled)").strong());
-        egui::ComboBox::from_id_salt("eval-matrix-classifier")
-            .selected_text(m.0.name())
-            .show_ui(ui, |ui| {
-                for &k in &r.settings.classifiers {
-                    ui.selectable_value(&mut m.0, k, k.name());
-                }
-            });
-        egui::ComboBox::from_id_salt("eval-matrix-condition")
-            .selected_text(m.1.name())
-            .show_ui(ui, |ui| {
-                for c in Condition::ALL {
-                    ui.selectable_value(&mut m.1, c, c.name());
-                }
-            });
-    });
-    let Some(row) = r.row(m.0, m.1) else {
-        ui.label("No result for this classifier and condition.");
-        return;
-    };
-    egui::Grid::new("eval-confusion")
-        .striped(true)
-        .show(ui, |ui| {
-            ui.label(RichText::new("true \\ predicted").strong());
-            for c in &r.classes {
-                ui.label(RichText::new(c).strong());
-            }
-            ui.end_row();
-            for (t, line) in row.confusion.iter().enumerate() {
-                ui.label(RichText::new(r.classes.get(t).map_or("?", String::as_str)).strong());
-                for (p, n) in line.iter().enumerate() {
-                    let text = RichText::new(n.to_string());
-                    ui.label(if t == p && *n > 0 {
-                        text.color(Color32::from_rgb(90, 200, 120))
-                    } else if *n > 0 {
-                        text.color(Color32::from_rgb(240, 180, 60))
-                    } else {
-                        text.weak()
-                    });
-                }
-                ui.end_row();
-            }
-        });
 }
 
 #[cfg(test)]
