@@ -315,6 +315,7 @@ fn evaluate_writes_the_table_and_resumes() {
         "balanced accuracy % (pooled; p, label shuffles)",
         "No-information rate (always naming the largest class): ",
         "paired on the same walks (exact McNemar)",
+        "p (balanced)",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }

@@ -227,9 +227,11 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
         s.balanced_accuracy = f64::NAN;
     }
     let dir = tempfile::tempdir().unwrap();
+    old.comparisons.clear();
     old.write(dir.path()).unwrap();
     let back = EvalRun::load(dir.path()).unwrap();
     assert_eq!(back.runs[0].1.summary, report.summary);
+    assert_eq!(back.runs[0].1.comparisons, report.comparisons);
     assert_eq!(report.comparisons.len(), 3 * PAIRS.len());
     for c in &report.comparisons {
         let total: usize = report.folds.iter().map(|f| f.test_walks).sum();
@@ -242,6 +244,14 @@ fn folds_never_train_on_test_subjects_or_copies_of_their_walks() {
             "{c:?}"
         );
         assert_eq!(c.p, mcnemar_exact(c.a_only as u64, c.b_only as u64));
+        // Every walk paired: the balanced accuracies are the rows' own.
+        let bal = |cond| report.row(c.classifier, cond).unwrap().balanced_accuracy;
+        assert!((c.balanced_a - bal(c.a)).abs() < 1e-12, "{c:?}");
+        assert!((c.balanced_b - bal(c.b)).abs() < 1e-12, "{c:?}");
+        assert!(c.p_balanced > 0.0 && c.p_balanced <= 1.0, "{c:?}");
+        if c.a_only + c.b_only == 0 {
+            assert_eq!(c.p_balanced, 1.0);
+        }
     }
 }
 

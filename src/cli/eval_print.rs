@@ -120,7 +120,7 @@ fn print_significance(r: &EvalReport) {
     }
     println!("\n{}", c.render());
     println!(
-        "Walks of one subject are not independent: read these p-values as optimistic (a large one is no evidence of a difference)."
+        "p: exact McNemar on the walks only one gets right (every walk alike); p (balanced): paired sign flips weighing each class alike. Walks of one subject are not independent: read these p-values as optimistic (a large one is no evidence of a difference)."
     );
 }
 

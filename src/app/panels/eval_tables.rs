@@ -140,7 +140,7 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
     }
     ui.add_space(4.0);
     ui.label(RichText::new("Paired on the same held-out walks (exact McNemar test)").strong())
-        .on_hover_text("Walks one condition gets right and the other wrong. Walks of one subject are not independent, so read p as optimistic: a large p is no evidence of a difference.");
+        .on_hover_text("Walks one condition gets right and the other wrong (McNemar's p weighs every walk alike); balanced accuracy of both on these walks and a paired sign-flip test that weighs each class alike (p (balanced)). Walks of one subject are not independent, so read p as optimistic: a large p is no evidence of a difference.");
     egui::Grid::new("eval-significance")
         .striped(true)
         .show(ui, |ui| {
@@ -151,14 +151,16 @@ pub fn significance(ui: &mut egui::Ui, r: &EvalReport) {
             ui.end_row();
             for c in &r.comparisons {
                 ui.label(c.classifier.name());
-                let [cells @ .., p] = c.cells();
+                let [cells @ .., p, balanced, p_balanced] = c.cells();
                 for v in cells {
                     ui.label(v);
                 }
-                if c.p < ALPHA {
-                    ui.colored_label(Color32::LIGHT_GREEN, p);
-                } else {
-                    ui.label(p);
+                for (text, value) in [(p, c.p), (balanced, f64::NAN), (p_balanced, c.p_balanced)] {
+                    if value < ALPHA {
+                        ui.colored_label(Color32::LIGHT_GREEN, text);
+                    } else {
+                        ui.label(text);
+                    }
                 }
                 ui.end_row();
             }

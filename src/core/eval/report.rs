@@ -250,11 +250,13 @@ impl EvalReport {
         }
     }
 
-    /// Re-runs every row's tests on its pooled confusion matrix ([`SummaryRow::test`]).
+    /// Re-runs every row's tests on its pooled confusion matrix ([`SummaryRow::test`]) and the
+    /// paired comparisons on the folds' recorded predictions.
     pub fn retest(&mut self) {
         for r in &mut self.summary {
             r.test();
         }
+        self.comparisons = comparisons(&self.folds, &self.settings.classifiers);
     }
 
     /// The no-information rate of the held-out walks when every row tested the same walks (the

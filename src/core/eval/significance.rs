@@ -10,8 +10,8 @@
 //! on that set), so these p-values are optimistic: read a large one as "no evidence", a small
 //! one as "worth a second seed".
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -95,15 +95,45 @@ pub struct Comparison {
     pub b_only: usize,
     /// Exact two-sided McNemar p-value.
     pub p: f64,
+    /// Balanced accuracy of the first on the paired walks.
+    #[serde(default = "nan")]
+    pub balanced_a: f64,
+    /// Balanced accuracy of the second on the paired walks.
+    #[serde(default = "nan")]
+    pub balanced_b: f64,
+    /// Two-sided paired permutation p-value of the balanced accuracies' difference
+    /// ([`p_balanced_paired`]).
+    #[serde(default = "nan")]
+    pub p_balanced: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Column names of a [`Comparison`] row after the classifier's ([`Comparison::cells`]).
-pub const COLUMNS: [&str; 6] = ["A", "B", "walks", "only A right", "only B right", "p"];
+pub const COLUMNS: [&str; 8] = [
+    "A",
+    "B",
+    "walks",
+    "only A right",
+    "only B right",
+    "p",
+    "balanced % A / B",
+    "p (balanced)",
+];
 
 impl Comparison {
     /// The row's cells after the classifier, in [`COLUMNS`] order.
     #[must_use]
-    pub fn cells(&self) -> [String; 6] {
+    pub fn cells(&self) -> [String; 8] {
+        let pct = |v: f64| {
+            if v.is_finite() {
+                format!("{:.1}", 100.0 * v)
+            } else {
+                "–".into()
+            }
+        };
         [
             self.a.name().to_string(),
             self.b.name().to_string(),
@@ -111,6 +141,8 @@ impl Comparison {
             self.a_only.to_string(),
             self.b_only.to_string(),
             p_label(self.p),
+            format!("{} / {}", pct(self.balanced_a), pct(self.balanced_b)),
+            p_label(self.p_balanced),
         ]
     }
 }
@@ -133,6 +165,8 @@ pub fn compare(
     b: Condition,
 ) -> Option<Comparison> {
     let (mut walks, mut a_only, mut b_only) = (0, 0, 0);
+    // (class, first right, second right) of every paired walk, for the balanced accuracies.
+    let mut paired: Vec<(usize, bool, bool)> = Vec::new();
     for f in folds {
         let (Some(pa), Some(pb)) = (predictions(f, kind, a), predictions(f, kind, b)) else {
             continue;
@@ -144,6 +178,7 @@ pub fn compare(
                 continue;
             };
             walks += 1;
+            paired.push((wa.truth, wa.right(), wb.right()));
             match (wa.right(), wb.right()) {
                 (true, false) => a_only += 1,
                 (false, true) => b_only += 1,
@@ -151,7 +186,33 @@ pub fn compare(
             }
         }
     }
-    (walks > 0).then(|| Comparison {
+    if walks == 0 {
+        return None;
+    }
+    let classes = paired.iter().map(|w| w.0 + 1).max().unwrap_or(0);
+    let mut sizes = vec![0usize; classes];
+    let (mut hits_a, mut hits_b) = (vec![0usize; classes], vec![0usize; classes]);
+    for &(t, ra, rb) in &paired {
+        sizes[t] += 1;
+        hits_a[t] += usize::from(ra);
+        hits_b[t] += usize::from(rb);
+    }
+    let present = sizes.iter().filter(|&&n| n > 0).count() as f64;
+    let balanced = |hits: &[usize]| {
+        hits.iter()
+            .zip(&sizes)
+            .filter(|(_, n)| **n > 0)
+            .map(|(&h, &n)| h as f64 / n as f64)
+            .sum::<f64>()
+            / present
+    };
+    // A discordant walk moves the difference by one over its class's walks.
+    let signed: Vec<f64> = paired
+        .iter()
+        .filter(|w| w.1 != w.2)
+        .map(|&(t, ra, _)| if ra { 1.0 } else { -1.0 } / sizes[t] as f64)
+        .collect();
+    Some(Comparison {
         classifier: kind,
         a,
         b,
@@ -159,7 +220,38 @@ pub fn compare(
         a_only,
         b_only,
         p: mcnemar_exact(a_only as u64, b_only as u64),
+        balanced_a: balanced(&hits_a),
+        balanced_b: balanced(&hits_b),
+        p_balanced: p_balanced_paired(&signed),
     })
+}
+
+/// Two-sided paired permutation p-value of a difference in balanced accuracy. `signed` holds
+/// one entry per discordant walk (one condition right, the other wrong): plus or minus one over
+/// the walks of its class, plus when the first condition is right. Under "no difference" each
+/// sign is a coin flip; p is the share of [`PERMUTATIONS`] flips whose sum is at least as far
+/// from zero, counting the observed signs as one. 1 without discordant walks.
+///
+/// Why not McNemar: it weighs every walk alike, so on an unbalanced set a difference on the
+/// largest class dominates; here each class weighs the same, as in balanced accuracy.
+#[must_use]
+pub fn p_balanced_paired(signed: &[f64]) -> f64 {
+    if signed.is_empty() {
+        return 1.0;
+    }
+    let observed = signed.iter().sum::<f64>().abs();
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let mut at_least = 0usize;
+    for _ in 0..PERMUTATIONS {
+        let d: f64 = signed
+            .iter()
+            .map(|&w| if rng.random_bool(0.5) { w } else { -w })
+            .sum();
+        if d.abs() >= observed - 1e-12 {
+            at_least += 1;
+        }
+    }
+    (at_least + 1) as f64 / (PERMUTATIONS + 1) as f64
 }
 
 /// Every pair of [`PAIRS`] for every classifier, where the folds recorded predictions.
@@ -234,8 +326,11 @@ pub fn balanced_accuracy(confusion: &[Vec<usize>]) -> f64 {
     recalls.iter().sum::<f64>() / recalls.len() as f64
 }
 
-/// Label shuffles [`p_balanced`] draws.
+/// Label shuffles [`p_balanced`] and sign flips [`p_balanced_paired`] draw.
 pub const PERMUTATIONS: usize = 1999;
+
+/// Seed of the permutation tests: the same table always gives the same p.
+const SEED: u64 = 0x5eed_ba1a;
 
 /// Permutation p-value of the balanced accuracy of `confusion[true][predicted]`: the share of
 /// [`PERMUTATIONS`] shuffles of the true classes among the walks (predictions and class sizes
@@ -273,7 +368,7 @@ pub fn p_balanced(confusion: &[Vec<usize>]) -> f64 {
             / present as f64
     };
     let observed = score(&truth);
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_ba1a);
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut at_least = 0usize;
     for _ in 0..PERMUTATIONS {
         truth.shuffle(&mut rng);
@@ -354,6 +449,27 @@ mod tests {
         );
         assert!(no_information_rate(&[]).is_nan());
         assert!(balanced_accuracy(&[vec![0, 0], vec![0, 0]]).is_nan());
+    }
+
+    #[test]
+    fn paired_balanced_p_weighs_each_class_alike() {
+        // No discordant walk: no evidence either way.
+        assert_eq!(p_balanced_paired(&[]), 1.0);
+        // Ten walks of a ten-walk class all go one way: 2 of 1024 sign patterns are as far out.
+        let one_way = vec![0.1; 10];
+        let p = p_balanced_paired(&one_way);
+        assert!((p - 2.0 / 1024.0).abs() < 0.002, "{p}");
+        // Balanced: half each way is the middle of the distribution.
+        let even: Vec<f64> = (0..10)
+            .map(|i| if i % 2 == 0 { 0.1 } else { -0.1 })
+            .collect();
+        assert!(p_balanced_paired(&even) > 0.99);
+        // Nine walks of a large class one way against three of a small class the other way:
+        // McNemar sees 9 against 3, balanced accuracy moves 9/90 against 3/10, the other way.
+        let mut mixed = vec![1.0 / 90.0; 9];
+        mixed.extend([-0.1; 3]);
+        assert!(mixed.iter().sum::<f64>() < 0.0);
+        assert_eq!(p_balanced_paired(&mixed), p_balanced_paired(&mixed));
     }
 
     #[test]
