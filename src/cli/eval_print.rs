@@ -3,7 +3,7 @@
 
 use pathogait::core::eval::generative::SetQuality;
 use pathogait::core::eval::significance::{ALPHA, COLUMNS, PERMUTATIONS, p_label};
-use pathogait::core::eval::{Condition, EvalReport, FoldResult};
+use pathogait::core::eval::{Condition, EvalReport, FoldResult, SummaryRow};
 
 use super::table::{Table, num};
 
@@ -58,31 +58,37 @@ fn print_finetune(r: &EvalReport) {
     }
 }
 
+/// A table of rows classifiers, columns conditions, headed by `heading`; `cell` writes each
+/// classifier and condition's row of the summary, "-" where there is none.
+fn condition_table(r: &EvalReport, heading: &str, cell: impl Fn(&SummaryRow) -> String) -> Table {
+    let mut header = vec![heading];
+    header.extend(Condition::ALL.iter().map(|c| c.name()));
+    let mut t = Table::new(&header);
+    for &k in &r.settings.classifiers {
+        let mut row = vec![k.name().to_string()];
+        row.extend(
+            Condition::ALL
+                .iter()
+                .map(|&c| r.row(k, c).map_or_else(|| "-".into(), &cell)),
+        );
+        t.row(row);
+    }
+    t
+}
+
 /// The pooled walks against the no-information rate, their balanced accuracy against shuffled
 /// labels, and the paired tests between conditions: whether the table's differences are more
 /// than noise.
 fn print_significance(r: &EvalReport) {
     let nir = r.no_information_rate();
-    let mut header = vec!["p vs no-information rate (pooled accuracy, one-sided binomial)"];
-    header.extend(Condition::ALL.iter().map(|c| c.name()));
-    let mut t = Table::new(&header);
-    let mut bheader = vec!["balanced accuracy % (pooled; p, label shuffles)"];
-    bheader.extend(Condition::ALL.iter().map(|c| c.name()));
-    let mut b = Table::new(&bheader);
-    for &k in &r.settings.classifiers {
-        let mut row = vec![k.name().to_string()];
-        let mut brow = vec![k.name().to_string()];
-        for c in Condition::ALL {
-            let s = r.row(k, c);
-            row.push(s.map_or_else(|| "-".into(), |s| p_label(s.p_vs_no_information)));
-            brow.push(s.map_or_else(
-                || "-".into(),
-                |s| format!("{} (p {})", pct(s.balanced_accuracy), p_label(s.p_balanced)),
-            ));
-        }
-        t.row(row);
-        b.row(brow);
-    }
+    let t = condition_table(
+        r,
+        "p vs no-information rate (pooled accuracy, one-sided binomial)",
+        |s| p_label(s.p_vs_no_information),
+    );
+    let b = condition_table(r, "balanced accuracy % (pooled; p, label shuffles)", |s| {
+        format!("{} (p {})", pct(s.balanced_accuracy), p_label(s.p_balanced))
+    });
     println!(
         "\nNo-information rate (always naming the largest class): {} % of the held-out walks; guessing among {} classes: {} %.\n{}",
         pct(nir),
@@ -126,31 +132,12 @@ fn print_significance(r: &EvalReport) {
 
 /// The paper-style table: rows classifiers, columns conditions, accuracy mean ± SD over folds.
 pub fn print_report(r: &EvalReport) {
-    let mut header = vec!["accuracy % (mean ± SD over folds)"];
-    header.extend(Condition::ALL.iter().map(|c| c.name()));
-    let mut t = Table::new(&header);
-    let mut fheader = vec!["pooled macro-F1 % (accuracy %)"];
-    fheader.extend(Condition::ALL.iter().map(|c| c.name()));
-    let mut f = Table::new(&fheader);
-    for &k in &r.settings.classifiers {
-        let mut row = vec![k.name().to_string()];
-        let mut frow = vec![k.name().to_string()];
-        for cond in Condition::ALL {
-            if let Some(s) = r.row(k, cond) {
-                row.push(format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd)));
-                frow.push(format!(
-                    "{} ({})",
-                    pct(s.pooled_macro_f1),
-                    pct(s.pooled_accuracy)
-                ));
-            } else {
-                row.push("-".into());
-                frow.push("-".into());
-            }
-        }
-        t.row(row);
-        f.row(frow);
-    }
+    let t = condition_table(r, "accuracy % (mean ± SD over folds)", |s| {
+        format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd))
+    });
+    let f = condition_table(r, "pooled macro-F1 % (accuracy %)", |s| {
+        format!("{} ({})", pct(s.pooled_macro_f1), pct(s.pooled_accuracy))
+    });
     println!("\n{}", t.render());
     println!("\nAll held-out walks pooled:\n{}", f.render());
     print_significance(r);

@@ -10,7 +10,7 @@ use egui::{Color32, RichText};
 use crate::core::data::GaitSequence;
 use crate::core::eval::classifier::ClassifierKind;
 use crate::core::eval::significance::{ALPHA, COLUMNS, PERMUTATIONS, p_label};
-use crate::core::eval::{Condition, EvalReport};
+use crate::core::eval::{Condition, EvalReport, SummaryRow};
 
 /// A share as a percentage with one decimal, "–" when undefined.
 fn pct(v: f64) -> String {
@@ -21,12 +21,23 @@ fn pct(v: f64) -> String {
     }
 }
 
-/// Accuracy mean ± SD over folds, rows classifiers, columns conditions. A cell whose pooled
-/// walks do not beat always naming the largest class (p ≥ 0.05) is drawn weak, its hover says
-/// why; the balanced accuracy grid below it judges against guessing among the classes.
-pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
+/// One cell of a [`condition_grid`]: its text, whether it is drawn weak, and its hover.
+type Cell = (String, bool, String);
+
+/// A grid of rows classifiers, columns conditions, headed by `heading` (hovered by
+/// `heading_hover`); `cell` draws each classifier and condition's row of the summary.
+fn condition_grid(
+    ui: &mut egui::Ui,
+    r: &EvalReport,
+    id: &str,
+    (heading, heading_hover): (&str, &str),
+    cell: impl Fn(&SummaryRow) -> Cell,
+) {
     egui::Grid::new(id).striped(true).show(ui, |ui| {
-        ui.label(RichText::new("accuracy % (mean ± SD)").strong());
+        let head = ui.label(RichText::new(heading).strong());
+        if !heading_hover.is_empty() {
+            head.on_hover_text(heading_hover);
+        }
         for c in Condition::ALL {
             ui.label(RichText::new(c.name()).strong());
         }
@@ -34,29 +45,42 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
         for &k in &r.settings.classifiers {
             ui.label(k.name());
             for c in Condition::ALL {
-                match r.row(k, c) {
-                    None => {
-                        ui.label("–");
-                    }
-                    Some(s) => {
-                        let text = format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd));
-                        let weak = s.p_vs_no_information >= ALPHA;
-                        ui.label(faint(text, weak)).on_hover_text(format!(
-                            "All held-out walks pooled: {} % right; always naming the largest class: {} %; p = {}{}",
-                            pct(s.pooled_accuracy),
-                            pct(s.no_information_rate),
-                            p_label(s.p_vs_no_information),
-                            if weak {
-                                ": no better than that rule"
-                            } else {
-                                ""
-                            }
-                        ));
-                    }
+                if let Some(s) = r.row(k, c) {
+                    let (text, weak, hover) = cell(s);
+                    let rich = if weak {
+                        RichText::new(text).weak()
+                    } else {
+                        RichText::new(text)
+                    };
+                    ui.label(rich).on_hover_text(hover);
+                } else {
+                    ui.label("–");
                 }
             }
             ui.end_row();
         }
+    });
+}
+
+/// Accuracy mean ± SD over folds, rows classifiers, columns conditions. A cell whose pooled
+/// walks do not beat always naming the largest class (p ≥ 0.05) is drawn weak, its hover says
+/// why; the balanced accuracy grid below it judges against guessing among the classes.
+pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
+    condition_grid(ui, r, id, ("accuracy % (mean ± SD)", ""), |s| {
+        let weak = s.p_vs_no_information >= ALPHA;
+        let hover = format!(
+            "All held-out walks pooled: {} % right; always naming the largest class: {} %; p = {}{}",
+            pct(s.pooled_accuracy),
+            pct(s.no_information_rate),
+            p_label(s.p_vs_no_information),
+            if weak {
+                ": no better than that rule"
+            } else {
+                ""
+            }
+        );
+        let text = format!("{} ± {}", pct(s.accuracy_mean), pct(s.accuracy_sd));
+        (text, weak, hover)
     });
     let weak = r
         .summary
@@ -73,60 +97,36 @@ pub fn accuracy_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
             .weak(),
         );
     }
-    balanced_table(ui, r, &format!("{id}-balanced"));
-}
-
-/// `text`, drawn weak when `weak`.
-fn faint(text: String, weak: bool) -> RichText {
-    if weak {
-        RichText::new(text).weak()
-    } else {
-        RichText::new(text)
-    }
-}
-
-/// Balanced accuracy of the pooled walks with its permutation p, greyed where shuffled labels
-/// do as well (p ≥ 0.05): on an unbalanced set, the figure that shows whether anything was
-/// learnt.
-fn balanced_table(ui: &mut egui::Ui, r: &EvalReport, id: &str) {
     ui.add_space(4.0);
-    egui::Grid::new(id).striped(true).show(ui, |ui| {
-        ui.label(RichText::new("balanced accuracy % (pooled)").strong())
-            .on_hover_text(format!(
-                "Mean over classes of the share of their walks named right. Guessing scores {} % whatever the class sizes; p counts {PERMUTATIONS} shuffles of the true classes that do as well.",
-                pct(r.chance)
-            ));
-        for c in Condition::ALL {
-            ui.label(RichText::new(c.name()).strong());
-        }
-        ui.end_row();
-        for &k in &r.settings.classifiers {
-            ui.label(k.name());
-            for c in Condition::ALL {
-                match r.row(k, c) {
-                    None => {
-                        ui.label("–");
-                    }
-                    Some(s) => {
-                        let weak = s.p_balanced >= ALPHA;
-                        ui.label(faint(pct(s.balanced_accuracy), weak))
-                            .on_hover_text(format!(
-                                "p = {} against shuffled labels (guessing: {} %){}",
-                                p_label(s.p_balanced),
-                                pct(r.chance),
-                                if weak { ": nothing learnt that shows" } else { "" }
-                            ));
-                    }
+    // Balanced accuracy of the pooled walks with its permutation p: on an unbalanced set, the
+    // figure that shows whether anything was learnt.
+    let chance = pct(r.chance);
+    let hover = format!(
+        "Mean over classes of the share of their walks named right. Guessing scores {chance} % whatever the class sizes; p counts {PERMUTATIONS} shuffles of the true classes that do as well."
+    );
+    condition_grid(
+        ui,
+        r,
+        &format!("{id}-balanced"),
+        ("balanced accuracy % (pooled)", &hover),
+        |s| {
+            let weak = s.p_balanced >= ALPHA;
+            let hover = format!(
+                "p = {} against shuffled labels (guessing: {chance} %){}",
+                p_label(s.p_balanced),
+                if weak {
+                    ": nothing learnt that shows"
+                } else {
+                    ""
                 }
-            }
-            ui.end_row();
-        }
-    });
+            );
+            (pct(s.balanced_accuracy), weak, hover)
+        },
+    );
     let weak = r.summary.iter().filter(|s| s.p_balanced >= ALPHA).count();
     ui.label(
         RichText::new(format!(
-            "Guessing scores {} % whatever the class sizes. Greyed ({weak} of {}): shuffled labels do as well (p ≥ {ALPHA}).",
-            pct(r.chance),
+            "Guessing scores {chance} % whatever the class sizes. Greyed ({weak} of {}): shuffled labels do as well (p ≥ {ALPHA}).",
             r.summary.len()
         ))
         .weak(),
