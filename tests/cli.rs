@@ -386,6 +386,17 @@ fn evaluate_draws_the_data_scarcity_curve() {
     let csv = std::fs::read_to_string(out.join("scarcity.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 6, "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("1,1.00,CNN,")), "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",balanced_accuracy,p_balanced"),
+        "{csv}"
+    );
+    assert!(
+        text.contains("balanced accuracy % (pooled; p) by real subjects"),
+        "{text}"
+    );
     let svg = std::fs::read_to_string(out.join("scarcity-cnn.svg")).unwrap();
     assert_eq!(svg.matches("<polyline").count(), 6, "a line per condition");
     let png = std::fs::read(out.join("scarcity-cnn.png")).unwrap();

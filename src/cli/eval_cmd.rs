@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use pathogait::core::data::Dataset;
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
 use pathogait::core::eval::scarcity::{Scarcity, cut_dir, cut_name};
+use pathogait::core::eval::significance::p_label;
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
 };
@@ -327,6 +328,24 @@ fn write_scarcity(s: &Scarcity, cfg: &EvalConfig, out: &Path) -> Result<()> {
         t.row(row);
     }
     println!("\nData-scarcity curve:\n{}", t.render());
+    let mut header = vec![format!(
+        "{} balanced accuracy % (pooled; p) by real subjects",
+        cfg.classifiers[0].name()
+    )];
+    header.extend(s.cuts.iter().cloned());
+    let hr: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut b = Table::new(&hr);
+    for cond in Condition::ALL {
+        let mut row = vec![cond.name().to_string()];
+        for cut in &s.cuts {
+            row.push(s.point(cfg.classifiers[0], cond, cut).map_or_else(
+                || "-".into(),
+                |p| format!("{} (p {})", pct(p.balanced_accuracy), p_label(p.p_balanced)),
+            ));
+        }
+        b.row(row);
+    }
+    println!("\n{}", b.render());
     s.write(out, &cfg.classifiers)?;
     println!(
         "Wrote scarcity.csv, scarcity.json and scarcity-<classifier>.svg/.png to {}",

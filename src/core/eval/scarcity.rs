@@ -35,6 +35,17 @@ pub struct ScarcityRow {
     pub accuracy_mean: f64,
     /// SD over folds (NaN with one fold).
     pub accuracy_sd: f64,
+    /// Balanced accuracy of the cut's held-out walks pooled: on an unbalanced set the figure
+    /// to compare with guessing ([`super::SummaryRow::balanced_accuracy`]).
+    #[serde(default = "nan")]
+    pub balanced_accuracy: f64,
+    /// Its permutation p-value against shuffled labels.
+    #[serde(default = "nan")]
+    pub p_balanced: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// The curve over every cut.
@@ -163,6 +174,8 @@ impl Scarcity {
                     folds: s.folds,
                     accuracy_mean: s.accuracy_mean,
                     accuracy_sd: s.accuracy_sd,
+                    balanced_accuracy: s.balanced_accuracy,
+                    p_balanced: s.p_balanced,
                 });
             }
         }
@@ -218,19 +231,21 @@ impl Scarcity {
     #[must_use]
     pub fn csv(&self) -> String {
         let mut s = String::from(
-            "real_subjects,fit_subjects_mean,classifier,condition,folds,accuracy_mean,accuracy_sd\n",
+            "real_subjects,fit_subjects_mean,classifier,condition,folds,accuracy_mean,accuracy_sd,balanced_accuracy,p_balanced\n",
         );
         for r in &self.rows {
             let _ = writeln!(
                 s,
-                "{},{:.2},{},{},{},{:.4},{:.4}",
+                "{},{:.2},{},{},{},{:.4},{:.4},{:.4},{:.3e}",
                 r.real_subjects,
                 r.fit_subjects,
                 r.classifier.name(),
                 r.condition.name(),
                 r.folds,
                 r.accuracy_mean,
-                r.accuracy_sd
+                r.accuracy_sd,
+                r.balanced_accuracy,
+                r.p_balanced
             );
         }
         s
@@ -351,6 +366,8 @@ mod tests {
             folds: 3,
             accuracy_mean: acc,
             accuracy_sd: 0.05,
+            balanced_accuracy: acc - 0.1,
+            p_balanced: 0.002,
         }
     }
 
@@ -373,7 +390,7 @@ mod tests {
         assert!(usvg::Tree::from_str(&svg, &opt).is_ok(), "valid SVG");
         let csv = s.csv();
         assert_eq!(csv.lines().count(), 5);
-        assert!(csv.contains("1,1.00,GRU,Real,3,0.5000,0.0500"));
+        assert!(csv.contains("1,1.00,GRU,Real,3,0.5000,0.0500,0.4000,2.000e-3"));
         assert_eq!(
             s.point(ClassifierKind::Gru, Condition::Real, "all")
                 .map(|r| r.accuracy_mean),
