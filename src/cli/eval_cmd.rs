@@ -24,6 +24,15 @@ use super::progress::Bars;
 use super::table::Table;
 use super::{DataArgs, load_data};
 
+/// What a classifier's validation loss averages over.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ValidationArg {
+    /// Each class's mean loss, averaged over the classes.
+    Classes,
+    /// Every validation window alike.
+    Windows,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ProtocolArg {
     /// Leave one subject out.
@@ -135,6 +144,11 @@ pub struct EvaluateCmd {
     /// Windows a classifier epoch draws at most; 0: the whole training set (overrides the preset).
     #[arg(long)]
     epoch_windows: Option<usize>,
+    /// How a classifier's kept epoch is chosen: by its validation loss averaged over classes,
+    /// or over windows (as builds before 2026-12-06 did; on an unbalanced set the largest class
+    /// then chooses).
+    #[arg(long, value_enum, default_value_t = ValidationArg::Classes)]
+    validation: ValidationArg,
     /// Sampling temperature of the generator (lower: closer to the class, less diverse).
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
@@ -213,6 +227,7 @@ fn config_for(c: &EvaluateCmd) -> Result<EvalConfig> {
     if let Some(w) = c.epoch_windows {
         classifier.epoch_windows = w;
     }
+    classifier.balanced_validation = matches!(c.validation, ValidationArg::Classes);
     generator.seed = c.seed;
     Ok(EvalConfig {
         protocol: match c.protocol {

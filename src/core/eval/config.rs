@@ -124,4 +124,18 @@ mod tests {
             EvalConfig::default()
         );
     }
+
+    /// New runs average the validation loss over classes; a report written before the option
+    /// existed reads back as what it did (over windows), so its settings stay true.
+    #[test]
+    fn class_balanced_validation_is_new_and_old_reports_read_without_it() {
+        let cfg = EvalConfig::default();
+        assert!(cfg.classifier.balanced_validation);
+        let text = ron::to_string(&cfg).unwrap();
+        let old = text.replace(",balanced_validation:true", "");
+        assert_ne!(old, text, "{text}");
+        let back: EvalConfig = ron::from_str(&old).unwrap();
+        assert!(!back.classifier.balanced_validation);
+        assert_eq!(back.classifier.hidden, cfg.classifier.hidden);
+    }
 }
