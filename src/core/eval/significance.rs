@@ -210,7 +210,10 @@ pub fn compare(
     let signed: Vec<f64> = paired
         .iter()
         .filter(|w| w.1 != w.2)
-        .map(|&(t, ra, _)| if ra { 1.0 } else { -1.0 } / sizes[t] as f64)
+        .map(|&(t, ra, _)| {
+            let sign = if ra { 1.0 } else { -1.0 };
+            sign / sizes[t] as f64
+        })
         .collect();
     Some(Comparison {
         classifier: kind,
