@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 use pathogait::core::data::Dataset;
 use pathogait::core::eval::classifier::{ClassifierConfig, ClassifierKind};
-use pathogait::core::eval::scarcity::{Scarcity, cut_dir, cut_name};
+use pathogait::core::eval::scarcity::{Scarcity, ScarcityRow, cut_dir, cut_name};
 use pathogait::core::eval::significance::p_label;
 use pathogait::core::eval::{
     Condition, EvalConfig, EvalReport, FoldResult, FoldRun, Protocol, evaluate_folds, fold_count,
@@ -323,43 +323,39 @@ pub fn evaluate_cmd(c: &EvaluateCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the scarcity curve (CSV, JSON, one SVG and PNG per classifier) and prints it.
-fn write_scarcity(s: &Scarcity, cfg: &EvalConfig, out: &Path) -> Result<()> {
-    let mut header = vec![format!(
-        "{} accuracy % (mean ± SD) by real subjects",
-        cfg.classifiers[0].name()
-    )];
+/// The scarcity curve of `k` as a table: rows conditions, columns cuts, `cell` per point.
+fn scarcity_table(
+    s: &Scarcity,
+    k: ClassifierKind,
+    heading: &str,
+    cell: impl Fn(&ScarcityRow) -> String,
+) -> Table {
+    let mut header = vec![format!("{} {heading} by real subjects", k.name())];
     header.extend(s.cuts.iter().cloned());
     let hr: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut t = Table::new(&hr);
     for cond in Condition::ALL {
         let mut row = vec![cond.name().to_string()];
-        for cut in &s.cuts {
-            row.push(s.point(cfg.classifiers[0], cond, cut).map_or_else(
-                || "-".into(),
-                |p| format!("{} ± {}", pct(p.accuracy_mean), pct(p.accuracy_sd)),
-            ));
-        }
+        row.extend(
+            s.cuts
+                .iter()
+                .map(|cut| s.point(k, cond, cut).map_or_else(|| "-".into(), &cell)),
+        );
         t.row(row);
     }
+    t
+}
+
+/// Writes the scarcity curve (CSV, JSON, one SVG and PNG per classifier) and prints it.
+fn write_scarcity(s: &Scarcity, cfg: &EvalConfig, out: &Path) -> Result<()> {
+    let k = cfg.classifiers[0];
+    let t = scarcity_table(s, k, "accuracy % (mean ± SD)", |p| {
+        format!("{} ± {}", pct(p.accuracy_mean), pct(p.accuracy_sd))
+    });
     println!("\nData-scarcity curve:\n{}", t.render());
-    let mut header = vec![format!(
-        "{} balanced accuracy % (pooled; p) by real subjects",
-        cfg.classifiers[0].name()
-    )];
-    header.extend(s.cuts.iter().cloned());
-    let hr: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut b = Table::new(&hr);
-    for cond in Condition::ALL {
-        let mut row = vec![cond.name().to_string()];
-        for cut in &s.cuts {
-            row.push(s.point(cfg.classifiers[0], cond, cut).map_or_else(
-                || "-".into(),
-                |p| format!("{} (p {})", pct(p.balanced_accuracy), p_label(p.p_balanced)),
-            ));
-        }
-        b.row(row);
-    }
+    let b = scarcity_table(s, k, "balanced accuracy % (pooled; p)", |p| {
+        format!("{} (p {})", pct(p.balanced_accuracy), p_label(p.p_balanced))
+    });
     println!("\n{}", b.render());
     s.write(out, &cfg.classifiers)?;
     println!(
