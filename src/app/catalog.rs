@@ -4,7 +4,7 @@
 //! walks the project holds. No egui here.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::core::data::{GaitSequence, Provenance};
 use crate::core::io::ImportReport;
@@ -98,6 +98,8 @@ pub struct Catalog {
     pub classes: Vec<String>,
     /// Distinct class labels of the recorded walks, sorted (unlabelled walks left out).
     pub recorded_classes: Vec<String>,
+    /// Recorded walks per class, in [`Catalog::recorded_classes`] order.
+    pub recorded_class_walks: Vec<usize>,
     /// Distinct subjects among the recorded walks.
     pub recorded_subjects: usize,
     /// True when there are recorded walks and all are synthetic (the demo data).
@@ -129,10 +131,14 @@ impl Catalog {
         let rows: Vec<WalkRow> = recorded.iter().chain(generated).map(row).collect();
         let classes: BTreeSet<&str> = rows.iter().map(|r| r.class.as_str()).collect();
         let subjects: BTreeSet<&str> = recorded.iter().map(|s| s.subject.as_str()).collect();
-        let labels: BTreeSet<&str> = recorded.iter().filter_map(|s| s.label.as_deref()).collect();
+        let mut labels = BTreeMap::<&str, usize>::new();
+        for l in recorded.iter().filter_map(|s| s.label.as_deref()) {
+            *labels.entry(l).or_default() += 1;
+        }
         Self {
             classes: classes.into_iter().map(str::to_string).collect(),
-            recorded_classes: labels.into_iter().map(str::to_string).collect(),
+            recorded_classes: labels.keys().map(|l| (*l).to_string()).collect(),
+            recorded_class_walks: labels.into_values().collect(),
             recorded_subjects: subjects.len(),
             synthetic_recorded: !recorded.is_empty()
                 && recorded.iter().all(GaitSequence::is_synthetic),

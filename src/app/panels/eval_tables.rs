@@ -3,11 +3,8 @@
 //! labels, and paired between conditions), the per-class Fréchet distances and recognition,
 //! the pooled confusion matrix, and the form's warning about unbalanced classes.
 
-use std::collections::BTreeMap;
-
 use egui::{Color32, RichText};
 
-use crate::core::data::GaitSequence;
 use crate::core::eval::classifier::ClassifierKind;
 use crate::core::eval::significance::{ALPHA, COLUMNS, PERMUTATIONS, p_label};
 use crate::core::eval::{Condition, EvalReport, SummaryRow};
@@ -252,23 +249,18 @@ pub fn confusion(ui: &mut egui::Ui, r: &EvalReport, m: &mut (ClassifierKind, Con
 
 /// A warning when the recorded walks' classes are unbalanced enough that always naming the
 /// largest one beats guessing among them by a quarter or more: then plain accuracy misleads.
+/// `classes` and `walks` are the catalog's recorded classes and their walk counts.
 #[must_use]
-pub fn imbalance(walks: &[GaitSequence]) -> Option<String> {
-    let mut counts = BTreeMap::<&str, usize>::new();
-    for w in walks {
-        if let Some(l) = &w.label {
-            *counts.entry(l.as_str()).or_default() += 1;
-        }
-    }
-    let total: usize = counts.values().sum();
-    let (name, &most) = counts.iter().max_by_key(|(_, n)| **n)?;
+pub fn imbalance(classes: &[String], walks: &[usize]) -> Option<String> {
+    let total: usize = walks.iter().sum();
+    let (name, &most) = classes.iter().zip(walks).max_by_key(|(_, n)| **n)?;
     let share = most as f64 / total as f64;
-    let guess = 1.0 / counts.len() as f64;
-    (counts.len() >= 2 && share >= 1.25 * guess).then(|| {
+    let guess = 1.0 / classes.len() as f64;
+    (classes.len() >= 2 && share >= 1.25 * guess).then(|| {
         format!(
             "Unbalanced classes: {name} holds {:.0} % of the labelled walks (guessing among {}: {:.0} %). Accuracy is judged against always naming the largest class; read the balanced accuracy beside it.",
             100.0 * share,
-            counts.len(),
+            classes.len(),
             100.0 * guess
         )
     })
@@ -278,9 +270,12 @@ pub fn imbalance(walks: &[GaitSequence]) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// The shared BVH set's shape warns (45 % against 25 %); the balanced demo data do not.
+    /// The shared BVH set's shape warns (45 % against 25 %); the balanced demo data do not,
+    /// counted as the catalog counts them.
     #[test]
     fn unbalanced_classes_are_named_before_a_run() {
+        use crate::app::catalog::Catalog;
+        use crate::core::data::GaitSequence;
         use crate::core::demo::{DemoConfig, demo_dataset};
         use crate::core::jobs::{CancelToken, NoProgress};
         let cfg = DemoConfig {
@@ -292,7 +287,11 @@ mod tests {
         let demo = demo_dataset(&cfg, &NoProgress, &CancelToken::new())
             .unwrap()
             .sequences;
-        assert_eq!(imbalance(&demo), None);
+        let warn = |walks: &[GaitSequence]| {
+            let c = Catalog::build(walks, &[], &std::collections::HashMap::new());
+            imbalance(&c.recorded_classes, &c.recorded_class_walks)
+        };
+        assert_eq!(warn(&demo), None);
         let walk = demo[0].clone();
         let mut bvh = Vec::new();
         for (label, n) in [
@@ -307,13 +306,13 @@ mod tests {
                 bvh.push(w);
             }
         }
-        let line = imbalance(&bvh).unwrap();
+        let line = warn(&bvh).unwrap();
         assert!(line.contains("Weakness holds 45 %"), "{line}");
         assert!(line.contains("guessing among 4: 25 %"), "{line}");
         // Unlabelled walks alone: nothing to weigh.
         for w in &mut bvh {
             w.label = None;
         }
-        assert_eq!(imbalance(&bvh), None);
+        assert_eq!(warn(&bvh), None);
     }
 }

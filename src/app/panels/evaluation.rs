@@ -306,7 +306,8 @@ fn form(st: &mut PanelCtx<'_>, ui: &mut egui::Ui) {
         });
         ui.end_row();
     });
-    if let Some(line) = imbalance(&st.ws.recorded) {
+    let catalog = st.ws.catalog();
+    if let Some(line) = imbalance(&catalog.recorded_classes, &catalog.recorded_class_walks) {
         ui.label(RichText::new(line).weak());
     }
     let spec = st.panels.evaluation.spec();
