@@ -90,8 +90,9 @@ pub struct ClassifierConfig {
     /// mean over windows. Training batches draw classes alike, and on an unbalanced set (the
     /// shared BVH set: 45 % of its walks in one class) a per-window mean lets the largest class
     /// choose the kept epoch. Off in reports from before it existed (`evaluate
-    /// --validation windows` turns it off).
-    #[serde(default)]
+    /// --validation windows` turns it off). Not written when off, so a run with it off has the
+    /// settings, and reuses the saved folds, of a run by a build from before it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub balanced_validation: bool,
 }
 

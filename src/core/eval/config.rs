@@ -137,5 +137,7 @@ mod tests {
         let back: EvalConfig = ron::from_str(&old).unwrap();
         assert!(!back.classifier.balanced_validation);
         assert_eq!(back.classifier.hidden, cfg.classifier.hidden);
+        // Off, it writes what an old build wrote: the same settings, the same fold keys.
+        assert_eq!(ron::to_string(&back).unwrap(), old);
     }
 }
