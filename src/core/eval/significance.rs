@@ -197,15 +197,6 @@ pub fn compare(
         hits_a[t] += usize::from(ra);
         hits_b[t] += usize::from(rb);
     }
-    let present = sizes.iter().filter(|&&n| n > 0).count() as f64;
-    let balanced = |hits: &[usize]| {
-        hits.iter()
-            .zip(&sizes)
-            .filter(|(_, n)| **n > 0)
-            .map(|(&h, &n)| h as f64 / n as f64)
-            .sum::<f64>()
-            / present
-    };
     // A discordant walk moves the difference by one over its class's walks.
     let signed: Vec<f64> = paired
         .iter()
@@ -223,8 +214,8 @@ pub fn compare(
         a_only,
         b_only,
         p: mcnemar_exact(a_only as u64, b_only as u64),
-        balanced_a: balanced(&hits_a),
-        balanced_b: balanced(&hits_b),
+        balanced_a: mean_recall(&hits_a, &sizes),
+        balanced_b: mean_recall(&hits_b, &sizes),
         p_balanced: p_balanced_paired(&signed),
     })
 }
@@ -315,18 +306,31 @@ pub fn no_information_rate(confusion: &[Vec<usize>]) -> f64 {
 /// class sizes, so it is the accuracy to read on an unbalanced set. NaN without walks.
 #[must_use]
 pub fn balanced_accuracy(confusion: &[Vec<usize>]) -> f64 {
-    let recalls: Vec<f64> = confusion
+    let hits: Vec<usize> = confusion
         .iter()
         .enumerate()
-        .filter_map(|(i, row)| {
-            let n: usize = row.iter().sum();
-            (n > 0).then(|| row.get(i).copied().unwrap_or(0) as f64 / n as f64)
-        })
+        .map(|(i, row)| row.get(i).copied().unwrap_or(0))
         .collect();
-    if recalls.is_empty() {
-        return f64::NAN;
+    let sizes: Vec<usize> = confusion.iter().map(|r| r.iter().sum()).collect();
+    mean_recall(&hits, &sizes)
+}
+
+/// Mean over the classes with walks (`sizes[k] > 0`) of `hits[k] / sizes[k]`; NaN when no
+/// class has walks. The one place balanced accuracy is computed: from a confusion matrix,
+/// from shuffled labels and from paired predictions.
+fn mean_recall(hits: &[usize], sizes: &[usize]) -> f64 {
+    let (sum, present) = hits
+        .iter()
+        .zip(sizes)
+        .filter(|(_, n)| **n > 0)
+        .fold((0.0, 0usize), |(sum, k), (&h, &n)| {
+            (sum + h as f64 / n as f64, k + 1)
+        });
+    if present == 0 {
+        f64::NAN
+    } else {
+        sum / present as f64
     }
-    recalls.iter().sum::<f64>() / recalls.len() as f64
 }
 
 /// Label shuffles [`p_balanced`] and sign flips [`p_balanced_paired`] draw.
@@ -363,12 +367,7 @@ pub fn p_balanced(confusion: &[Vec<usize>]) -> f64 {
                 hits[t] += 1;
             }
         }
-        hits.iter()
-            .zip(&sizes)
-            .filter(|(_, n)| **n > 0)
-            .map(|(&h, &n)| h as f64 / n as f64)
-            .sum::<f64>()
-            / present as f64
+        mean_recall(&hits, &sizes)
     };
     let observed = score(&truth);
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
